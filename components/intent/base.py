@@ -1,0 +1,119 @@
+"""Building blocks shared by every intent model."""
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+import pydantic_core
+from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic_core import InitErrorDetails, PydanticCustomError
+
+
+class Spec(BaseModel):
+    """Base of every intent model.
+
+    Frozen so compiled output can never drift from what was validated; `extra="forbid"`
+    so a typo is an error instead of a silent default; `validate_default=True` so a bad
+    default is caught by the tests rather than by a user.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+
+
+Loc = tuple[str | int, ...]
+
+
+class Problems:
+    """Collects every rule violation of one model so they are all reported at once.
+
+    Pydantic stops at the first exception a validator raises; raising one
+    ValidationError with several located errors keeps each problem at its own field path.
+    """
+
+    def __init__(self, model: BaseModel) -> None:
+        self._model = model
+        self._errors: list[InitErrorDetails] = []
+
+    def add(self, loc: Loc, message: str, value: Any = None) -> None:
+        # The message goes through the context, not the template, so braces in it are safe.
+        error = PydanticCustomError("ml_serving_rule", "{message}", {"message": message})
+        self._errors.append(InitErrorDetails(type=error, loc=loc, input=value))
+
+    def raise_if_any(self) -> None:
+        if self._errors:
+            raise pydantic_core.ValidationError.from_exception_data(
+                type(self._model).__name__, self._errors
+            )
+
+
+def pattern_check(pattern: str, rule: str):
+    compiled = re.compile(pattern)
+
+    def check(value: str) -> str:
+        if not compiled.fullmatch(value):
+            raise ValueError(f"{value!r} is not valid: {rule}")
+        return value
+
+    return AfterValidator(check)
+
+
+# Model names become InferenceService names ("<name>-canary-predictor" must stay a
+# 63-character DNS label) and SageMaker endpoint names.
+ResourceName = Annotated[
+    str,
+    pattern_check(
+        r"[a-z]([-a-z0-9]{0,38}[a-z0-9])?",
+        "use 1-40 characters: lowercase letters, digits and '-', starting with a letter "
+        "and not ending with '-'",
+    ),
+]
+
+TagKey = Annotated[
+    str,
+    pattern_check(
+        r"[\w.:/=+@ -]{1,128}",
+        "AWS tag keys are 1-128 characters of letters, digits, spaces and _ . : / = + - @",
+    ),
+]
+TagValue = Annotated[
+    str,
+    pattern_check(
+        r"[\w.:/=+@ -]{0,256}",
+        "AWS tag values are up to 256 characters of letters, digits, spaces and _ . : / = + - @",
+    ),
+]
+
+IamRoleArn = Annotated[
+    str,
+    pattern_check(
+        r"arn:aws(-cn|-us-gov)?:iam::\d{12}:role/[\w+=,.@/-]{1,512}",
+        "expected an IAM role ARN such as arn:aws:iam::123456789012:role/platform-admins",
+    ),
+]
+
+
+def duplicates(values: list[str]) -> list[str]:
+    seen: set[str] = set()
+    repeated: list[str] = []
+    for value in values:
+        if value in seen and value not in repeated:
+            repeated.append(value)
+        seen.add(value)
+    return repeated
+
+
+VersionLabel = Annotated[
+    str,
+    pattern_check(
+        r"[a-z0-9]([-a-z0-9]{0,14}[a-z0-9])?",
+        "use 1-16 characters: lowercase letters, digits and '-' (it becomes a label and a name suffix)",
+    ),
+]
+
+ModelSource = Annotated[
+    str,
+    pattern_check(
+        r"(s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/[^\s]+|hf://[\w.-]+/[\w.-]+)",
+        "expected s3://<bucket>/<prefix>/ or hf://<organisation>/<model>",
+    ),
+]

@@ -1,0 +1,104 @@
+"""CanaryPolicy: staged traffic to a candidate version, metric gates and rollback.
+
+EKS runs both versions as InferenceServices behind a weighted HTTPRoute, the weight being
+the step chosen in the stack file; SageMaker runs a blue/green update with traffic
+shifting and CloudWatch-alarm rollback.
+"""
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from components.intent.base import ModelSource, Problems, Spec, VersionLabel
+
+GateMetric = Literal["error_rate", "latency_p99", "ttft_p99"]
+
+class Gate(Spec):
+    """A metric the candidate must keep within bounds while it takes traffic."""
+
+    metric: GateMetric = Field(
+        description=(
+            "`error_rate` (share of failed requests), `latency_p99` (whole request) or "
+            "`ttft_p99` (time to first token; vLLM on EKS only)."
+        )
+    )
+    max_value: float | None = Field(
+        None,
+        gt=0,
+        description="Absolute ceiling for the candidate: a ratio (0-1) for error_rate, milliseconds for latencies.",
+    )
+    max_ratio_to_stable: float | None = Field(
+        None,
+        ge=1,
+        le=10,
+        description="The candidate may be at most this many times worse than the stable version (EKS).",
+    )
+    window_s: int = Field(300, ge=60, le=3600, description="Window the metric is measured over.")
+
+    @model_validator(mode="after")
+    def _has_threshold(self) -> Gate:
+        problems = Problems(self)
+        if self.max_value is None and self.max_ratio_to_stable is None:
+            problems.add(("max_value",), "a gate needs max_value, max_ratio_to_stable or both")
+        if self.metric == "error_rate" and self.max_value is not None and self.max_value > 1:
+            problems.add(
+                ("max_value",),
+                f"error_rate is a ratio between 0 and 1; got {self.max_value}",
+                self.max_value,
+            )
+        problems.raise_if_any()
+        return self
+
+
+class CanaryPolicy(Spec):
+    """A candidate version taking a staged share of requests, gated by metrics."""
+
+    version: VersionLabel = Field(description="Label of the candidate version, e.g. `v2`.")
+    source: ModelSource = Field(description="Weights of the candidate version.")
+    steps: list[Annotated[int, Field(ge=1, le=100)]] = Field(
+        [10, 50, 100],
+        min_length=2,
+        max_length=10,
+        description="Traffic percentages the rollout moves through; rising, ending at 100.",
+    )
+    traffic_percent: int = Field(
+        ge=0,
+        le=100,
+        description=(
+            "The step the rollout is at now: one of `steps`, or 0 to hold the candidate dark or "
+            "roll it back. Promote or roll back by changing this one line."
+        ),
+    )
+    step_interval_s: int = Field(
+        600, ge=60, le=86_400, description="Minimum bake time at each step before the next."
+    )
+    gates: list[Gate] = Field(min_length=1, max_length=8, description="Metrics the candidate must keep within bounds.")
+    rollback_on_breach: bool = Field(
+        True, description="Shift all traffic back to the stable version when a gate is breached."
+    )
+
+    @model_validator(mode="after")
+    def _steps_rise_to_100(self) -> CanaryPolicy:
+        problems = Problems(self)
+        if any(b <= a for a, b in zip(self.steps, self.steps[1:])):
+            problems.add(("steps",), f"steps must rise strictly; got {self.steps}", self.steps)
+        if self.steps[-1] != 100:
+            problems.add(
+                ("steps",),
+                f"the last step must be 100 so the rollout can finish; got {self.steps[-1]}",
+                self.steps,
+            )
+        if self.traffic_percent != 0 and self.traffic_percent not in self.steps:
+            problems.add(
+                ("traffic_percent",),
+                f"traffic_percent must be 0 (dark or rolled back) or one of the steps {self.steps}; "
+                f"got {self.traffic_percent}",
+                self.traffic_percent,
+            )
+        metrics = [gate.metric for gate in self.gates]
+        repeated = sorted({m for m in metrics if metrics.count(m) > 1})
+        if repeated:
+            problems.add(("gates",), f"one gate per metric; repeated: {', '.join(repeated)}")
+        problems.raise_if_any()
+        return self

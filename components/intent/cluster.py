@@ -1,0 +1,177 @@
+"""The EKS cluster: control plane, node groups, add-ons and observability."""
+from __future__ import annotations
+
+from ipaddress import IPv4Network
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from components.intent import versions
+from components.intent.base import IamRoleArn, Problems, ResourceName, Spec, duplicates
+from components.intent.instances import catalog
+
+KubernetesVersion = Literal[versions.EKS_KUBERNETES_VERSIONS]  # type: ignore[valid-type]
+LogType = Literal["api", "audit", "authenticator", "controllerManager", "scheduler"]
+
+
+class SystemNodeGroup(Spec):
+    """On-demand CPU nodes for the platform's own pods (CoreDNS, controllers, Prometheus)."""
+
+    instance_types: list[str] = Field(
+        ["m6i.xlarge"], min_length=1, max_length=5, description="CPU instance types."
+    )
+    min_size: int = Field(2, ge=1, le=50)
+    max_size: int = Field(4, ge=1, le=50)
+    disk_gib: int = Field(50, ge=20, le=1000, description="gp3 root volume.")
+
+    @model_validator(mode="after")
+    def _bounds(self) -> SystemNodeGroup:
+        if self.min_size > self.max_size:
+            problems = Problems(self)
+            problems.add(("min_size",), f"min_size ({self.min_size}) must not exceed max_size ({self.max_size})")
+            problems.raise_if_any()
+        return self
+
+
+class NodeWarmPool(Spec):
+    """Pre-initialised GPU instances parked next to the pool (EKS managed node group warm pool),
+    so a scale-out skips the EC2 launch and boot."""
+
+    min_size: int = Field(1, ge=0, le=20, description="Instances kept in the warm pool.")
+    state: Literal["stopped", "running", "hibernated"] = Field(
+        "stopped", description="`stopped` costs only EBS; `running` is fastest and costs the full instance price."
+    )
+    reuse_on_scale_in: bool = Field(
+        True, description="Return instances to the warm pool on scale-in instead of terminating them."
+    )
+
+
+class GpuNodePool(Spec):
+    """A managed node group of GPU instances, tainted `nvidia.com/gpu` and able to scale from zero."""
+
+    name: ResourceName = Field(description="Short stable key of the pool; node groups are named after it.")
+    instance_types: list[str] = Field(
+        min_length=1,
+        max_length=5,
+        description="GPU instance types; all must have the same GPU model and count.",
+    )
+    capacity_type: Literal["on_demand", "spot"] = Field("on_demand", description="Spot saves ~60 % but can be reclaimed.")
+    min_size: int = Field(0, ge=0, le=100, description="0 lets the pool scale to zero when idle.")
+    max_size: int = Field(ge=1, le=100, description="Ceiling on nodes (and GPU spend).")
+    disk_gib: int = Field(200, ge=100, le=2000, description="gp3 root volume; serving images are 10-20 GB.")
+    ami: Literal["al2023_nvidia", "bottlerocket_nvidia"] = Field(
+        "al2023_nvidia",
+        description="EKS-optimised AMI with the NVIDIA driver. Bottlerocket also ships the device plugin.",
+    )
+    labels: dict[str, str] = Field(default_factory=dict, description="Extra node labels.")
+    warm_pool: NodeWarmPool | None = Field(None, description="Keep initialised instances ready for scale-out.")
+
+    @model_validator(mode="after")
+    def _uniform_gpus(self) -> GpuNodePool:
+        problems = Problems(self)
+        if self.warm_pool is not None and self.warm_pool.reuse_on_scale_in and self.ami == "bottlerocket_nvidia":
+            problems.add(
+                ("warm_pool", "reuse_on_scale_in"),
+                "EKS warm pools cannot return Bottlerocket instances on scale-in; set it to false",
+            )
+        known = catalog().instances
+        unknown = [t for t in self.instance_types if t not in known]
+        if unknown:
+            problems.add(
+                ("instance_types",),
+                f"unknown GPU instance types {unknown}; known: {', '.join(sorted(known))}",
+                unknown,
+            )
+        else:
+            shapes = {(known[t].gpu, known[t].gpu_count) for t in self.instance_types}
+            if len(shapes) > 1:
+                problems.add(
+                    ("instance_types",),
+                    "all instance types of a pool need the same GPU model and count, so the "
+                    f"autoscaler can size a node before it exists; got {sorted(shapes)}",
+                    self.instance_types,
+                )
+        if duplicates(self.instance_types):
+            problems.add(("instance_types",), f"repeated instance types: {duplicates(self.instance_types)}")
+        if self.min_size > self.max_size:
+            problems.add(("min_size",), f"min_size ({self.min_size}) must not exceed max_size ({self.max_size})")
+        problems.raise_if_any()
+        return self
+
+    @property
+    def gpus_per_node(self) -> int:
+        return catalog().instances[self.instance_types[0]].gpu_count
+
+
+class Observability(Spec):
+    """kube-prometheus-stack sizing."""
+
+    retention_days: int = Field(7, ge=1, le=365, description="How long Prometheus keeps samples.")
+    storage_gib: int = Field(50, ge=10, le=4000, description="Prometheus volume (gp3, encrypted).")
+    grafana: bool = Field(True, description="Install Grafana with our dashboards.")
+
+
+class AddonVersions(Spec):
+    """Chart versions of the cluster add-ons. The defaults are the pins in versions.py."""
+
+    cert_manager: str = versions.CHARTS["cert-manager"].version
+    keda: str = versions.CHARTS["keda"].version
+    keda_http_add_on: str = versions.CHARTS["keda-http-add-on"].version
+    kserve: str = versions.CHARTS["kserve"].version
+    kube_prometheus_stack: str = versions.CHARTS["kube-prometheus-stack"].version
+    nvidia_device_plugin: str = versions.CHARTS["nvidia-device-plugin"].version
+    dcgm_exporter: str = versions.CHARTS["dcgm-exporter"].version
+    cluster_autoscaler: str = versions.CHARTS["cluster-autoscaler"].version
+    envoy_gateway: str = versions.CHARTS["envoy-gateway"].version
+
+
+class ClusterSpec(Spec):
+    """EKS control plane, access, node groups and add-ons."""
+
+    kubernetes_version: KubernetesVersion = Field(
+        versions.DEFAULT_KUBERNETES_VERSION, description="EKS Kubernetes minor version."
+    )
+    public_access_cidrs: list[IPv4Network] = Field(
+        default_factory=list,
+        max_length=40,
+        description="CIDRs allowed to reach the API endpoint from the internet; empty keeps it private.",
+    )
+    admin_role_arns: list[IamRoleArn] = Field(
+        default_factory=list,
+        description="IAM roles granted cluster admin through EKS access entries.",
+    )
+    log_types: list[LogType] = Field(
+        ["api", "audit", "authenticator"], description="Control-plane logs sent to CloudWatch."
+    )
+    log_retention_days: Literal[7, 14, 30, 60, 90, 180, 365, 731] = Field(
+        30, description="How long CloudWatch keeps control-plane logs."
+    )
+    model_domain: str = Field(
+        "models.internal",
+        pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$",
+        max_length=200,
+        description="DNS suffix models answer on at the internal gateway: <model>.<model_domain>.",
+    )
+    system_nodes: SystemNodeGroup = Field(default_factory=SystemNodeGroup)
+    gpu_pools: list[GpuNodePool] = Field(min_length=1, max_length=20)
+    observability: Observability = Field(default_factory=Observability)
+    addon_versions: AddonVersions = Field(default_factory=AddonVersions)
+
+    @field_validator("public_access_cidrs")
+    @classmethod
+    def _no_open_endpoint(cls, cidrs: list[IPv4Network]) -> list[IPv4Network]:
+        open_ranges = [str(c) for c in cidrs if c.prefixlen == 0]
+        if open_ranges:
+            raise ValueError(
+                "0.0.0.0/0 would open the Kubernetes API to the internet; list the office or VPN ranges instead"
+            )
+        return cidrs
+
+    @model_validator(mode="after")
+    def _unique_pools(self) -> ClusterSpec:
+        repeated = duplicates([pool.name for pool in self.gpu_pools])
+        if repeated:
+            problems = Problems(self)
+            problems.add(("gpu_pools",), f"GPU pool names must be unique; repeated: {', '.join(repeated)}")
+            problems.raise_if_any()
+        return self

@@ -1,0 +1,167 @@
+"""ModelSpec: one model deployment, the same for the EKS and SageMaker targets."""
+from __future__ import annotations
+
+import difflib
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from components.intent.architecture import LlmArchitecture, presets
+from components.intent.autoscaling import AutoscalingPolicy
+from components.intent.base import ModelSource, Problems, ResourceName, Spec, VersionLabel
+from components.intent.canary import CanaryPolicy
+from components.intent.instances import catalog
+from components.intent.slo import Slo
+from components.intent.triton import TritonModelConfig
+
+Runtime = Literal["vllm", "triton"]
+
+
+class VllmEngine(Spec):
+    """vLLM engine settings (they become `vllm serve` flags)."""
+
+    architecture: str | LlmArchitecture = Field(
+        description=(
+            "The model's shape: a reference name (llama-3.1-8b, llama-3.1-70b, mistral-7b-v0.3, "
+            "qwen2.5-7b, qwen2.5-72b, mixtral-8x7b) or the numbers from its config.json."
+        )
+    )
+    max_model_len: int = Field(
+        ge=256,
+        le=1_048_576,
+        description="Longest prompt plus output a request may use (`--max-model-len`). Set it: "
+        "the model's advertised maximum rarely fits a single GPU's KV cache.",
+    )
+    gpu_memory_utilization: float = Field(
+        0.90, ge=0.5, le=0.98, description="Share of each GPU's memory vLLM may claim."
+    )
+    dtype: Literal["bfloat16", "float16"] = Field("bfloat16", description="Activation and weight dtype.")
+    quantization: Literal["none", "fp8", "awq", "gptq"] = Field(
+        "none", description="Weight quantization the checkpoint uses (or fp8 on the fly)."
+    )
+    kv_cache_dtype: Literal["auto", "fp8"] = Field(
+        "auto", description="`auto` keeps the model dtype; `fp8` halves the KV cache."
+    )
+    max_num_seqs: int = Field(64, ge=1, le=1024, description="Most sequences batched at once.")
+
+    def resolved_architecture(self) -> LlmArchitecture:
+        if isinstance(self.architecture, LlmArchitecture):
+            return self.architecture
+        return presets()[self.architecture]
+
+    @model_validator(mode="after")
+    def _architecture_known(self) -> VllmEngine:
+        problems = Problems(self)
+        if isinstance(self.architecture, str):
+            known = sorted(presets())
+            if self.architecture not in known:
+                close = difflib.get_close_matches(self.architecture, known, n=1)
+                hint = f" (did you mean {close[0]}?)" if close else ""
+                problems.add(
+                    ("architecture",),
+                    f"unknown architecture {self.architecture!r}{hint}; use one of {', '.join(known)} "
+                    "or give params_billion, num_layers, num_kv_heads, head_dim and max_position_embeddings",
+                    self.architecture,
+                )
+                problems.raise_if_any()
+        limit = self.resolved_architecture().max_position_embeddings
+        if self.max_model_len > limit:
+            problems.add(
+                ("max_model_len",),
+                f"max_model_len ({self.max_model_len}) exceeds the model's context ({limit})",
+                self.max_model_len,
+            )
+        problems.raise_if_any()
+        return self
+
+
+class ModelSpec(Spec):
+    """A model served on GPUs: where its weights are, how it runs, scales and rolls out."""
+
+    name: ResourceName = Field(description="Name of the deployment (InferenceService or SageMaker endpoint).")
+    runtime: Runtime = Field(description="`vllm` (OpenAI-compatible LLM server) or `triton`.")
+    version: VersionLabel = Field("v1", description="Label of the stable version.")
+    source: ModelSource = Field(description="Weights: s3://<model bucket>/<prefix>/ or hf://<org>/<model>.")
+    instance_type: str = Field(description="GPU instance type a replica runs on, EC2 naming (g6e.xlarge).")
+    gpus: int = Field(1, ge=1, le=8, description="GPUs per replica (vLLM tensor parallelism).")
+    vllm: VllmEngine | None = Field(None, description="Engine settings; required for runtime vllm.")
+    triton: TritonModelConfig | None = Field(None, description="Model configuration; required for runtime triton.")
+    autoscaling: AutoscalingPolicy = Field(default_factory=AutoscalingPolicy)
+    canary: CanaryPolicy | None = Field(None, description="A candidate version in rollout, if any.")
+    slo: Slo = Field(description="Objectives alerts and canary gates are measured against.")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ModelSpec:
+        problems = Problems(self)
+        self._check_instance(problems)
+        self._check_runtime_blocks(problems)
+        self._check_canary(problems)
+        problems.raise_if_any()
+        return self
+
+    def _check_instance(self, problems: Problems) -> None:
+        known = catalog().instances
+        itype = known.get(self.instance_type)
+        if itype is None:
+            close = difflib.get_close_matches(self.instance_type, list(known), n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            problems.add(
+                ("instance_type",),
+                f"unknown GPU instance type {self.instance_type!r}{hint}; known: {', '.join(sorted(known))}",
+                self.instance_type,
+            )
+            return
+        if itype.gpu_count % self.gpus:
+            problems.add(
+                ("gpus",),
+                f"{self.instance_type} has {itype.gpu_count} GPU(s); gpus per replica ({self.gpus}) must "
+                "divide that evenly so whole replicas fill the instance",
+                self.gpus,
+            )
+
+    def _check_runtime_blocks(self, problems: Problems) -> None:
+        other = "triton" if self.runtime == "vllm" else "vllm"
+        if getattr(self, self.runtime) is None:
+            problems.add((self.runtime,), f"runtime {self.runtime} needs a `{self.runtime}` block")
+        if getattr(self, other) is not None:
+            problems.add((other,), f"`{other}` settings do not apply to runtime {self.runtime}")
+        if self.runtime == "vllm":
+            if self.slo.ttft_p99_ms is None:
+                problems.add(("slo", "ttft_p99_ms"), "a vLLM model needs a time-to-first-token objective")
+        else:
+            if self.slo.latency_p99_ms is None:
+                problems.add(("slo", "latency_p99_ms"), "a Triton model needs a latency objective")
+            for field in ("ttft_p99_ms", "tpot_p99_ms"):
+                if getattr(self.slo, field) is not None:
+                    problems.add(("slo", field), "Triton reports no token timings; use latency_p99_ms")
+        if self.runtime == "triton" and self.triton is not None and self.gpus != 1:
+            problems.add(("gpus",), "a Triton replica uses one GPU; scale with replicas or instance_groups")
+
+    def _check_canary(self, problems: Problems) -> None:
+        if self.canary is None:
+            return
+        if self.canary.version == self.version:
+            problems.add(
+                ("canary", "version"),
+                f"the candidate needs a version label other than the stable one ({self.version})",
+                self.canary.version,
+            )
+        if self.canary.source == self.source:
+            problems.add(
+                ("canary", "source"),
+                "the candidate serves the same weights as the stable version; point it at the new ones",
+                self.canary.source,
+            )
+        if self.autoscaling.scale_to_zero:
+            problems.add(
+                ("canary",),
+                "a canary compares two live versions, so it cannot run while scale_to_zero is on; "
+                "finish or roll back the canary first",
+            )
+        for index, gate in enumerate(self.canary.gates):
+            if gate.metric == "ttft_p99" and self.runtime != "vllm":
+                problems.add(
+                    ("canary", "gates", index, "metric"),
+                    "ttft_p99 needs token timings, which only vLLM reports; use latency_p99",
+                    gate.metric,
+                )

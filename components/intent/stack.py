@@ -1,0 +1,261 @@
+"""StackSpec: everything one `stacks/Pulumi.<env>.yaml` declares, checked as a whole."""
+from __future__ import annotations
+
+import math
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from components.intent.base import Problems, Spec, TagKey, TagValue, duplicates, pattern_check
+from components.intent.cluster import ClusterSpec
+from components.intent.images import ImagesSpec
+from components.intent.instances import catalog
+from components.intent.model import ModelSpec
+from components.intent.network import NetworkSpec
+
+Environment = Literal["dev", "staging", "prod"]
+Target = Literal["eks", "sagemaker"]
+
+AwsRegion = Annotated[
+    str,
+    pattern_check(r"[a-z]{2}(-gov)?-[a-z]+-\d", "expected an AWS region such as us-east-1"),
+]
+BucketName = Annotated[
+    str,
+    pattern_check(
+        r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]",
+        "S3 bucket names are 3-63 lowercase letters, digits and '-'",
+    ),
+]
+
+REQUIRED_TAGS = ("team", "cost-center")
+
+
+class StorageSpec(Spec):
+    """The model bucket: versioned, KMS-encrypted, never public."""
+
+    bucket: BucketName = Field(
+        description="Globally unique name of the bucket model weights are uploaded to; s3:// sources must live in it."
+    )
+
+
+class SageMakerSpec(Spec):
+    """Endpoint settings that exist only on SageMaker."""
+
+    data_capture_percent: int = Field(
+        0, ge=0, le=100, description="Share of requests and responses captured to the model bucket (0 = off)."
+    )
+    routing: Literal["least_outstanding_requests", "random"] = Field(
+        "least_outstanding_requests", description="How the endpoint spreads requests over instances."
+    )
+
+
+class StackSpec(Spec):
+    """One environment of ml-serving: where it runs, what it serves and under which policies."""
+
+    environment: Environment = Field(description="Policies are advisory in dev and mandatory in prod.")
+    target: Target = Field(description="`eks` (KServe on EKS) or `sagemaker` (SageMaker real-time endpoints).")
+    region: AwsRegion = Field(description="AWS region, read from the `aws:region` key.")
+    tags: dict[TagKey, TagValue] = Field(
+        description="Tags on every AWS resource; must include `team` and `cost-center`.", max_length=40
+    )
+    network: NetworkSpec = Field(default_factory=NetworkSpec)
+    storage: StorageSpec
+    cluster: ClusterSpec | None = Field(None, description="Required for target eks, absent for sagemaker.")
+    sagemaker: SageMakerSpec | None = Field(None, description="Only for target sagemaker.")
+    images: ImagesSpec = Field(default_factory=ImagesSpec)
+    models: list[ModelSpec] = Field(default_factory=list, max_length=200)
+
+    @model_validator(mode="after")
+    def _whole_stack_rules(self) -> StackSpec:
+        problems = Problems(self)
+        self._check_tags(problems)
+        self._check_target_sections(problems)
+        self._check_models(problems)
+        if self.environment == "prod":
+            self._check_prod(problems)
+        if self.target == "eks" and self.cluster is not None:
+            self._check_eks_capacity(problems)
+        if self.target == "sagemaker":
+            self._check_sagemaker(problems)
+        problems.raise_if_any()
+        return self
+
+    def _check_tags(self, problems: Problems) -> None:
+        missing = [t for t in REQUIRED_TAGS if t not in self.tags]
+        if missing:
+            problems.add(
+                ("tags",),
+                f"missing required cost tags: {', '.join(missing)} (every resource is tagged for cost allocation)",
+            )
+
+    def _check_target_sections(self, problems: Problems) -> None:
+        if self.target == "eks":
+            if self.cluster is None:
+                problems.add(("cluster",), "target eks needs a `cluster` section")
+            if self.sagemaker is not None:
+                problems.add(("sagemaker",), "the `sagemaker` section applies only to target sagemaker")
+        else:
+            if self.cluster is not None:
+                problems.add(("cluster",), "the `cluster` section applies only to target eks")
+            if not self.models:
+                problems.add(("models",), "a SageMaker stack deploys models; list at least one")
+        for runtime in ("vllm", "triton"):
+            if self.target == "eks" and getattr(self.images, runtime).sagemaker_image is not None:
+                problems.add(
+                    ("images", runtime, "sagemaker_image"),
+                    "AWS SageMaker images serve SageMaker's /invocations protocol, not KServe; use build or prebuilt",
+                )
+
+    def _check_models(self, problems: Problems) -> None:
+        repeated = duplicates([m.name for m in self.models])
+        if repeated:
+            problems.add(("models",), f"model names must be unique; repeated: {', '.join(repeated)}")
+        bucket_prefix = f"s3://{self.storage.bucket}/"
+        for index, model in enumerate(self.models):
+            for loc, source in ((("source",), model.source), (("canary", "source"), model.canary and model.canary.source)):
+                if source and source.startswith("s3://") and not source.startswith(bucket_prefix):
+                    problems.add(
+                        ("models", index, *loc),
+                        f"{source} is outside the model bucket {self.storage.bucket}; model roles can read "
+                        "only that bucket, so upload the weights there",
+                        source,
+                    )
+
+    def _check_prod(self, problems: Problems) -> None:
+        if self.network.availability_zones < 3:
+            problems.add(
+                ("network", "availability_zones"),
+                f"prod spreads over at least 3 availability zones; got {self.network.availability_zones}",
+            )
+        if self.network.nat_gateways != "one_per_az":
+            problems.add(
+                ("network", "nat_gateways"),
+                "prod needs one_per_az NAT gateways so one zone's outage does not cut egress",
+            )
+        for index, model in enumerate(self.models):
+            if model.autoscaling.scale_to_zero:
+                problems.add(
+                    ("models", index, "autoscaling", "scale_to_zero"),
+                    "prod models keep a warm replica; scale_to_zero is for dev and staging",
+                )
+
+    def _check_eks_capacity(self, problems: Problems) -> None:
+        assert self.cluster is not None
+        pools = self.cluster.gpu_pools
+        demand: dict[str, int] = {pool.name: 0 for pool in pools}
+        for index, model in enumerate(self.models):
+            pool = next((p for p in pools if model.instance_type in p.instance_types), None)
+            if pool is None:
+                offered = ", ".join(f"{p.name} ({', '.join(p.instance_types)})" for p in pools)
+                problems.add(
+                    ("models", index, "instance_type"),
+                    f"no GPU pool offers {model.instance_type}; pools: {offered}",
+                    model.instance_type,
+                )
+                continue
+            demand[pool.name] += peak_replicas(model) * model.gpus
+        for index, pool in enumerate(pools):
+            capacity = pool.max_size * pool.gpus_per_node
+            if demand[pool.name] > capacity:
+                problems.add(
+                    ("cluster", "gpu_pools", index, "max_size"),
+                    f"models on pool {pool.name} may need {demand[pool.name]} GPUs at peak (max replicas "
+                    f"and canary) but max_size {pool.max_size} x {pool.gpus_per_node} GPU(s) "
+                    f"gives {capacity}",
+                    pool.max_size,
+                )
+
+    def _check_sagemaker(self, problems: Problems) -> None:
+        instances = catalog().instances
+        for index, model in enumerate(self.models):
+            where = ("models", index)
+            itype = instances.get(model.instance_type)
+            if itype is not None:
+                if not itype.sagemaker:
+                    problems.add(
+                        (*where, "instance_type"),
+                        f"SageMaker endpoints offer no ml.{model.instance_type}",
+                        model.instance_type,
+                    )
+                if model.gpus != itype.gpu_count:
+                    problems.add(
+                        (*where, "gpus"),
+                        f"a SageMaker variant gives each replica the whole instance: gpus must equal the "
+                        f"{itype.gpu_count} GPU(s) of {model.instance_type}",
+                        model.gpus,
+                    )
+            policy = model.autoscaling
+            if policy.signal == "queue_depth":
+                problems.add(
+                    (*where, "autoscaling", "signal"),
+                    "SageMaker publishes no queue depth for real-time endpoints; use concurrency "
+                    "(ConcurrentRequestsPerModel, high resolution) or requests_per_second "
+                    "(InvocationsPerInstance)",
+                    policy.signal,
+                )
+            if policy.scale_to_zero:
+                problems.add(
+                    (*where, "autoscaling", "scale_to_zero"),
+                    "SageMaker real-time endpoint variants keep at least one instance; scaling to zero "
+                    "needs inference components, which ml-serving does not deploy",
+                )
+            if model.canary is not None:
+                self._check_sagemaker_canary(problems, index, model)
+
+    @staticmethod
+    def _check_sagemaker_canary(problems: Problems, index: int, model: ModelSpec) -> None:
+        assert model.canary is not None
+        where = ("models", index, "canary")
+        steps = model.canary.steps
+        if sagemaker_traffic_shift(steps) is None:
+            problems.add(
+                (*where, "steps"),
+                f"SageMaker shifts traffic in one canary step or in equal linear steps; {steps} is "
+                f"neither (try [{steps[0]}, 100] or [25, 50, 75, 100])",
+                steps,
+            )
+        if steps[0] > 50:
+            problems.add(
+                (*where, "steps"),
+                f"SageMaker canaries take at most 50 % of the fleet first; got {steps[0]} %",
+                steps,
+            )
+        for gate_index, gate in enumerate(model.canary.gates):
+            if gate.metric == "ttft_p99":
+                problems.add(
+                    (*where, "gates", gate_index, "metric"),
+                    "SageMaker publishes no time-to-first-token metric; gate on latency_p99 (ModelLatency)",
+                    gate.metric,
+                )
+            if gate.max_value is None:
+                problems.add(
+                    (*where, "gates", gate_index, "max_value"),
+                    "SageMaker rollback alarms need an absolute max_value; max_ratio_to_stable is EKS-only",
+                )
+
+
+def canary_replicas(model: ModelSpec) -> int:
+    """Replicas the candidate may scale to: its share of the stable ceiling, at least one."""
+    if model.canary is None:
+        return 0
+    return max(1, math.ceil(model.autoscaling.max_replicas * model.canary.traffic_percent / 100))
+
+
+def peak_replicas(model: ModelSpec) -> int:
+    """Replicas a model can run at once: the stable ceiling plus the candidate's share.
+
+    Warm-pool placeholders are left out: they are preempted by real replicas and may wait
+    pending at the pool's ceiling without harm.
+    """
+    return model.autoscaling.max_replicas + canary_replicas(model)
+
+
+def sagemaker_traffic_shift(steps: list[int]) -> tuple[Literal["CANARY", "LINEAR"], int] | None:
+    """The blue/green shifting a list of steps maps to: one canary step, or equal linear steps."""
+    if len(steps) == 2:
+        return "CANARY", steps[0]
+    step = steps[0]
+    if all(value == step * (i + 1) for i, value in enumerate(steps)):
+        return "LINEAR", step
+    return None

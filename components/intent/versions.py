@@ -1,0 +1,49 @@
+"""Every chart, image and Kubernetes version the platform pins, in one file.
+
+Each pin says where it was read. Change a version here and the preview diff shows every
+release and image it touches.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+# EKS standard support on 2026-11: 1.34 (until 2026-12-02), 1.35 (until 2027-03-27), 1.36.
+# Source: awsdocs/amazon-eks-user-guide kubernetes-versions-standard; endoflife.date/amazon-eks.
+EKS_KUBERNETES_VERSIONS = ("1.34", "1.35", "1.36")
+DEFAULT_KUBERNETES_VERSION = "1.35"
+
+
+class Chart(NamedTuple):
+    repo: str  # an https Helm repository or an oci:// registry path
+    chart: str
+    version: str
+
+
+CHARTS: dict[str, Chart] = {
+    # jetstack/cert-manager tag v1.21.1 (2026-07-29); OCI is the chart's source of truth.
+    "cert-manager": Chart("oci://quay.io/jetstack/charts", "cert-manager", "v1.21.1"),
+    # kedacore/charts keda/Chart.yaml 2.20.2 (KEDA v2.20.2, 2026-07-31).
+    "keda": Chart("https://kedacore.github.io/charts", "keda", "2.20.2"),
+    # kedacore/charts http-add-on/Chart.yaml 0.15.0 (2026-06-15).
+    "keda-http-add-on": Chart("https://kedacore.github.io/charts", "keda-add-ons-http", "0.15.0"),
+    # kserve/kserve v0.20.0 charts/kserve-crd and charts/kserve-resources (2026-08-06).
+    "kserve-crd": Chart("oci://ghcr.io/kserve/charts", "kserve-crd", "v0.20.0"),
+    "kserve": Chart("oci://ghcr.io/kserve/charts", "kserve-resources", "v0.20.0"),
+    # prometheus-community/helm-charts kube-prometheus-stack 88.5.3 (operator v0.93.1).
+    "kube-prometheus-stack": Chart(
+        "https://prometheus-community.github.io/helm-charts", "kube-prometheus-stack", "88.5.3"
+    ),
+    # NVIDIA/k8s-device-plugin deployments/helm/nvidia-device-plugin/Chart.yaml 0.20.0.
+    "nvidia-device-plugin": Chart("https://nvidia.github.io/k8s-device-plugin", "nvidia-device-plugin", "0.20.0"),
+    # NVIDIA/dcgm-exporter deployment/Chart.yaml 4.8.2.
+    "dcgm-exporter": Chart("https://nvidia.github.io/dcgm-exporter/helm-charts", "dcgm-exporter", "4.8.2"),
+    # kubernetes/autoscaler cluster-autoscaler/charts/cluster-autoscaler 9.59.0 (2026-07-21).
+    "cluster-autoscaler": Chart("https://kubernetes.github.io/autoscaler", "cluster-autoscaler", "9.59.0"),
+    # envoyproxy/gateway v1.9.0 (2026-08-15); bundles Gateway API v1.6.1 CRDs.
+    "envoy-gateway": Chart("oci://docker.io/envoyproxy", "gateway-helm", "v1.9.0"),
+}
+
+# Cluster Autoscaler must match the cluster's minor version (its README); newest patch of
+# each minor from kubernetes/autoscaler release tags cluster-autoscaler-1.3x.y (2026-07-22).
+CLUSTER_AUTOSCALER_IMAGE = "registry.k8s.io/autoscaling/cluster-autoscaler"
+CLUSTER_AUTOSCALER_TAGS = {"1.34": "v1.34.5", "1.35": "v1.35.2", "1.36": "v1.36.1"}
