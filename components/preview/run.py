@@ -1,0 +1,70 @@
+"""One offline preview: stack file in, `build/<stack>/` out."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pulumi
+
+from components.intent.loading import SpecError, parse_stack_config
+from components.intent.stack import StackSpec
+from components.preview.engine import Recording, run_program
+from components.preview.stackfile import read_stack_file, stack_name
+from components.preview.summary import render
+from components.preview.writers import write_build
+from components.stack_config import STACK_FILE_ENV
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class Preview:
+    stack: str
+    stack_file: str
+    spec: StackSpec
+    recording: Recording
+    summary: str
+    files: list[Path] = field(default_factory=list)
+
+
+class InvalidStack(Exception):
+    """The stack file cannot be deployed; the message says why, for every problem."""
+
+
+def shown_path(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
+def preview(stack_file: Path, out_root: Path | None = None) -> Preview:
+    """Run the real program for `stack_file` under the recording engine and write the build.
+
+    Raises InvalidStack for a stack file that does not validate; nothing is written then.
+    """
+    shown = shown_path(stack_file)
+    stack = stack_name(stack_file)
+    previous = os.environ.get(STACK_FILE_ENV)
+    os.environ[STACK_FILE_ENV] = shown
+    try:
+        config = read_stack_file(stack_file, shown)
+        recording = run_program(config, stack)
+    except SpecError as error:
+        raise InvalidStack(str(error)) from None
+    except pulumi.RunError as error:
+        raise InvalidStack(str(error)) from None
+    finally:
+        if previous is None:
+            os.environ.pop(STACK_FILE_ENV, None)
+        else:
+            os.environ[STACK_FILE_ENV] = previous
+    # The program validated this config already; parsing it again only rebuilds the model
+    # the summary is written from.
+    spec = parse_stack_config(config, shown)
+    summary = render(spec, recording, shown)
+    result = Preview(stack=stack, stack_file=shown, spec=spec, recording=recording, summary=summary)
+    if out_root is not None:
+        result.files = write_build(recording, out_root / stack, summary)
+    return result

@@ -1,0 +1,70 @@
+"""The readable part of the preview: what the stack creates, and each model in one line."""
+from __future__ import annotations
+
+from collections import Counter
+
+from components.intent.instances import catalog
+from components.intent.model import ModelSpec
+from components.intent.stack import StackSpec, canary_replicas
+from components.preview.engine import Recording
+
+
+def model_line(model: ModelSpec) -> dict[str, str]:
+    itype = catalog().instances[model.instance_type]
+    policy = model.autoscaling
+    replicas = f"{policy.min_replicas}-{policy.max_replicas}" if policy.min_replicas != policy.max_replicas else str(policy.min_replicas)
+    if policy.scale_to_zero:
+        replicas += f", 0 after {policy.idle_timeout_s}s idle"
+    if policy.warm_pool:
+        replicas += f", +{policy.warm_pool} warm"
+    if policy.min_replicas == policy.max_replicas and not policy.scale_to_zero:
+        scaling = "fixed"
+    else:
+        scaling = (
+            f"{policy.signal} > {policy.target:g}/replica "
+            f"(up {policy.scale_up_window_s}s, down {policy.scale_down_window_s}s)"
+        )
+    canary = "none"
+    if model.canary is not None:
+        c = model.canary
+        state = "rolled back / dark" if c.traffic_percent == 0 else f"{c.traffic_percent}% of requests"
+        gates = ", ".join(g.metric for g in c.gates)
+        canary = (
+            f"{c.version} at {state}, steps {c.steps}, up to {canary_replicas(model)} replica(s), gates: {gates}"
+        )
+    return {
+        "model": f"{model.name} ({model.version})",
+        "runtime": model.runtime,
+        "gpus": f"{model.gpus}x {itype.gpu} on {model.instance_type}",
+        "replicas": replicas,
+        "autoscaling": scaling,
+        "canary": canary,
+    }
+
+
+def render(spec: StackSpec, recording: Recording, stack_file: str, sections: list[str] | None = None) -> str:
+    custom = [r for r in recording.resources if r.custom]
+    lines = [
+        f"# Offline preview of stack `{recording.stack}`",
+        "",
+        f"- stack file: `{stack_file}`",
+        f"- environment: {spec.environment}, target: {spec.target}, region: {spec.region}",
+        f"- {len(custom)} resources in {len(recording.resources) - len(custom)} components "
+        "(computed IDs, ARNs and digests are preview placeholders)",
+        "",
+        "## Models",
+        "",
+        "| model | runtime | GPUs per replica | replicas | autoscaling | canary |",
+        "|---|---|---|---|---|---|",
+    ]
+    for model in spec.models:
+        row = model_line(model)
+        lines.append("| " + " | ".join(row[k] for k in ("model", "runtime", "gpus", "replicas", "autoscaling", "canary")) + " |")
+    if not spec.models:
+        lines.append("| (no models) | | | | | |")
+    lines += ["", "## Resources by type", "", "| type | count |", "|---|---|"]
+    for typ, count in sorted(Counter(r.type for r in custom).items()):
+        lines.append(f"| `{typ}` | {count} |")
+    for section in sections or []:
+        lines += ["", section.rstrip()]
+    return "\n".join(lines) + "\n"
