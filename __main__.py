@@ -1,0 +1,116 @@
+"""ml-serving: read the stack spec, deploy it to its target, export what operators need."""
+import pulumi
+import pulumi_aws as aws
+
+from components.cluster import STORAGE_CLASS, Cluster, ClusterArgs
+from components.cluster_autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
+from components.compilers.serving import MODEL_SERVICE_ACCOUNT, MODELS_NAMESPACE
+from components.compilers.sources import model_prefixes
+from components.encryption import EncryptionKey, EncryptionKeyArgs
+from components.gateway import ModelGateway, ModelGatewayArgs
+from components.intent.stack import StackSpec
+from components.keda import Keda, KedaArgs
+from components.kserve import KServe, KServeArgs
+from components.model_namespace import ModelNamespace, ModelNamespaceArgs
+from components.model_storage import ModelStorage, ModelStorageArgs, PodReader
+from components.network import Network, NetworkArgs
+from components.nvidia import NvidiaGpu, NvidiaGpuArgs
+from components.observability import Observability, ObservabilityArgs
+from components.stack_config import load_stack_spec
+
+
+def deploy_eks(spec: StackSpec, aws_provider: aws.Provider) -> dict:
+    assert spec.cluster is not None
+    cluster_spec = spec.cluster
+    versions = cluster_spec.addon_versions
+    prefix = f"ml-serving-{spec.environment}"
+    protect = spec.environment == "prod"
+    on_aws = pulumi.ResourceOptions(providers=[aws_provider])
+
+    key = EncryptionKey(prefix, EncryptionKeyArgs(f"ml-serving {spec.environment}: secrets, volumes, models, logs", protect), on_aws)
+    network = Network(prefix, NetworkArgs(spec.network, cluster_name=prefix), on_aws)
+    cluster = Cluster(
+        prefix,
+        ClusterArgs(
+            cluster_name=prefix,
+            spec=cluster_spec,
+            private_subnet_ids=network.private_subnet_ids,
+            key_arn=key.arn,
+            region=spec.region,
+            protect=protect,
+        ),
+        on_aws,
+    )
+    storage = ModelStorage(
+        f"{prefix}-models",
+        ModelStorageArgs(
+            bucket_name=spec.storage.bucket,
+            key_arn=key.arn,
+            protect=protect,
+            reader=PodReader(cluster.name, MODELS_NAMESPACE, MODEL_SERVICE_ACCOUNT, model_prefixes(spec.models)),
+        ),
+        on_aws,
+    )
+
+    in_cluster = pulumi.ResourceOptions(providers=[aws_provider, cluster.provider])
+    ready = cluster.ready
+    monitoring = Observability(
+        f"{prefix}-observability",
+        ObservabilityArgs(cluster_spec.observability, versions.kube_prometheus_stack, STORAGE_CLASS, after=ready),
+        in_cluster,
+    )
+    NvidiaGpu(
+        f"{prefix}-nvidia",
+        NvidiaGpuArgs(versions.nvidia_device_plugin, versions.dcgm_exporter, monitoring=monitoring.release, after=ready),
+        in_cluster,
+    )
+    ClusterAutoscaler(
+        f"{prefix}-cluster-autoscaler",
+        ClusterAutoscalerArgs(
+            cluster_name=prefix,
+            cluster=cluster.name,
+            region=spec.region,
+            kubernetes_version=cluster_spec.kubernetes_version,
+            chart_version=versions.cluster_autoscaler,
+            after=ready,
+        ),
+        in_cluster,
+    )
+    namespace = ModelNamespace(f"{prefix}-model-namespace", ModelNamespaceArgs(after=ready), in_cluster)
+    gateway = ModelGateway(
+        f"{prefix}-gateway",
+        ModelGatewayArgs(versions.envoy_gateway, MODELS_NAMESPACE, cluster_spec.model_domain, after=[*ready, namespace]),
+        in_cluster,
+    )
+    scales_to_zero = any(m.autoscaling.scale_to_zero for m in spec.models)
+    keda = Keda(
+        f"{prefix}-keda",
+        KedaArgs(
+            keda_version=versions.keda,
+            http_add_on_version=versions.keda_http_add_on if scales_to_zero else None,
+            interceptor_min_replicas=2 if spec.environment == "prod" else 1,
+            routes_namespace=MODELS_NAMESPACE,
+            monitoring=monitoring.release,
+            after=[*ready, gateway.release],
+        ),
+        in_cluster,
+    )
+    KServe(
+        f"{prefix}-kserve",
+        KServeArgs(versions.kserve, versions.cert_manager, keda=keda.release, monitoring=monitoring.release, after=ready),
+        in_cluster,
+    )
+    return {"clusterName": cluster.name, "vpcId": network.vpc_id, "modelBucket": storage.bucket.bucket}
+
+
+spec = load_stack_spec()
+provider = aws.Provider(
+    "aws",
+    region=spec.region,
+    default_tags=aws.ProviderDefaultTagsArgs(
+        tags={**spec.tags, "ml-serving:environment": spec.environment, "ml-serving:stack": pulumi.get_stack()}
+    ),
+)
+outputs = deploy_eks(spec, provider)
+for key, value in outputs.items():
+    pulumi.export(key, value)

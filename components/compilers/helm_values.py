@@ -1,0 +1,151 @@
+"""Values of every Helm chart the platform installs, as plain dicts.
+
+Chart defaults we override are named with the reason; everything else stays the chart's.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from components.compilers.node_groups import GPU_LABEL, GPU_TAINT_KEY
+from components.intent import versions
+from components.intent.cluster import Observability
+
+Values = dict[str, Any]
+
+# Fixed release names: Service names, the `release:` label kube-prometheus-stack selects
+# monitors by, and KEDA's Prometheus address all derive from them.
+RELEASES = {
+    "cert-manager": "cert-manager",
+    "keda": "keda",
+    "keda-http-add-on": "http-add-on",
+    "kserve-crd": "kserve-crd",
+    "kserve": "kserve",
+    "kube-prometheus-stack": "kube-prometheus-stack",
+    "nvidia-device-plugin": "nvidia-device-plugin",
+    "dcgm-exporter": "dcgm-exporter",
+    "cluster-autoscaler": "cluster-autoscaler",
+    "envoy-gateway": "eg",
+}
+NAMESPACES = {
+    "cert-manager": "cert-manager",
+    "keda": "keda",
+    "keda-http-add-on": "keda",
+    "kserve-crd": "kserve",
+    "kserve": "kserve",
+    "kube-prometheus-stack": "monitoring",
+    "nvidia-device-plugin": "kube-system",
+    "dcgm-exporter": "monitoring",
+    "cluster-autoscaler": "kube-system",
+    "envoy-gateway": "envoy-gateway-system",
+}
+MONITOR_LABELS = {"release": RELEASES["kube-prometheus-stack"]}
+# The operator always creates this headless Service in front of Prometheus.
+PROMETHEUS_URL = f"http://prometheus-operated.{NAMESPACES['kube-prometheus-stack']}.svc:9090"
+GRAFANA_ADMIN_SECRET = "grafana-admin"
+CLUSTER_AUTOSCALER_SERVICE_ACCOUNT = "cluster-autoscaler"
+GPU_TOLERATION = {"key": GPU_TAINT_KEY, "operator": "Exists", "effect": "NoSchedule"}
+
+
+def cert_manager() -> Values:
+    return {
+        # kserve-resources needs cert-manager's Issuer and Certificate kinds.
+        "crds": {"enabled": True, "keep": True},
+        "prometheus": {"enabled": True, "servicemonitor": {"enabled": True, "labels": MONITOR_LABELS}},
+    }
+
+
+def keda() -> Values:
+    monitor = {"enabled": True, "additionalLabels": MONITOR_LABELS}
+    return {
+        "prometheus": {
+            "operator": {"enabled": True, "serviceMonitor": monitor},
+            "metricServer": {"enabled": True, "serviceMonitor": monitor},
+        }
+    }
+
+
+def keda_http_add_on(interceptor_min_replicas: int) -> Values:
+    # The interceptor holds requests for a model at zero replicas; one copy would be a
+    # single point of failure for every idle model.
+    return {"interceptor": {"replicas": {"min": interceptor_min_replicas}}}
+
+
+def kube_prometheus_stack(observability: Observability, storage_class: str) -> Values:
+    return {
+        "prometheus": {
+            "prometheusSpec": {
+                "retention": f"{observability.retention_days}d",
+                "storageSpec": {
+                    "volumeClaimTemplate": {
+                        "spec": {
+                            "storageClassName": storage_class,
+                            "accessModes": ["ReadWriteOnce"],
+                            "resources": {"requests": {"storage": f"{observability.storage_gib}Gi"}},
+                        }
+                    }
+                },
+            }
+        },
+        "grafana": {
+            "enabled": observability.grafana,
+            # The chart's default admin password is public; ours is generated per stack.
+            "admin": {"existingSecret": GRAFANA_ADMIN_SECRET, "userKey": "admin-user", "passwordKey": "admin-password"},
+            "sidecar": {
+                "dashboards": {"enabled": True, "label": "grafana_dashboard", "labelValue": "1", "searchNamespace": "ALL"}
+            },
+        },
+    }
+
+
+def nvidia_device_plugin() -> Values:
+    # The chart's default affinity needs `nvidia.com/gpu.present=true`, which our AL2023
+    # GPU pools set (Bottlerocket pools do not: their AMI runs its own plugin), and its
+    # default tolerations already cover the `nvidia.com/gpu` taint. GFD would pull in NFD
+    # only to produce that label.
+    return {"gfd": {"enabled": False}}
+
+
+def dcgm_exporter() -> Values:
+    return {
+        # The chart tolerates only control-plane taints by default.
+        "tolerations": [GPU_TOLERATION],
+        "nodeSelector": {GPU_LABEL: "true"},
+        "serviceMonitor": {"enabled": True, "additionalLabels": MONITOR_LABELS},
+        "kubernetes": {"enablePodLabels": True},
+    }
+
+
+def cluster_autoscaler(cluster_name: str, region: str, kubernetes_version: str) -> Values:
+    return {
+        "cloudProvider": "aws",
+        "awsRegion": region,
+        "autoDiscovery": {"clusterName": cluster_name},
+        "rbac": {"serviceAccount": {"create": True, "name": CLUSTER_AUTOSCALER_SERVICE_ACCOUNT}},
+        # The chart defaults to the newest autoscaler; it must match the cluster's minor.
+        "image": {"repository": versions.CLUSTER_AUTOSCALER_IMAGE, "tag": versions.CLUSTER_AUTOSCALER_TAGS[kubernetes_version]},
+        "extraArgs": {
+            "balance-similar-node-groups": True,
+            "expander": "least-waste",
+            "skip-nodes-with-system-pods": False,
+            # GPU nodes are expensive: give them back ten minutes after they empty.
+            "scale-down-unneeded-time": "10m",
+            "scale-down-delay-after-add": "10m",
+            # A GPU node boots, pulls a 10-20 GB image and loads weights; allow for it.
+            "max-node-provision-time": "20m",
+        },
+    }
+
+
+def kserve() -> Values:
+    return {
+        "kserve": {
+            "controller": {
+                # The chart still defaults to Knative, whose autoscaler would fight KEDA.
+                "deploymentMode": "Standard",
+                # Our Gateway API routes front the models (weighted canaries, scale-to-zero
+                # through the KEDA interceptor); KServe's own Ingress would bypass them.
+                "gateway": {"disableIngressCreation": True},
+            }
+        }
+    }
+

@@ -1,0 +1,22 @@
+"""Where model weights come from: the parts of s3:// and hf:// sources other layers need."""
+from __future__ import annotations
+
+from components.intent.model import ModelSpec
+
+
+def s3_prefix(source: str) -> str | None:
+    """`s3://bucket/a/b/` -> `a/b/`; None for a source outside S3."""
+    if not source.startswith("s3://"):
+        return None
+    return source[len("s3://"):].split("/", 1)[1]
+
+
+def model_prefixes(models: list[ModelSpec]) -> list[str]:
+    """Every S3 prefix a model version reads, stable and candidate, without repeats."""
+    prefixes: list[str] = []
+    for model in models:
+        for source in (model.source, model.canary.source if model.canary else None):
+            prefix = s3_prefix(source) if source else None
+            if prefix is not None and prefix not in prefixes:
+                prefixes.append(prefix)
+    return prefixes

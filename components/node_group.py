@@ -1,0 +1,97 @@
+"""NodeGroup: one EKS managed node group with an encrypted gp3 launch template and, for
+GPU pools, the ASG tags Cluster Autoscaler needs to scale it up from zero."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components.compilers.node_groups import NodeGroupShape, tag_resource_key
+
+
+@dataclass(frozen=True)
+class NodeGroupArgs:
+    cluster_name: pulumi.Input[str]
+    node_role_arn: pulumi.Input[str]
+    subnet_ids: list[pulumi.Input[str]]
+    key_arn: pulumi.Input[str]
+    shape: NodeGroupShape
+
+
+class NodeGroup(pulumi.ComponentResource):
+    node_group: aws.eks.NodeGroup
+
+    def __init__(self, name: str, args: NodeGroupArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("ml-serving:node_group:NodeGroup", name, None, opts)
+        shape = args.shape
+        template = aws.ec2.LaunchTemplate(
+            f"{name}-template",
+            description=f"Nodes of pool {shape.key}: encrypted gp3 disk, IMDSv2 only",
+            block_device_mappings=[
+                aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
+                    device_name=shape.disk_device,
+                    ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
+                        volume_size=shape.disk_gib,
+                        volume_type="gp3",
+                        # Image layers of 10-20 GB unpack faster above gp3's 125 MiB/s baseline.
+                        throughput=500,
+                        iops=6000,
+                        encrypted="true",
+                        kms_key_id=args.key_arn,
+                        delete_on_termination="true",
+                    ),
+                )
+            ],
+            metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
+                http_endpoint="enabled",
+                http_tokens="required",
+                # One hop keeps pods off the node's instance role: they get their own roles
+                # through EKS Pod Identity.
+                http_put_response_hop_limit=1,
+            ),
+            update_default_version=True,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        warm_pool = None
+        if shape.warm_pool is not None:
+            warm_pool = aws.eks.NodeGroupWarmPoolConfigArgs(
+                min_size=shape.warm_pool.min_size,
+                pool_state=shape.warm_pool.pool_state,
+                reuse_on_scale_in=shape.warm_pool.reuse_on_scale_in,
+                max_group_prepared_capacity=shape.max_size + shape.warm_pool.min_size,
+            )
+        self.node_group = aws.eks.NodeGroup(
+            f"{name}-nodes",
+            cluster_name=args.cluster_name,
+            node_group_name=shape.key,
+            node_role_arn=args.node_role_arn,
+            subnet_ids=args.subnet_ids,
+            instance_types=shape.instance_types,
+            ami_type=shape.ami_type,
+            capacity_type=shape.capacity_type,
+            scaling_config=aws.eks.NodeGroupScalingConfigArgs(
+                min_size=shape.min_size, max_size=shape.max_size, desired_size=shape.min_size
+            ),
+            update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable=1),
+            launch_template=aws.eks.NodeGroupLaunchTemplateArgs(id=template.id, version=template.latest_version.apply(str)),
+            labels=shape.labels,
+            taints=[
+                aws.eks.NodeGroupTaintArgs(key=t.key, value=t.value, effect=t.effect) for t in shape.taints
+            ],
+            warm_pool_config=warm_pool,
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                # Cluster Autoscaler owns the node count once the group exists.
+                ignore_changes=["scalingConfig.desiredSize"],
+            ),
+        )
+        asg_name = self.node_group.resources.apply(lambda r: r[0].autoscaling_groups[0].name)
+        for key, value in shape.template_tags.items():
+            aws.autoscaling.Tag(
+                f"{name}-{tag_resource_key(key)}",
+                autoscaling_group_name=asg_name,
+                tag=aws.autoscaling.TagTagArgs(key=key, value=value, propagate_at_launch=False),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+        self.register_outputs({"nodeGroupName": self.node_group.node_group_name})
