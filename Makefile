@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 STACK  ?= dev
 STACKS := $(patsubst stacks/Pulumi.%.yaml,%,$(wildcard stacks/Pulumi.*.yaml))
 
-.PHONY: venv synth synth-all test constraints clean
+.PHONY: venv synth synth-all test docs constraints clean
 
 $(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ synth-all: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# Regenerate stacks/stack.schema.json and docs/configuration.md from the intent models.
+docs: $(STAMP)
+	$(BIN)/python -m components.compilers.config_reference
 
 constraints: $(STAMP)
 	@{ echo "# Every package \`make venv\` installs, transitive ones included, pinned exactly."; \

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import re
+from ipaddress import IPv4Network
 from typing import Annotated, Any
 
 import pydantic_core
-from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 
@@ -90,6 +91,16 @@ IamRoleArn = Annotated[
         "expected an IAM role ARN such as arn:aws:iam::123456789012:role/platform-admins",
     ),
 ]
+
+
+def _cidr_text(value: Any) -> Any:
+    # ipaddress would read `true` or 167772160 as an address; a CIDR is always written as text.
+    if not isinstance(value, str):
+        raise ValueError("expected a CIDR written as text, such as 10.0.0.0/16")
+    return value
+
+
+Cidr = Annotated[IPv4Network, BeforeValidator(_cidr_text)]
 
 
 def duplicates(values: list[str]) -> list[str]:

@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 from ipaddress import IPv4Network
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from components.intent import versions
-from components.intent.base import IamRoleArn, Problems, ResourceName, Spec, duplicates
+from components.intent.base import Cidr, IamRoleArn, Problems, ResourceName, Spec, duplicates
 from components.intent.instances import catalog
 
 KubernetesVersion = Literal[versions.EKS_KUBERNETES_VERSIONS]  # type: ignore[valid-type]
@@ -111,18 +111,23 @@ class Observability(Spec):
     grafana: bool = Field(True, description="Install Grafana with our dashboards.")
 
 
+def _pinned(chart: str) -> Any:
+    pin = versions.CHARTS[chart]
+    return Field(pin.version, min_length=1, max_length=40, description=f"Version of {pin.repo}/{pin.chart}.")
+
+
 class AddonVersions(Spec):
     """Chart versions of the cluster add-ons. The defaults are the pins in versions.py."""
 
-    cert_manager: str = versions.CHARTS["cert-manager"].version
-    keda: str = versions.CHARTS["keda"].version
-    keda_http_add_on: str = versions.CHARTS["keda-http-add-on"].version
-    kserve: str = versions.CHARTS["kserve"].version
-    kube_prometheus_stack: str = versions.CHARTS["kube-prometheus-stack"].version
-    nvidia_device_plugin: str = versions.CHARTS["nvidia-device-plugin"].version
-    dcgm_exporter: str = versions.CHARTS["dcgm-exporter"].version
-    cluster_autoscaler: str = versions.CHARTS["cluster-autoscaler"].version
-    envoy_gateway: str = versions.CHARTS["envoy-gateway"].version
+    cert_manager: str = _pinned("cert-manager")
+    keda: str = _pinned("keda")
+    keda_http_add_on: str = _pinned("keda-http-add-on")
+    kserve: str = _pinned("kserve")
+    kube_prometheus_stack: str = _pinned("kube-prometheus-stack")
+    nvidia_device_plugin: str = _pinned("nvidia-device-plugin")
+    dcgm_exporter: str = _pinned("dcgm-exporter")
+    cluster_autoscaler: str = _pinned("cluster-autoscaler")
+    envoy_gateway: str = _pinned("envoy-gateway")
 
 
 class ClusterSpec(Spec):
@@ -131,7 +136,7 @@ class ClusterSpec(Spec):
     kubernetes_version: KubernetesVersion = Field(
         versions.DEFAULT_KUBERNETES_VERSION, description="EKS Kubernetes minor version."
     )
-    public_access_cidrs: list[IPv4Network] = Field(
+    public_access_cidrs: list[Cidr] = Field(
         default_factory=list,
         max_length=40,
         description="CIDRs allowed to reach the API endpoint from the internet; empty keeps it private.",

@@ -6,14 +6,14 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from components.intent.base import Spec
+from components.intent.base import Cidr, Spec
 
 
 class NetworkSpec(Spec):
     """One VPC: a public and a private subnet per availability zone, NAT and private endpoints."""
 
-    cidr: IPv4Network = Field(
-        IPv4Network("10.0.0.0/16"), description="VPC address range, /16 to /20."
+    cidr: Cidr = Field(
+        "10.0.0.0/16", description="VPC address range, /16 to /20."
     )
     availability_zones: int = Field(
         2, ge=2, le=4, description="Zones to spread subnets across (prod needs 3)."

@@ -59,12 +59,12 @@ class StackSpec(Spec):
     tags: dict[TagKey, TagValue] = Field(
         description="Tags on every AWS resource; must include `team` and `cost-center`.", max_length=40
     )
-    network: NetworkSpec = Field(default_factory=NetworkSpec)
-    storage: StorageSpec
+    network: NetworkSpec = Field(default_factory=NetworkSpec, description="The VPC (both targets).")
+    storage: StorageSpec = Field(description="The model bucket.")
     cluster: ClusterSpec | None = Field(None, description="Required for target eks, absent for sagemaker.")
     sagemaker: SageMakerSpec | None = Field(None, description="Only for target sagemaker.")
-    images: ImagesSpec = Field(default_factory=ImagesSpec)
-    models: list[ModelSpec] = Field(default_factory=list, max_length=200)
+    images: ImagesSpec = Field(default_factory=ImagesSpec, description="Serving images per runtime.")
+    models: list[ModelSpec] = Field(default_factory=list, max_length=200, description="The models this stack serves.")
 
     @model_validator(mode="after")
     def _whole_stack_rules(self) -> StackSpec:
