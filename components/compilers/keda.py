@@ -1,9 +1,12 @@
-"""KEDA objects: the ReferenceGrant that lets model routes reach the HTTP add-on's interceptor."""
+"""KEDA objects: a ScaledObject per served version, and for models that scale to zero the
+HTTP add-on's InterceptorRoute and the ReferenceGrant that lets routes reach its interceptor."""
 from __future__ import annotations
 
 from typing import Any
 
-from components.compilers.helm_values import NAMESPACES
+from components.compilers.helm_values import NAMESPACES, PROMETHEUS_URL
+from components.compilers.rollout import ServedVersion
+from components.compilers.serving import MODELS_NAMESPACE
 
 Manifest = dict[str, Any]
 
@@ -11,6 +14,9 @@ Manifest = dict[str, Any]
 INTERCEPTOR_SERVICE = "keda-add-ons-http-interceptor-proxy"
 INTERCEPTOR_PORT = 8080
 EXTERNAL_SCALER = f"keda-add-ons-http-external-scaler.{NAMESPACES['keda-http-add-on']}:9090"
+POLLING_INTERVAL_S = 15
+# LLM responses stream for minutes; proxies must not cut them.
+REQUEST_TIMEOUT = "600s"
 
 
 def interceptor_reference_grant(from_namespace: str) -> Manifest:
@@ -22,5 +28,88 @@ def interceptor_reference_grant(from_namespace: str) -> Manifest:
         "spec": {
             "from": [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "namespace": from_namespace}],
             "to": [{"group": "", "kind": "Service", "name": INTERCEPTOR_SERVICE}],
+        },
+    }
+
+
+def scaled_object(served: ServedVersion, query: str, wake_route: str | None) -> Manifest:
+    """KEDA scales one version's predictor Deployment on its own load signal.
+
+    With `wake_route`, the HTTP add-on's interceptor also reports requests it is holding, so
+    a version at zero replicas (which exports no metrics at all) wakes on the first request.
+    """
+    policy = served.model.autoscaling
+    triggers: list[dict[str, Any]] = [
+        {
+            "type": "prometheus",
+            # AverageValue: desired replicas = ceil(query / threshold), the per-replica target.
+            "metricType": "AverageValue",
+            "metadata": {
+                "serverAddress": PROMETHEUS_URL,
+                "query": query,
+                "threshold": f"{policy.target:g}",
+                # No series (e.g. at zero replicas) reads as zero load, not as an error.
+                "ignoreNullValues": "true",
+            },
+        }
+    ]
+    spec: dict[str, Any] = {
+        "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": served.predictor},
+        "pollingInterval": POLLING_INTERVAL_S,
+        "minReplicaCount": served.min_replicas,
+        "maxReplicaCount": served.max_replicas,
+        # If Prometheus is unreachable, hold what is running rather than dropping to a guess.
+        "fallback": {"failureThreshold": 3, "replicas": served.min_replicas, "behavior": "currentReplicasIfHigher"},
+        "advanced": {
+            "horizontalPodAutoscalerConfig": {
+                "behavior": {
+                    "scaleUp": {
+                        "stabilizationWindowSeconds": policy.scale_up_window_s,
+                        "selectPolicy": "Max",
+                        "policies": [
+                            {"type": "Percent", "value": 100, "periodSeconds": 15},
+                            {"type": "Pods", "value": 4, "periodSeconds": 15},
+                        ],
+                    },
+                    "scaleDown": {
+                        "stabilizationWindowSeconds": policy.scale_down_window_s,
+                        "selectPolicy": "Min",
+                        # One replica at a time: a GPU replica is minutes away from coming back.
+                        "policies": [{"type": "Pods", "value": 1, "periodSeconds": 60}],
+                    },
+                }
+            }
+        },
+        "triggers": triggers,
+    }
+    if wake_route is not None:
+        spec["idleReplicaCount"] = 0
+        spec["cooldownPeriod"] = policy.idle_timeout_s
+        triggers.append(
+            {"type": "external-push", "metadata": {"scalerAddress": EXTERNAL_SCALER, "interceptorRoute": wake_route}}
+        )
+    return {
+        "apiVersion": "keda.sh/v1alpha1",
+        "kind": "ScaledObject",
+        "metadata": {"name": served.name, "namespace": MODELS_NAMESPACE, "labels": {"ml-serving/model": served.model.name}},
+        "spec": spec,
+    }
+
+
+def interceptor_route(served: ServedVersion, host: str, startup_s: int) -> Manifest:
+    """Route the model's host through the interceptor, which queues requests while the
+    version scales up from zero (http.keda.sh/v1beta1, add-on 0.15)."""
+    policy = served.model.autoscaling
+    startup = f"{startup_s}s"
+    return {
+        "apiVersion": "http.keda.sh/v1beta1",
+        "kind": "InterceptorRoute",
+        "metadata": {"name": served.name, "namespace": MODELS_NAMESPACE, "labels": {"ml-serving/model": served.model.name}},
+        "spec": {
+            "target": {"service": served.predictor, "port": 80},
+            "rules": [{"hosts": [host]}],
+            "scalingMetric": {"concurrency": {"targetValue": max(1, round(policy.target))}},
+            # A cold GPU replica takes minutes: hold the first requests that long.
+            "timeouts": {"readiness": startup, "request": REQUEST_TIMEOUT, "responseHeader": startup},
         },
     }

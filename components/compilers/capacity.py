@@ -1,0 +1,83 @@
+"""Objects that keep GPU capacity usable: warm-pool placeholders and disruption budgets."""
+from __future__ import annotations
+
+from typing import Any
+
+from components.compilers.kserve import GPU_TOLERATION
+from components.compilers.node_groups import POOL_LABEL
+from components.compilers.rollout import ServedVersion
+from components.compilers.serving import MANAGED_BY, MODELS_NAMESPACE, PLACEHOLDER_PRIORITY_CLASS
+from components.intent import versions
+from components.intent.model import ModelSpec
+
+Manifest = dict[str, Any]
+
+
+def warm_pool(model: ModelSpec, pool_name: str, image: str) -> Manifest | None:
+    """Placeholder pods holding GPUs on the model's pool at negative priority: a new replica
+    preempts one and starts on a node that is already up and has already pulled the image
+    (the init container pulls it and exits)."""
+    replicas = model.autoscaling.warm_pool
+    if replicas == 0:
+        return None
+    labels = {"app.kubernetes.io/name": f"{model.name}-warm-pool", "ml-serving/model": model.name, **MANAGED_BY}
+    security = {
+        "runAsNonRoot": True,
+        "runAsUser": 65532,
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": True,
+        "capabilities": {"drop": ["ALL"]},
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": f"{model.name}-warm-pool", "namespace": MODELS_NAMESPACE, "labels": labels},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": {"app.kubernetes.io/name": labels["app.kubernetes.io/name"]}},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {
+                    "priorityClassName": PLACEHOLDER_PRIORITY_CLASS,
+                    "terminationGracePeriodSeconds": 0,
+                    "automountServiceAccountToken": False,
+                    "nodeSelector": {POOL_LABEL: pool_name},
+                    "tolerations": [GPU_TOLERATION],
+                    "initContainers": [
+                        {
+                            "name": "pull-serving-image",
+                            "image": image,
+                            "command": ["/bin/true"],
+                            "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}, "limits": {"memory": "64Mi"}},
+                            "securityContext": {**security, "runAsUser": 1000},
+                        }
+                    ],
+                    "containers": [
+                        {
+                            "name": "hold-gpu",
+                            "image": versions.PAUSE_IMAGE,
+                            "resources": {
+                                "requests": {"cpu": "10m", "memory": "16Mi", "nvidia.com/gpu": str(model.gpus)},
+                                "limits": {"memory": "64Mi", "nvidia.com/gpu": str(model.gpus)},
+                            },
+                            "securityContext": security,
+                        }
+                    ],
+                },
+            },
+        },
+    }
+
+
+def disruption_budget(served: ServedVersion) -> Manifest:
+    """Node drains and consolidation take one replica of a version at a time."""
+    return {
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": {"name": served.name, "namespace": MODELS_NAMESPACE, "labels": {"ml-serving/model": served.model.name}},
+        "spec": {
+            "maxUnavailable": 1,
+            "selector": {"matchLabels": {"serving.kserve.io/inferenceservice": served.name}},
+        },
+    }

@@ -1,0 +1,277 @@
+"""KServe objects: our ClusterServingRuntimes and one InferenceService per served version."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from components.compilers.node_groups import GPU_LABEL, GPU_TAINT_KEY, POOL_LABEL
+from components.compilers.rollout import ServedVersion
+from components.compilers.serving import MODEL_PRIORITY_CLASS, MODEL_SERVICE_ACCOUNT, MODELS_NAMESPACE
+from components.intent.instances import catalog
+from components.intent.model import ModelSpec
+
+Manifest = dict[str, Any]
+
+RUNTIME_NAMES = {"vllm": "ml-serving-vllm", "triton": "ml-serving-triton"}
+MODEL_FORMATS = {"vllm": ("vllm", "1"), "triton": ("triton", "2")}
+HTTP_PORT = 8080
+TRITON_METRICS_PORT = 8002
+CONTAINER = "kserve-container"
+RUNTIME_LABEL = "ml-serving/runtime"
+MODEL_LABEL = "ml-serving/model"
+VERSION_LABEL = "ml-serving/version"
+ROLE_LABEL = "ml-serving/role"
+UID = 1000
+# Writable places for an otherwise read-only root filesystem: compile and kernel caches.
+CACHE_DIR = "/cache"
+GPU_TOLERATION = {"key": GPU_TAINT_KEY, "operator": "Exists", "effect": "NoSchedule"}
+HF_TOKEN_SECRET = "hf-token"
+
+_CONTAINER_SECURITY = {
+    "runAsNonRoot": True,
+    "runAsUser": UID,
+    "runAsGroup": UID,
+    "allowPrivilegeEscalation": False,
+    "readOnlyRootFilesystem": True,
+    "capabilities": {"drop": ["ALL"]},
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+_POD_SECURITY = {
+    "runAsNonRoot": True,
+    "runAsUser": UID,
+    "runAsGroup": UID,
+    "fsGroup": UID,
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+
+
+def cluster_serving_runtime(runtime: str, image: str) -> Manifest:
+    """Runtime-wide container settings; per-model flags come from each InferenceService."""
+    fmt, version = MODEL_FORMATS[runtime]
+    ports = [{"name": "http1", "containerPort": HTTP_PORT, "protocol": "TCP"}]
+    if runtime == "vllm":
+        args = [f"--port={HTTP_PORT}"]
+        env = [
+            {"name": "HOME", "value": CACHE_DIR},
+            {"name": "XDG_CACHE_HOME", "value": CACHE_DIR},
+            {"name": "HF_HOME", "value": f"{CACHE_DIR}/huggingface"},
+            {"name": "VLLM_CACHE_ROOT", "value": f"{CACHE_DIR}/vllm"},
+        ]
+    else:
+        args = [
+            f"--http-port={HTTP_PORT}",
+            "--grpc-port=9000",
+            f"--metrics-port={TRITON_METRICS_PORT}",
+            "--allow-metrics=true",
+            # Per-request latency quantiles for the latency SLO and canary gates.
+            "--metrics-config=summary_latencies=true",
+        ]
+        env = [{"name": "HOME", "value": CACHE_DIR}]
+        # Declared so the PodMonitor can scrape it (undeclared ports are dropped).
+        ports.append({"name": "metrics", "containerPort": TRITON_METRICS_PORT, "protocol": "TCP"})
+    return {
+        "apiVersion": "serving.kserve.io/v1alpha1",
+        "kind": "ClusterServingRuntime",
+        "metadata": {"name": RUNTIME_NAMES[runtime], "labels": {RUNTIME_LABEL: runtime}},
+        "spec": {
+            "supportedModelFormats": [{"name": fmt, "version": version, "autoSelect": False}],
+            "protocolVersions": ["v2"] if runtime == "triton" else ["v1"],
+            "containers": [
+                {
+                    "name": CONTAINER,
+                    "image": image,
+                    "args": args,
+                    "env": env,
+                    "ports": ports,
+                    "securityContext": _CONTAINER_SECURITY,
+                }
+            ],
+            "nodeSelector": {GPU_LABEL: "true"},
+            "tolerations": [GPU_TOLERATION],
+        },
+    }
+
+
+@dataclass(frozen=True)
+class PodSize:
+    cpu: str
+    memory: str
+    shm: str
+
+
+def pod_size(model: ModelSpec) -> PodSize:
+    """A replica's share of its node: CPU and memory split by replicas per node, leaving room
+    for the kubelet and the node's daemons. /dev/shm is memory-backed and counts against it."""
+    itype = catalog().instances[model.instance_type]
+    per_node = itype.gpu_count // model.gpus
+    cpu = max(1, math.floor(itype.vcpus / per_node) - 1)
+    memory_gib = max(4, math.floor(itype.memory_gib / per_node * 0.75))
+    shm_gib = 2 if model.gpus == 1 else min(16, 4 * model.gpus)
+    return PodSize(cpu=str(cpu), memory=f"{memory_gib}Gi", shm=f"{shm_gib}Gi")
+
+
+def startup_budget_s(weights_gib: float) -> int:
+    """Seconds a replica may take to become ready: download or stream the weights, compile,
+    capture CUDA graphs. Grows with the model (performance-facts §3.2: ~5 min uncached for 8B)."""
+    return int(300 + 15 * weights_gib)
+
+
+def _probes(runtime: str, weights_gib: float) -> dict[str, Any]:
+    ready = "/health" if runtime == "vllm" else "/v2/health/ready"
+    live = "/health" if runtime == "vllm" else "/v2/health/live"
+    period = 10
+    return {
+        "startupProbe": {
+            "httpGet": {"path": live, "port": HTTP_PORT},
+            "periodSeconds": period,
+            "failureThreshold": math.ceil(startup_budget_s(weights_gib) / period),
+            "timeoutSeconds": 5,
+        },
+        "readinessProbe": {
+            "httpGet": {"path": ready, "port": HTTP_PORT},
+            "periodSeconds": period,
+            "failureThreshold": 3,
+            "timeoutSeconds": 5,
+        },
+        "livenessProbe": {
+            "httpGet": {"path": live, "port": HTTP_PORT},
+            "periodSeconds": 30,
+            "failureThreshold": 5,
+            "timeoutSeconds": 10,
+        },
+    }
+
+
+def _vllm_args(served: ServedVersion) -> list[str]:
+    model = served.model
+    engine = model.vllm
+    assert engine is not None
+    if served.source.startswith("s3://"):
+        # Stream safetensors from S3 straight to the GPU: no copy to local disk first.
+        where = [f"--model={served.source}", "--load-format=runai_streamer"]
+    else:
+        where = [f"--model={served.source.removeprefix('hf://')}"]
+    args = [
+        *where,
+        f"--served-model-name={model.name}",
+        f"--max-model-len={engine.max_model_len}",
+        f"--gpu-memory-utilization={engine.gpu_memory_utilization}",
+        f"--dtype={engine.dtype}",
+        f"--tensor-parallel-size={model.gpus}",
+        f"--max-num-seqs={engine.max_num_seqs}",
+    ]
+    if engine.quantization != "none":
+        args.append(f"--quantization={engine.quantization}")
+    if engine.kv_cache_dtype != "auto":
+        args.append(f"--kv-cache-dtype={engine.kv_cache_dtype}")
+    return args
+
+
+def _triton_args(served: ServedVersion) -> list[str]:
+    # The source prefix is a Triton model repository; load only this model from it.
+    return [
+        f"--model-repository={served.source}",
+        "--model-control-mode=explicit",
+        f"--load-model={served.model.name}",
+    ]
+
+
+def _env(served: ServedVersion, region: str) -> list[dict[str, Any]]:
+    env = [{"name": "AWS_REGION", "value": region}, {"name": "AWS_DEFAULT_REGION", "value": region}]
+    if served.source.startswith("hf://"):
+        # Gated models need a token; an absent secret leaves public models working.
+        env.append(
+            {
+                "name": "HF_TOKEN",
+                "valueFrom": {"secretKeyRef": {"name": HF_TOKEN_SECRET, "key": "token", "optional": True}},
+            }
+        )
+    return env
+
+
+def version_labels(served: ServedVersion) -> dict[str, str]:
+    return {
+        RUNTIME_LABEL: served.model.runtime,
+        MODEL_LABEL: served.model.name,
+        VERSION_LABEL: served.version,
+        ROLE_LABEL: served.role,
+    }
+
+
+def inference_service(served: ServedVersion, pool_name: str, region: str, weights_gib: float, surge: bool) -> Manifest:
+    """One version of a model, in Standard mode, scaled by our own KEDA ScaledObject."""
+    model = served.model
+    size = pod_size(model)
+    gpus = str(model.gpus)
+    args = _vllm_args(served) if model.runtime == "vllm" else _triton_args(served)
+    fmt, fmt_version = MODEL_FORMATS[model.runtime]
+    labels = version_labels(served)
+    return {
+        "apiVersion": "serving.kserve.io/v1beta1",
+        "kind": "InferenceService",
+        "metadata": {
+            "name": served.name,
+            "namespace": MODELS_NAMESPACE,
+            "labels": labels,
+            "annotations": {
+                # Written literally: KServe's webhook would add it and show a permanent diff.
+                "serving.kserve.io/deploymentMode": "Standard",
+                # Our ScaledObject adds activation, idle-to-zero, fallback and HPA policies,
+                # which KServe's generated one drops.
+                "serving.kserve.io/autoscalerClass": "external",
+            },
+        },
+        "spec": {
+            "predictor": {
+                "labels": labels,
+                "minReplicas": served.min_replicas,
+                "maxReplicas": served.max_replicas,
+                "serviceAccountName": MODEL_SERVICE_ACCOUNT,
+                "priorityClassName": MODEL_PRIORITY_CLASS,
+                "nodeSelector": {POOL_LABEL: pool_name},
+                "tolerations": [GPU_TOLERATION],
+                "securityContext": _POD_SECURITY,
+                # Spread replicas over zones, but never keep one pending for it: GPU capacity
+                # is often in one zone only.
+                "topologySpreadConstraints": [
+                    {
+                        "maxSkew": 1,
+                        "topologyKey": "topology.kubernetes.io/zone",
+                        "whenUnsatisfiable": "ScheduleAnyway",
+                        "labelSelector": {"matchLabels": {"serving.kserve.io/inferenceservice": served.name}},
+                    }
+                ],
+                # With no spare GPU for a surge replica, a surge rollout would wait forever.
+                "deploymentStrategy": {
+                    "type": "RollingUpdate",
+                    "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}
+                    if surge
+                    else {"maxSurge": 0, "maxUnavailable": 1},
+                },
+                "terminationGracePeriodSeconds": 120,
+                "volumes": [
+                    {"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": size.shm}},
+                    {"name": "cache", "emptyDir": {}},
+                    {"name": "tmp", "emptyDir": {}},
+                ],
+                "model": {
+                    "modelFormat": {"name": fmt, "version": fmt_version},
+                    "runtime": RUNTIME_NAMES[model.runtime],
+                    "args": args,
+                    "env": _env(served, region),
+                    "resources": {
+                        "requests": {"cpu": size.cpu, "memory": size.memory, "nvidia.com/gpu": gpus},
+                        "limits": {"memory": size.memory, "nvidia.com/gpu": gpus},
+                    },
+                    "volumeMounts": [
+                        {"name": "dshm", "mountPath": "/dev/shm"},
+                        {"name": "cache", "mountPath": CACHE_DIR},
+                        {"name": "tmp", "mountPath": "/tmp"},
+                    ],
+                    "securityContext": _CONTAINER_SECURITY,
+                    **_probes(model.runtime, weights_gib),
+                },
+            }
+        },
+    }

@@ -1,0 +1,49 @@
+"""The HTTPRoute in front of each model: request-weighted between its versions, or through the
+KEDA interceptor for a model that scales to zero."""
+from __future__ import annotations
+
+from typing import Any
+
+from components.compilers.gateway import GATEWAY_API, GATEWAY_NAME
+from components.compilers.helm_values import NAMESPACES
+from components.compilers.keda import INTERCEPTOR_PORT, INTERCEPTOR_SERVICE, REQUEST_TIMEOUT
+from components.compilers.rollout import ServedVersion
+from components.compilers.serving import MODELS_NAMESPACE
+from components.intent.model import ModelSpec
+
+Manifest = dict[str, Any]
+
+
+def model_host(model: ModelSpec, domain: str) -> str:
+    return f"{model.name}.{domain}"
+
+
+def http_route(model: ModelSpec, versions: list[ServedVersion], domain: str) -> Manifest:
+    if model.autoscaling.scale_to_zero:
+        # The interceptor routes on the Host header to the version's Service.
+        backends = [
+            {
+                "group": "",
+                "kind": "Service",
+                "name": INTERCEPTOR_SERVICE,
+                "namespace": NAMESPACES["keda-http-add-on"],
+                "port": INTERCEPTOR_PORT,
+                "weight": 100,
+            }
+        ]
+    else:
+        # Gateway API weights are per request (weight / sum of weights), unlike KServe's
+        # Standard-mode canary, which splits by replica count.
+        backends = [
+            {"group": "", "kind": "Service", "name": v.predictor, "port": 80, "weight": v.weight} for v in versions
+        ]
+    return {
+        "apiVersion": GATEWAY_API,
+        "kind": "HTTPRoute",
+        "metadata": {"name": model.name, "namespace": MODELS_NAMESPACE, "labels": {"ml-serving/model": model.name}},
+        "spec": {
+            "parentRefs": [{"name": GATEWAY_NAME, "namespace": MODELS_NAMESPACE}],
+            "hostnames": [model_host(model, domain)],
+            "rules": [{"backendRefs": backends, "timeouts": {"request": REQUEST_TIMEOUT}}],
+        },
+    }

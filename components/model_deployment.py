@@ -1,0 +1,68 @@
+"""ModelDeployment: one model on EKS. Each served version (stable, and a candidate during a
+canary) is an InferenceService with its own KEDA ScaledObject and disruption budget; one
+HTTPRoute splits requests between versions; a PrometheusRule carries the SLO alerts and
+canary gates; optional warm-pool placeholders keep GPU capacity ready."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pulumi
+
+from components import kube
+from components.compilers import metrics
+from components.compilers.capacity import disruption_budget, warm_pool
+from components.compilers.keda import interceptor_route, scaled_object
+from components.compilers.kserve import inference_service, startup_budget_s
+from components.compilers.monitoring import prometheus_rule
+from components.compilers.rollout import served_versions
+from components.compilers.routing import http_route, model_host
+from components.compilers.serving import MODELS_NAMESPACE
+from components.intent.model import ModelSpec
+
+
+@dataclass(frozen=True)
+class ModelDeploymentArgs:
+    model: ModelSpec
+    pool_name: str
+    surge: bool
+    region: str
+    domain: str
+    weights_gib: float
+    # The runtime's image, pre-pulled by warm-pool placeholders.
+    image: pulumi.Input[str]
+    # Runtimes, KEDA, the gateway and the namespace this deployment needs in place.
+    after: list[pulumi.Resource] = field(default_factory=list)
+
+
+class ModelDeployment(pulumi.ComponentResource):
+    def __init__(self, name: str, args: ModelDeploymentArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("ml-serving:model_deployment:ModelDeployment", name, None, opts)
+        model = args.model
+        host = model_host(model, args.domain)
+        versions = served_versions(model)
+
+        def apply(manifest: dict, depends_on: list[pulumi.Resource] | None = None) -> pulumi.CustomResource:
+            return kube.apply(
+                f"{name}-{kube.object_key(manifest)}",
+                manifest,
+                pulumi.ResourceOptions(parent=self, depends_on=[*args.after, *(depends_on or [])]),
+            )
+
+        services = []
+        for served in versions:
+            isvc = apply(inference_service(served, args.pool_name, args.region, args.weights_gib, args.surge))
+            services.append(isvc)
+            wake_route = None
+            if model.autoscaling.scale_to_zero:
+                route = interceptor_route(served, host, startup_budget_s(args.weights_gib))
+                apply(route, [isvc])
+                wake_route = route["metadata"]["name"]
+            query = metrics.load(model.runtime, model.autoscaling.signal, metrics.selector(MODELS_NAMESPACE, served.name))
+            apply(scaled_object(served, query, wake_route), [isvc])
+            apply(disruption_budget(served), [isvc])
+        apply(http_route(model, versions, args.domain), services)
+        apply(prometheus_rule(model, versions))
+        placeholders = warm_pool(model, args.pool_name, args.image)
+        if placeholders is not None:
+            apply(placeholders)
+        self.register_outputs({"host": host, "versions": [v.name for v in versions]})
