@@ -136,7 +136,9 @@ def _plain(value: Any) -> Any:
         return int(value)
     if isinstance(value, dict):
         if value.get(rpc._special_sig_key) == rpc._special_secret_sig:
-            return SECRET
+            # Keep the shape (a Secret's keys), never the values.
+            inner = value.get("value")
+            return {key: SECRET for key in inner} if isinstance(inner, dict) else SECRET
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_plain(v) for v in value]

@@ -86,7 +86,8 @@ def _specific(typ: str, name: str, physical: str, inputs: dict[str, Any], region
             "status": "ACTIVE",
         }
     if typ == "aws:eks/nodeGroup:NodeGroup":
-        return {"resources": [{"autoscalingGroups": [{"name": f"eks-{physical}-{digest(name, 8)}"}]}], "status": "ACTIVE"}
+        group = inputs.get("nodeGroupName") or physical
+        return {"resources": [{"autoscalingGroups": [{"name": f"eks-{group}-{digest(name, 8)}"}]}], "status": "ACTIVE"}
     if typ == "aws:ecr/repository:Repository":
         repo = inputs.get("name") or physical
         return {"repositoryUrl": f"{ACCOUNT_ID}.dkr.ecr.{region}.amazonaws.com/{repo}", "registryId": ACCOUNT_ID}

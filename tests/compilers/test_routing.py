@@ -1,0 +1,32 @@
+import pytest
+
+from components.compilers.rollout import served_versions
+from components.compilers.routing import http_route
+
+from tests.factories import model_of
+
+
+@pytest.mark.parametrize("percent, weights", [(0, [100, 0]), (10, [90, 10]), (25, [75, 25]), (100, [0, 100])])
+def test_requests_are_weighted_by_the_current_step(percent, weights):
+    model = model_of("prod", "llama-8b", canary={"traffic_percent": percent})
+    route = http_route(model, served_versions(model), "models.internal")
+    backends = route["spec"]["rules"][0]["backendRefs"]
+    assert [(b["name"], b["weight"]) for b in backends] == [
+        ("llama-8b-v1-predictor", weights[0]),
+        ("llama-8b-v2-predictor", weights[1]),
+    ]
+    assert route["spec"]["hostnames"] == ["llama-8b.models.internal"]
+    assert route["spec"]["parentRefs"] == [{"name": "models", "namespace": "models"}]
+
+
+def test_scale_to_zero_models_go_through_the_interceptor():
+    model = model_of("dev", "sentiment")
+    backends = http_route(model, served_versions(model), "models.internal")["spec"]["rules"][0]["backendRefs"]
+    assert backends == [
+        {"group": "", "kind": "Service", "name": "keda-add-ons-http-interceptor-proxy", "namespace": "keda", "port": 8080, "weight": 100}
+    ]
+
+
+def test_long_generations_are_not_cut_by_the_gateway():
+    model = model_of("prod", "llama-70b")
+    assert http_route(model, served_versions(model), "x.internal")["spec"]["rules"][0]["timeouts"] == {"request": "600s"}

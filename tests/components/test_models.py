@@ -1,0 +1,72 @@
+"""ServingRuntimes and ModelDeployment under recording mocks."""
+from components.model_deployment import ModelDeployment, ModelDeploymentArgs
+from components.preview.engine import run_under_mocks
+from components.serving_runtimes import ServingRuntimes, ServingRuntimesArgs
+
+from tests.components.test_addons import Marker
+from tests.factories import model_of
+
+IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/ml-serving-vllm@sha256:" + "c" * 64
+
+
+def _deploy(model, pool="l40s"):
+    def program():
+        ModelDeployment(
+            "m",
+            ModelDeploymentArgs(model=model, pool_name=pool, surge=True, region="us-east-1", domain="models.internal",
+                                weights_gib=15.0, image=IMAGE, after=[Marker("runtimes")]),
+        )
+
+    return run_under_mocks(program)
+
+
+def test_a_canary_in_flight_deploys_both_versions_each_scaled_and_protected():
+    rec = _deploy(model_of("prod", "llama-8b"))
+    component = rec.get("ml-serving:model_deployment:ModelDeployment", "m")
+    kinds = sorted((r.type.rsplit(":", 1)[-1], r.name) for r in rec.resources if r.parent == component.urn)
+    assert kinds == [
+        ("Deployment", "m-deployment-llama-8b-warm-pool"),
+        ("HTTPRoute", "m-httproute-llama-8b"),
+        ("InferenceService", "m-inferenceservice-llama-8b-v1"),
+        ("InferenceService", "m-inferenceservice-llama-8b-v2"),
+        ("PodDisruptionBudget", "m-poddisruptionbudget-llama-8b-v1"),
+        ("PodDisruptionBudget", "m-poddisruptionbudget-llama-8b-v2"),
+        ("PrometheusRule", "m-prometheusrule-llama-8b-alerts"),
+        ("ScaledObject", "m-scaledobject-llama-8b-v1"),
+        ("ScaledObject", "m-scaledobject-llama-8b-v2"),
+    ]
+    route = rec.get("kubernetes:gateway.networking.k8s.io/v1:HTTPRoute", "m-httproute-llama-8b")
+    assert [b["weight"] for b in route.inputs["spec"]["rules"][0]["backendRefs"]] == [90, 10]
+    v2 = rec.get("kubernetes:serving.kserve.io/v1beta1:InferenceService", "m-inferenceservice-llama-8b-v2")
+    assert v2.urn in route.depends_on
+    runtimes = rec.get("random:index/randomString:RandomString", "runtimes").urn
+    assert runtimes in v2.depends_on
+    scaled = rec.get("kubernetes:keda.sh/v1alpha1:ScaledObject", "m-scaledobject-llama-8b-v2")
+    assert v2.urn in scaled.depends_on
+    placeholders = rec.get("kubernetes:apps/v1:Deployment", "m-deployment-llama-8b-warm-pool")
+    assert placeholders.inputs["spec"]["template"]["spec"]["initContainers"][0]["image"] == IMAGE
+
+
+def test_an_idling_model_gets_an_interceptor_route():
+    rec = _deploy(model_of("dev", "llama-8b"), pool="l4")
+    route = rec.get("kubernetes:http.keda.sh/v1beta1:InterceptorRoute", "m-interceptorroute-llama-8b-v1")
+    assert route.inputs["spec"]["target"]["service"] == "llama-8b-v1-predictor"
+    scaled = rec.get("kubernetes:keda.sh/v1alpha1:ScaledObject", "m-scaledobject-llama-8b-v1")
+    assert scaled.inputs["spec"]["idleReplicaCount"] == 0
+    assert not rec.of_type("kubernetes:apps/v1:Deployment")
+
+
+def test_runtimes_with_monitors_and_dashboards():
+    def program():
+        ServingRuntimes("rt", ServingRuntimesArgs(images={"vllm": IMAGE, "triton": IMAGE}, kserve=Marker("kserve"), monitoring=Marker("kps")))
+
+    rec = run_under_mocks(program)
+    runtime = rec.get("kubernetes:serving.kserve.io/v1alpha1:ClusterServingRuntime", "rt-clusterservingruntime-ml-serving-vllm")
+    assert runtime.inputs["spec"]["containers"][0]["image"] == IMAGE
+    assert rec.get("random:index/randomString:RandomString", "kserve").urn in runtime.depends_on
+    assert {m.inputs["metadata"]["name"] for m in rec.of_type("kubernetes:monitoring.coreos.com/v1:PodMonitor")} == {
+        "ml-serving-vllm", "ml-serving-triton"
+    }
+    assert {c.inputs["metadata"]["name"] for c in rec.of_type("kubernetes:core/v1:ConfigMap")} == {
+        "ml-serving-vllm-dashboard", "ml-serving-triton-dashboard"
+    }
