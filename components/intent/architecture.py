@@ -20,6 +20,25 @@ class LlmArchitecture(Spec):
     max_position_embeddings: int = Field(
         ge=512, le=10_000_000, description="The longest context the model was trained for."
     )
+    hidden_size: int | None = Field(
+        None, ge=64, le=65_536, description="`hidden_size`; with vocab_size it sizes the 16-bit embeddings of a quantized checkpoint."
+    )
+    vocab_size: int | None = Field(
+        None, ge=256, le=2_000_000, description="`vocab_size`; with hidden_size it sizes the 16-bit embeddings of a quantized checkpoint."
+    )
+    tie_word_embeddings: bool = Field(
+        False, description="`tie_word_embeddings`: the output head shares the input embedding matrix."
+    )
+    active_params_billion: float | None = Field(
+        None, gt=0, le=2000, description="Mixture of experts: parameters one token passes through (the planner's decode cost)."
+    )
+
+    def embedding_params(self) -> float | None:
+        """Parameters of the input embedding and the output head, which quantized checkpoints keep in 16 bits."""
+        if self.hidden_size is None or self.vocab_size is None:
+            return None
+        matrices = 1 if self.tie_word_embeddings else 2
+        return float(matrices * self.vocab_size * self.hidden_size)
 
 
 @cache

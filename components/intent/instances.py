@@ -25,8 +25,11 @@ class Price(Spec):
 class Gpu(Spec):
     memory_mib: int = Field(gt=0)
     bandwidth_gb_s: float = Field(gt=0)
+    # Dense (no 2:4 sparsity) 16-bit tensor throughput: the planner's prefill time.
+    bf16_tflops: float = Field(gt=0)
     source: str
     bandwidth_source: str
+    tflops_source: str
 
 
 class InstanceType(Spec):
@@ -55,7 +58,7 @@ class Catalog(Spec):
     def _references_resolve(self) -> Catalog:
         cited = {self.sagemaker_price_premium.source}
         for gpu in self.gpus.values():
-            cited |= {gpu.source, gpu.bandwidth_source}
+            cited |= {gpu.source, gpu.bandwidth_source, gpu.tflops_source}
         for name, itype in self.instances.items():
             if itype.gpu not in self.gpus:
                 raise ValueError(f"instance {name} names unknown GPU {itype.gpu}")

@@ -11,6 +11,7 @@ from components.intent.autoscaling import AutoscalingPolicy
 from components.intent.base import ModelSource, Problems, ResourceName, Spec, VersionLabel
 from components.intent.canary import CanaryPolicy
 from components.intent.instances import catalog
+from components.intent.memory import MemoryPlan, fit_problem, plan_memory, triton_fit_problem
 from components.intent.slo import Slo
 from components.intent.triton import TritonModelConfig
 
@@ -64,7 +65,18 @@ class VllmEngine(Spec):
                     self.architecture,
                 )
                 problems.raise_if_any()
-        limit = self.resolved_architecture().max_position_embeddings
+        shape = self.resolved_architecture()
+        if (
+            self.quantization != "none"
+            and isinstance(self.architecture, LlmArchitecture)
+            and shape.embedding_params() is None
+        ):
+            problems.add(
+                ("architecture",),
+                f"{self.quantization} checkpoints keep their embeddings in 16 bits; give hidden_size and "
+                "vocab_size (from config.json) so the GPU memory check can count them",
+            )
+        limit = shape.max_position_embeddings
         if self.max_model_len > limit:
             problems.add(
                 ("max_model_len",),
@@ -96,8 +108,27 @@ class ModelSpec(Spec):
         self._check_instance(problems)
         self._check_runtime_blocks(problems)
         self._check_canary(problems)
+        self._check_memory_fit(problems)
         problems.raise_if_any()
         return self
+
+    def memory_plan(self) -> MemoryPlan | None:
+        """How a vLLM replica's GPU memory divides into weights and KV cache (None for Triton)."""
+        engine = self.vllm
+        if engine is None or self.instance_type not in catalog().instances:
+            return None
+        itype = catalog().instances[self.instance_type]
+        return plan_memory(
+            engine.resolved_architecture(),
+            gpu=itype.gpu,
+            gpu_memory_mib=catalog().gpus[itype.gpu].memory_mib,
+            tensor_parallel=self.gpus,
+            max_model_len=engine.max_model_len,
+            utilization=engine.gpu_memory_utilization,
+            dtype=engine.dtype,
+            quantization=engine.quantization,
+            kv_cache_dtype=engine.kv_cache_dtype,
+        )
 
     def _check_instance(self, problems: Problems) -> None:
         known = catalog().instances
@@ -118,6 +149,31 @@ class ModelSpec(Spec):
                 "divide that evenly so whole replicas fill the instance",
                 self.gpus,
             )
+
+    def _check_memory_fit(self, problems: Problems) -> None:
+        itype = catalog().instances.get(self.instance_type)
+        if itype is None or itype.gpu_count % self.gpus:
+            return
+        if self.runtime == "vllm" and self.vllm is not None:
+            plan = self.memory_plan()
+            assert plan is not None
+            engine = self.vllm
+            what = engine.architecture if isinstance(engine.architecture, str) else "the model"
+            precision = engine.dtype if engine.quantization == "none" else engine.quantization
+            problem = fit_problem(plan, self.instance_type, f"{what} in {precision}")
+            if problem is not None:
+                field, message = problem
+                loc = ("instance_type",) if field == "instance_type" else ("vllm", "max_model_len")
+                problems.add(loc, message)
+        elif self.runtime == "triton" and self.triton is not None:
+            config = self.triton
+            instances = sum(g.count for g in config.instance_groups if g.kind == "KIND_GPU")
+            message = triton_fit_problem(
+                instances, config.gpu_memory_mib_per_instance, itype.gpu,
+                catalog().gpus[itype.gpu].memory_mib, self.instance_type,
+            )
+            if message is not None:
+                problems.add(("triton", "gpu_memory_mib_per_instance"), message, config.gpu_memory_mib_per_instance)
 
     def _check_runtime_blocks(self, problems: Problems) -> None:
         other = "triton" if self.runtime == "vllm" else "vllm"
