@@ -12,7 +12,7 @@ from components import kube
 from components.compilers import metrics
 from components.compilers.capacity import disruption_budget, warm_pool
 from components.compilers.keda import interceptor_route, scaled_object
-from components.compilers.kserve import inference_service, startup_budget_s
+from components.compilers.kserve import inference_service, startup_budget_s, weights_gib
 from components.compilers.monitoring import prometheus_rule
 from components.compilers.rollout import served_versions
 from components.compilers.routing import http_route, model_host
@@ -27,7 +27,6 @@ class ModelDeploymentArgs:
     surge: bool
     region: str
     domain: str
-    weights_gib: float
     # The runtime's image, pre-pulled by warm-pool placeholders.
     image: pulumi.Input[str]
     # Runtimes, KEDA, the gateway and the namespace this deployment needs in place.
@@ -50,11 +49,11 @@ class ModelDeployment(pulumi.ComponentResource):
 
         services = []
         for served in versions:
-            isvc = apply(inference_service(served, args.pool_name, args.region, args.weights_gib, args.surge))
+            isvc = apply(inference_service(served, args.pool_name, args.region, args.surge))
             services.append(isvc)
             wake_route = None
             if model.autoscaling.scale_to_zero:
-                route = interceptor_route(served, host, startup_budget_s(args.weights_gib))
+                route = interceptor_route(served, host, startup_budget_s(weights_gib(model)))
                 apply(route, [isvc])
                 wake_route = route["metadata"]["name"]
             query = metrics.load(model.runtime, model.autoscaling.signal, metrics.selector(MODELS_NAMESPACE, served.name))

@@ -8,6 +8,7 @@ from typing import Any
 from components.compilers.node_groups import GPU_LABEL, GPU_TAINT_KEY, POOL_LABEL
 from components.compilers.rollout import ServedVersion
 from components.compilers.serving import MODEL_PRIORITY_CLASS, MODEL_SERVICE_ACCOUNT, MODELS_NAMESPACE
+from components.intent import memory
 from components.intent.instances import catalog
 from components.intent.model import ModelSpec
 
@@ -111,6 +112,16 @@ def pod_size(model: ModelSpec) -> PodSize:
     return PodSize(cpu=str(cpu), memory=f"{memory_gib}Gi", shm=f"{shm_gib}Gi")
 
 
+def weights_gib(model: ModelSpec) -> float:
+    """GiB of weights one replica loads, which sets how long it may take to start."""
+    if model.vllm is not None:
+        engine = model.vllm
+        return memory.weight_bytes(engine.resolved_architecture(), engine.quantization, engine.dtype) / memory.GIB
+    assert model.triton is not None
+    instances = sum(group.count for group in model.triton.instance_groups)
+    return instances * model.triton.gpu_memory_mib_per_instance / 1024
+
+
 def startup_budget_s(weights_gib: float) -> int:
     """Seconds a replica may take to become ready: download or stream the weights, compile,
     capture CUDA graphs. Grows with the model (performance-facts §3.2: ~5 min uncached for 8B)."""
@@ -199,7 +210,7 @@ def version_labels(served: ServedVersion) -> dict[str, str]:
     }
 
 
-def inference_service(served: ServedVersion, pool_name: str, region: str, weights_gib: float, surge: bool) -> Manifest:
+def inference_service(served: ServedVersion, pool_name: str, region: str, surge: bool) -> Manifest:
     """One version of a model, in Standard mode, scaled by our own KEDA ScaledObject."""
     model = served.model
     size = pod_size(model)
@@ -270,7 +281,7 @@ def inference_service(served: ServedVersion, pool_name: str, region: str, weight
                         {"name": "tmp", "mountPath": "/tmp"},
                     ],
                     "securityContext": _CONTAINER_SECURITY,
-                    **_probes(model.runtime, weights_gib),
+                    **_probes(model.runtime, weights_gib(model)),
                 },
             }
         },

@@ -3,6 +3,7 @@ from components.compilers.kserve import (
     inference_service,
     pod_size,
     startup_budget_s,
+    weights_gib,
 )
 from components.compilers.rollout import served_versions
 
@@ -11,8 +12,8 @@ from tests.factories import model_of
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/ml-serving-vllm@sha256:" + "a" * 64
 
 
-def _isvc(model, surge=False, weights_gib=15.0, index=0):
-    return inference_service(served_versions(model)[index], "l40s", "us-east-1", weights_gib, surge)
+def _isvc(model, surge=False, index=0):
+    return inference_service(served_versions(model)[index], "l40s", "us-east-1", surge)
 
 
 def test_vllm_runtime():
@@ -102,11 +103,15 @@ def test_triton_loads_its_model_from_the_repository_prefix():
 
 
 def test_probe_budget_grows_with_model_size():
-    small = _isvc(model_of("prod", "llama-8b"), weights_gib=15)["spec"]["predictor"]["model"]["startupProbe"]
-    large = _isvc(model_of("prod", "llama-70b"), weights_gib=131)["spec"]["predictor"]["model"]["startupProbe"]
-    assert small["failureThreshold"] * small["periodSeconds"] >= startup_budget_s(15) == 525
-    assert large["failureThreshold"] * large["periodSeconds"] >= startup_budget_s(131) == 2265
+    small_model, large_model = model_of("prod", "llama-8b"), model_of("prod", "llama-70b")
+    # bf16 weights: 8.03e9 and 70.55e9 parameters x 2 bytes.
+    assert round(weights_gib(small_model), 1) == 15.0 and round(weights_gib(large_model), 1) == 131.4
+    small = _isvc(small_model)["spec"]["predictor"]["model"]["startupProbe"]
+    large = _isvc(large_model)["spec"]["predictor"]["model"]["startupProbe"]
+    assert small["failureThreshold"] * small["periodSeconds"] >= startup_budget_s(15.0) == 525
+    assert large["failureThreshold"] * large["periodSeconds"] >= startup_budget_s(131.4) == 2271
     assert large["failureThreshold"] > small["failureThreshold"]
+    assert weights_gib(model_of("dev", "sentiment")) == 2 * 900 / 1024
 
 
 def test_rollout_never_needs_a_gpu_the_pool_cannot_give():

@@ -14,7 +14,7 @@ def _deploy(model, pool="l40s"):
         ModelDeployment(
             "m",
             ModelDeploymentArgs(model=model, pool_name=pool, surge=True, region="us-east-1", domain="models.internal",
-                                weights_gib=15.0, image=IMAGE, after=[Marker("runtimes")]),
+                                image=IMAGE, after=[Marker("runtimes")]),
         )
 
     return run_under_mocks(program)
