@@ -26,6 +26,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print(result.summary)
     print(f"Wrote {len(result.files)} files to {args.out / result.stack}/")
+    if result.policy is not None and result.policy.mandatory:
+        print(
+            f"{len(result.policy.mandatory)} mandatory policy violations in stack {result.stack} "
+            f"(see the Policies section of {args.out / result.stack / 'summary.md'})",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 

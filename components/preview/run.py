@@ -10,6 +10,8 @@ import pulumi
 from components.intent.loading import SpecError, parse_stack_config
 from components.intent.stack import StackSpec
 from components.preview.engine import Recording, run_program
+from components.preview.policy import PolicyReport
+from components.preview.policy import check as check_policies
 from components.preview.stackfile import read_stack_file, stack_name
 from components.preview.summary import render
 from components.preview.writers import write_build
@@ -26,6 +28,7 @@ class Preview:
     recording: Recording
     summary: str
     files: list[Path] = field(default_factory=list)
+    policy: PolicyReport | None = None
 
 
 class InvalidStack(Exception):
@@ -63,8 +66,9 @@ def preview(stack_file: Path, out_root: Path | None = None) -> Preview:
     # The program validated this config already; parsing it again only rebuilds the model
     # the summary is written from.
     spec = parse_stack_config(config, shown)
-    summary = render(spec, recording, shown)
-    result = Preview(stack=stack, stack_file=shown, spec=spec, recording=recording, summary=summary)
+    policy = check_policies(recording, spec.environment)
+    summary = render(spec, recording, shown, sections=[policy.section()])
+    result = Preview(stack=stack, stack_file=shown, spec=spec, recording=recording, summary=summary, policy=policy)
     if out_root is not None:
-        result.files = write_build(recording, out_root / stack, summary)
+        result.files = write_build(recording, out_root / stack, summary, policy=policy.as_json())
     return result

@@ -37,7 +37,7 @@ def _write(path: Path, text: str) -> None:
     path.write_text(text)
 
 
-def write_build(recording: Recording, out_dir: Path, summary: str) -> list[Path]:
+def write_build(recording: Recording, out_dir: Path, summary: str, policy: dict[str, Any] | None = None) -> list[Path]:
     """Replace `out_dir` with this run's files; returns the files written."""
     if out_dir.exists():
         shutil.rmtree(out_dir)
@@ -58,12 +58,19 @@ def write_build(recording: Recording, out_dir: Path, summary: str) -> list[Path]
             emit(f"kubernetes/{_safe(namespace)}/{doc['kind']}.{_safe(meta.get('name', resource.name))}.yaml", _dump_yaml(doc))
         elif resource.type == "kubernetes:helm.sh/v3:Release":
             emit(f"helm/{_safe(resource.inputs.get('name', resource.name))}.yaml", _dump_yaml(_helm_view(resource)))
-        elif resource.type.startswith("aws:sagemaker/") or resource.type.startswith("aws:appautoscaling/"):
+        elif (
+            resource.type.startswith(("aws:sagemaker/", "aws:appautoscaling/"))
+            # The alarms that roll an endpoint update back belong with the endpoint.
+            or resource.parent_type == "ml-serving:sagemaker_endpoint:SageMakerEndpoint"
+            and resource.type == "aws:cloudwatch/metricAlarm:MetricAlarm"
+        ):
             emit(f"sagemaker/{resource.type.rsplit(':', 1)[-1]}.{_safe(resource.name)}.json",
                  json.dumps(resource.inputs, indent=2, sort_keys=True) + "\n")
         elif resource.type == "aws:s3/bucketObjectv2:BucketObjectv2" and str(resource.inputs.get("key", "")).endswith("config.pbtxt"):
             model = resource.inputs["key"].rstrip("/").split("/")[-2]
             emit(f"triton/{_safe(model)}/config.pbtxt", resource.inputs.get("content", ""))
+    if policy is not None:
+        emit("policy.json", json.dumps(policy, indent=2, sort_keys=True) + "\n")
     emit("summary.md", summary)
     return written
 

@@ -1,0 +1,108 @@
+"""Container images: pinned by digest, pulled from our private ECR."""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from pulumi_policy import (
+    EnforcementLevel,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    Severity,
+)
+
+from .settings import config_schema, settings
+from .values import get, is_map, items
+from .workloads import containers
+
+SAGEMAKER_MODEL = "aws:sagemaker/model:Model"
+DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
+ECR = re.compile(r"^(?P<account>\d{12})\.dkr\.ecr(-fips)?\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/")
+
+
+def images(resource_type: str, props: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    """(where, image) for every image a resource runs: Kubernetes containers and SageMaker models."""
+    for _, container in containers(resource_type, props):
+        image = get(container.spec, "image")
+        if isinstance(image, str):
+            yield container.where, image
+    if resource_type == SAGEMAKER_MODEL:
+        primary = get(props, "primaryContainer")
+        if is_map(primary) and isinstance(get(primary, "image"), str):
+            yield "primaryContainer", get(primary, "image")
+        for index, container in enumerate(items(get(props, "containers"))):
+            if isinstance(get(container, "image"), str):
+                yield f"containers[{index}]", get(container, "image")
+
+
+def _check_digest(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    for where, image in images(args.resource_type, args.props):
+        if not DIGEST.search(image):
+            report(f"{where} runs {image}, which is not pinned by digest; a tag can be moved to other bits.")
+
+
+IMAGES_PINNED = ResourceValidationPolicy(
+    name="images-pinned-by-digest",
+    display_name="Images pinned by digest",
+    description="Every container image (Kubernetes workloads, serving runtimes, SageMaker models) ends in @sha256:<digest>.",
+    validate=_check_digest,
+    enforcement_level=EnforcementLevel.MANDATORY,
+    severity=Severity.HIGH,
+    tags=["supply-chain", "security"],
+    remediation_steps=(
+        "Reference images as <registry>/<repository>@sha256:<digest>. Built images get their digest from the "
+        "ECR push (components/images.py); base and third-party images are pinned in components/intent/versions.py."
+    ),
+)
+
+
+REGISTRY_SCHEMA = {
+    "allowedAccountIds": {
+        "type": "array", "items": {"type": "string", "pattern": "^[0-9]{12}$"}, "default": [],
+        "description": "AWS accounts whose private ECR registries may serve images; empty allows any account's.",
+    },
+    "allowedPrefixes": {
+        "type": "array", "items": {"type": "string", "minLength": 1}, "default": [],
+        "description": "Further image prefixes allowed outright (e.g. a mirror), matched from the start.",
+    },
+}
+
+
+def _check_registry(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    config = settings(args, REGISTRY_SCHEMA)
+    accounts = list(config["allowedAccountIds"])
+    prefixes = list(config["allowedPrefixes"])
+    for where, image in images(args.resource_type, args.props):
+        if any(image.startswith(prefix) for prefix in prefixes):
+            continue
+        ecr = ECR.match(image)
+        if ecr is None:
+            report(f"{where} pulls {image} from outside ECR; mirror it into the stack's ECR repository so "
+                   "pulls stay in the VPC (ECR endpoints) and images are scanned.")
+        elif accounts and ecr.group("account") not in accounts:
+            report(f"{where} pulls from the ECR registry of account {ecr.group('account')}, which is not one of "
+                   f"{', '.join(accounts)}.")
+
+
+IMAGES_FROM_ECR = ResourceValidationPolicy(
+    name="images-from-private-ecr",
+    display_name="Images from our ECR",
+    description=(
+        "Container images come from a private ECR registry (of the allowed accounts, if configured) or an "
+        "explicitly allowed prefix, never straight from a public registry."
+    ),
+    validate=_check_registry,
+    config_schema=config_schema(REGISTRY_SCHEMA),
+    enforcement_level=EnforcementLevel.MANDATORY,
+    severity=Severity.MEDIUM,
+    tags=["supply-chain", "security"],
+    remediation_steps=(
+        "Use `build` or a `prebuilt` ECR image for the runtime in the stack file (images: section) so "
+        "ServingImages pushes it to ECR; for third-party images, mirror them to ECR (pull-through cache) or add "
+        "the mirror's prefix to allowedPrefixes in policies/config.<env>.json."
+    ),
+)
+
+POLICIES = [IMAGES_PINNED, IMAGES_FROM_ECR]
