@@ -9,6 +9,7 @@ import pulumi
 
 from components.intent.loading import SpecError, parse_stack_config
 from components.intent.stack import StackSpec
+from components.planning.report import preview_section
 from components.preview.engine import Recording, run_program
 from components.preview.policy import PolicyReport
 from components.preview.policy import check as check_policies
@@ -27,6 +28,7 @@ class Preview:
     spec: StackSpec
     recording: Recording
     summary: str
+    cost: dict = field(default_factory=dict)
     files: list[Path] = field(default_factory=list)
     policy: PolicyReport | None = None
 
@@ -67,8 +69,11 @@ def preview(stack_file: Path, out_root: Path | None = None) -> Preview:
     # the summary is written from.
     spec = parse_stack_config(config, shown)
     policy = check_policies(recording, spec.environment)
-    summary = render(spec, recording, shown, sections=[policy.section()])
-    result = Preview(stack=stack, stack_file=shown, spec=spec, recording=recording, summary=summary, policy=policy)
+    planning, cost = preview_section(spec)
+    summary = render(spec, recording, shown, sections=[planning, policy.section()])
+    result = Preview(
+        stack=stack, stack_file=shown, spec=spec, recording=recording, summary=summary, policy=policy, cost=cost
+    )
     if out_root is not None:
-        result.files = write_build(recording, out_root / stack, summary, policy=policy.as_json())
+        result.files = write_build(recording, out_root / stack, summary, policy=policy.as_json(), cost=cost)
     return result

@@ -37,7 +37,13 @@ def _write(path: Path, text: str) -> None:
     path.write_text(text)
 
 
-def write_build(recording: Recording, out_dir: Path, summary: str, policy: dict[str, Any] | None = None) -> list[Path]:
+def write_build(
+    recording: Recording,
+    out_dir: Path,
+    summary: str,
+    policy: dict[str, Any] | None = None,
+    cost: dict[str, Any] | None = None,
+) -> list[Path]:
     """Replace `out_dir` with this run's files; returns the files written."""
     if out_dir.exists():
         shutil.rmtree(out_dir)
@@ -71,6 +77,8 @@ def write_build(recording: Recording, out_dir: Path, summary: str, policy: dict[
             emit(f"triton/{_safe(model)}/config.pbtxt", resource.inputs.get("content", ""))
     if policy is not None:
         emit("policy.json", json.dumps(policy, indent=2, sort_keys=True) + "\n")
+    if cost is not None:
+        emit("cost.json", json.dumps(cost, indent=2, sort_keys=True) + "\n")
     emit("summary.md", summary)
     return written
 

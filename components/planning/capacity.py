@@ -1,0 +1,275 @@
+"""Capacity planner: what one replica of a model holds and serves, and which instance type
+serves it cheapest at its SLO.
+
+Memory follows vLLM's own accounting (components.intent.memory). Speed follows the roofline
+of performance-facts §3.1: a decode step reads the weights and every running sequence's KV
+cache once, at about 75 % of the GPU's memory bandwidth (measured 74-77 % on A100 and H100);
+prefill is compute-bound. Instance types are ranked by cost per served token at the SLO,
+never by hourly price: the L4 is 20 % cheaper than the A10G per hour but decodes at half the
+speed.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+from components.intent.architecture import LlmArchitecture
+from components.intent.instances import catalog
+from components.intent.memory import GIB, MemoryPlan, plan_memory
+from components.intent.model import ModelSpec
+from components.intent.slo import Slo
+from components.planning.cost import replica_price_per_hour
+
+# Share of peak memory bandwidth a decode step reaches (performance-facts §3.1: 74-77 %).
+DECODE_BANDWIDTH_EFFICIENCY = 0.75
+# Share of peak tensor FLOPS a prefill reaches. An assumption: calibrate with `vllm bench serve`.
+PREFILL_COMPUTE_EFFICIENCY = 0.5
+
+Target = Literal["eks", "sagemaker"]
+
+
+@dataclass(frozen=True)
+class Workload:
+    """The request shape the planner and the trace generators assume (means)."""
+
+    prompt_tokens: int = 1024
+    output_tokens: int = 256
+
+    @property
+    def tokens(self) -> int:
+        return self.prompt_tokens + self.output_tokens
+
+    @property
+    def mean_context(self) -> float:
+        """Context a running sequence holds on average: its prompt plus half its output."""
+        return self.prompt_tokens + self.output_tokens / 2
+
+
+DEFAULT_WORKLOAD = Workload()
+
+
+@dataclass(frozen=True)
+class TritonProfile:
+    """Batch latency of one Triton model instance: base + per_item x batch. The stack file
+    does not say how heavy a Triton model is, so this is an assumption (a small encoder such
+    as DistilBERT on one GPU); measure yours with perf_analyzer and pass it in."""
+
+    base_ms: float = 4.0
+    per_item_ms: float = 0.5
+
+    def latency_s(self, batch: int) -> float:
+        return (self.base_ms + self.per_item_ms * batch) / 1000
+
+
+DEFAULT_TRITON_PROFILE = TritonProfile()
+
+
+@dataclass(frozen=True)
+class ServiceModel:
+    """How fast one replica works, as a function of how many requests it serves at once."""
+
+    runtime: Literal["vllm", "triton"]
+    slots: int
+    kv_tokens: int
+    weights_bytes_per_gpu: float = 0.0
+    active_fraction: float = 1.0
+    kv_bytes_per_token_per_gpu: int = 0
+    bandwidth_bytes_s: float = 1.0
+    prefill_s_per_token: float = 0.0
+    instances: int = 1
+    max_batch: int = 1
+    triton: TritonProfile = DEFAULT_TRITON_PROFILE
+
+    def step_s(self, batch: int, context: float) -> float:
+        """vLLM: one decode step (one token for every running sequence), i.e. TPOT.
+
+        A mixture of experts reads only the experts its batch routes to: 1-(1-a)^B of the
+        weights for an active share a (all of them for a dense model)."""
+        batch = max(batch, 1)
+        read = 1.0 - (1.0 - self.active_fraction) ** batch
+        weights = self.weights_bytes_per_gpu * read
+        return (weights + batch * context * self.kv_bytes_per_token_per_gpu) / (
+            DECODE_BANDWIDTH_EFFICIENCY * self.bandwidth_bytes_s
+        )
+
+    def prefill_s(self, prompt_tokens: float) -> float:
+        return prompt_tokens * self.prefill_s_per_token
+
+    def triton_latency_s(self, in_service: int) -> float:
+        """Triton: a dynamic batch of the requests in service, spread over the model instances."""
+        per_instance = max(1, math.ceil(in_service / self.instances))
+        return self.triton.latency_s(min(per_instance, self.max_batch))
+
+
+@dataclass(frozen=True)
+class Capacity:
+    """The most a replica serves while its requests still meet the SLO (μ_SLO)."""
+
+    requests_per_s: float
+    batch: int
+    tpot_s: float
+    ttft_s: float
+    latency_s: float
+    meets_slo: bool
+
+    def output_tokens_per_s(self, workload: Workload) -> float:
+        return self.requests_per_s * workload.output_tokens
+
+
+def _vllm_service(
+    arch: LlmArchitecture, plan: MemoryPlan, gpu: str, max_num_seqs: int, workload: Workload
+) -> ServiceModel:
+    facts = catalog().gpus[gpu]
+    active = (arch.active_params_billion or arch.params_billion) / arch.params_billion
+    flops = 2 * (arch.active_params_billion or arch.params_billion) * 1e9 / plan.tensor_parallel
+    slots = max(1, min(max_num_seqs, plan.kv_tokens // max(1, min(workload.tokens, plan.max_model_len))))
+    return ServiceModel(
+        runtime="vllm",
+        slots=slots,
+        kv_tokens=plan.kv_tokens,
+        weights_bytes_per_gpu=plan.weights_bytes_per_gpu,
+        active_fraction=active,
+        kv_bytes_per_token_per_gpu=plan.kv_bytes_per_token_per_gpu,
+        bandwidth_bytes_s=facts.bandwidth_gb_s * 1e9,
+        prefill_s_per_token=flops / (PREFILL_COMPUTE_EFFICIENCY * facts.bf16_tflops * 1e12),
+    )
+
+
+def service_model(
+    model: ModelSpec, workload: Workload = DEFAULT_WORKLOAD, triton: TritonProfile = DEFAULT_TRITON_PROFILE
+) -> ServiceModel:
+    """The service model of one replica of `model` as the stack declares it."""
+    itype = catalog().instances[model.instance_type]
+    if model.vllm is not None:
+        plan = model.memory_plan()
+        assert plan is not None
+        return _vllm_service(model.vllm.resolved_architecture(), plan, itype.gpu, model.vllm.max_num_seqs, workload)
+    assert model.triton is not None
+    instances = max(1, sum(g.count for g in model.triton.instance_groups))
+    max_batch = max(1, model.triton.max_batch_size)
+    return ServiceModel(
+        runtime="triton", slots=instances * max_batch, kv_tokens=0, instances=instances, max_batch=max_batch, triton=triton
+    )
+
+
+def capacity(service: ServiceModel, slo: Slo, workload: Workload = DEFAULT_WORKLOAD) -> Capacity:
+    """μ_SLO: the largest request rate one replica sustains with every objective met.
+
+    vLLM: with B sequences decoding, a request holds its slot for its prefill plus
+    `output` steps, and prefills (serial, compute-bound) steal time from decoding:
+    rate(B) = B / ((output - 1) x step(B) + B x prefill). The batch is the largest whose
+    TPOT, TTFT and end-to-end latency stay within the SLO at that rate."""
+    best: Capacity | None = None
+    fallback: Capacity | None = None
+    for batch in range(1, service.slots + 1):
+        if service.runtime == "vllm":
+            step = service.step_s(batch, workload.mean_context)
+            prefill = service.prefill_s(workload.prompt_tokens)
+            rate = batch / (max(1, workload.output_tokens - 1) * step + batch * prefill)
+            busy_prefilling = min(0.95, rate * prefill)
+            tpot = step / (1 - busy_prefilling)
+            ttft = prefill + tpot
+            latency = ttft + (workload.output_tokens - 1) * tpot
+        else:
+            latency = service.triton_latency_s(batch)
+            rate = batch / latency
+            tpot = 0.0
+            ttft = latency
+        candidate = Capacity(rate, batch, tpot, ttft, latency, True)
+        ok = (
+            (slo.tpot_p99_ms is None or tpot * 1000 <= slo.tpot_p99_ms)
+            and (slo.ttft_p99_ms is None or ttft * 1000 <= slo.ttft_p99_ms)
+            and (slo.latency_p99_ms is None or latency * 1000 <= slo.latency_p99_ms)
+        )
+        if fallback is None:
+            fallback = Capacity(rate, batch, tpot, ttft, latency, False)
+        if ok and (best is None or rate > best.requests_per_s):
+            best = candidate
+    assert fallback is not None
+    return best or fallback
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One way to serve a model: an instance type and a tensor-parallel degree."""
+
+    instance_type: str
+    gpu: str
+    gpus: int
+    replicas_per_instance: int
+    fits: bool
+    kv_tokens: int
+    weights_gib_per_gpu: float
+    requests_per_s: float
+    output_tokens_per_s: float
+    usd_per_replica_hour: float
+    meets_slo: bool
+
+    @property
+    def usd_per_million_tokens(self) -> float:
+        """Cost of a million output tokens with the replica busy at μ_SLO."""
+        if not self.fits or self.output_tokens_per_s <= 0:
+            return math.inf
+        return self.usd_per_replica_hour / (self.output_tokens_per_s * 3600) * 1e6
+
+
+def rank_instances(
+    model: ModelSpec, target: Target = "eks", workload: Workload = DEFAULT_WORKLOAD
+) -> list[Candidate]:
+    """Every instance type and tensor-parallel degree that could serve a vLLM model, cheapest
+    per served token at the SLO first. For each GPU model and count only the cheapest size
+    is kept: larger sizes add CPUs and RAM, not GPU memory (performance-facts §1.4 rule 5)."""
+    engine = model.vllm
+    if engine is None:
+        return []
+    arch = engine.resolved_architecture()
+    facts = catalog()
+    cheapest: dict[tuple[str, int], str] = {}
+    for name, itype in facts.instances.items():
+        if target == "sagemaker" and not itype.sagemaker:
+            continue
+        key = (itype.gpu, itype.gpu_count)
+        if key not in cheapest or itype.ec2_usd_per_hour.value < facts.instances[cheapest[key]].ec2_usd_per_hour.value:
+            cheapest[key] = name
+    candidates: list[Candidate] = []
+    for name in sorted(cheapest.values()):
+        itype = facts.instances[name]
+        degrees = [itype.gpu_count] if target == "sagemaker" else [d for d in (1, 2, 4, 8) if itype.gpu_count % d == 0]
+        for tp in degrees:
+            plan = plan_memory(
+                arch,
+                gpu=itype.gpu,
+                gpu_memory_mib=facts.gpus[itype.gpu].memory_mib,
+                tensor_parallel=tp,
+                max_model_len=engine.max_model_len,
+                utilization=engine.gpu_memory_utilization,
+                dtype=engine.dtype,
+                quantization=engine.quantization,
+                kv_cache_dtype=engine.kv_cache_dtype,
+            )
+            fits = plan.fits
+            if fits:
+                service = _vllm_service(arch, plan, itype.gpu, engine.max_num_seqs, workload)
+                cap = capacity(service, model.slo, workload)
+                rate, tokens, meets = cap.requests_per_s, cap.output_tokens_per_s(workload), cap.meets_slo
+            else:
+                rate, tokens, meets = 0.0, 0.0, False
+            candidates.append(
+                Candidate(
+                    instance_type=name,
+                    gpu=itype.gpu,
+                    gpus=tp,
+                    replicas_per_instance=itype.gpu_count // tp,
+                    fits=fits,
+                    kv_tokens=plan.kv_tokens,
+                    weights_gib_per_gpu=plan.weights_bytes_per_gpu / GIB,
+                    requests_per_s=rate,
+                    output_tokens_per_s=tokens,
+                    usd_per_replica_hour=replica_price_per_hour(name, tp, target),
+                    meets_slo=meets,
+                )
+            )
+    # Ties (tensor parallelism scales bandwidth linearly in this model) go to fewer GPUs per
+    # replica: finer steps when scaling.
+    return sorted(candidates, key=lambda c: (not c.meets_slo, round(c.usd_per_million_tokens, 6), c.gpus))

@@ -1,0 +1,384 @@
+"""Autoscaling controllers the simulator replays: the stack's own policy on each target, the
+common defaults it is compared against, and the perfect-foresight oracle.
+
+Each controller sees the model only through a Probe (what Prometheus or CloudWatch would
+see, with their sampling) and returns the replica count it wants every simulated second.
+"""
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass
+from typing import Callable, Literal, Protocol
+
+from components.intent.autoscaling import AutoscalingPolicy
+from components.planning import platform
+
+# The "fixed queue-depth threshold" baseline: waiting requests per replica. KEDA has no
+# default threshold; 10 is the value its Prometheus examples and many tutorials use.
+DEFAULT_QUEUE_THRESHOLD = 10.0
+# `kubectl autoscale` and HPA v1 default CPU target (recalled).
+DEFAULT_CPU_TARGET_PERCENT = 80.0
+# AWS's load-testing guidance for InvocationsPerInstance: target = max RPS x safety x 60,
+# safety factor 0.5 (recalled, not read for this file).
+SAGEMAKER_SAFETY_FACTOR = 0.5
+# Target tracking alarms (recalled): scale out after 3 datapoints above target, scale in
+# after 15 datapoints below 90 % of it; standard metrics arrive about a minute late.
+TT_OUT_DATAPOINTS = 3
+TT_IN_DATAPOINTS = 15
+TT_IN_THRESHOLD = 0.9
+TT_STANDARD_PERIOD_S = 60.0
+TT_STANDARD_DELAY_S = 60.0
+TT_HIGH_RES_PERIOD_S = 10.0
+TT_HIGH_RES_DELAY_S = 10.0
+SAGEMAKER_DEFAULT_COOLDOWN_S = 300.0  # CDK InvocationsScalingProps default (performance-facts §2)
+# CPU a replica burns, in cores (assumptions): vLLM's engine loop spins a core whenever a
+# sequence runs, whatever the batch size; each request adds its HTTP handling and (vLLM)
+# tokenisation and streaming, in core-seconds.
+CPU_IDLE_CORES = 0.15
+CPU_BUSY_CORES = {"vllm": 1.0, "triton": 0.1}
+CPU_SECONDS_PER_REQUEST = {"vllm": 0.02, "triton": 0.0002}
+
+
+class Probe(Protocol):
+    """What the monitoring systems see of one model at simulated time `t`."""
+
+    t: float
+
+    def waiting(self) -> float: ...
+
+    def running(self) -> float: ...
+
+    def ready(self) -> int: ...
+
+    def window(self, series: str, start: float, end: float) -> float:
+        """Sum of a per-second series (arrivals, completions, inflight, ready, cpu) over [start, end)."""
+        ...
+
+
+Select = Literal["Max", "Min"]
+RatePolicy = tuple[Literal["Percent", "Pods"], float, float]
+
+
+@dataclass(frozen=True)
+class HpaBehavior:
+    up_window_s: float
+    down_window_s: float
+    up_policies: tuple[RatePolicy, ...]
+    up_select: Select
+    down_policies: tuple[RatePolicy, ...]
+    down_select: Select
+
+
+# Kubernetes' built-in defaults (HPAScalingRules; performance-facts §4).
+DEFAULT_BEHAVIOR = HpaBehavior(0, 300, (("Percent", 100, 15), ("Pods", 4, 15)), "Max", (("Percent", 100, 15),), "Max")
+
+
+def compiled_behavior(policy: AutoscalingPolicy) -> HpaBehavior:
+    """The behaviour our ScaledObjects set (components/compilers/keda.py)."""
+    return HpaBehavior(
+        policy.scale_up_window_s,
+        policy.scale_down_window_s,
+        (("Percent", 100, 15), ("Pods", 4, 15)),
+        "Max",
+        (("Pods", 1, 60),),
+        "Min",
+    )
+
+
+class Controller:
+    name: str = ""
+    description: str = ""
+    # EKS warm pool: placeholder pods holding GPUs. SageMaker warm pool: spare instances.
+    placeholders: int = 0
+    spare_instances: int = 0
+
+    def decide(self, probe: Probe, current: int) -> int:
+        raise NotImplementedError
+
+    def initial(self, probe: Probe) -> int:
+        """Replicas running when the trace starts: the model has been serving at its floor."""
+        return max(1, getattr(self, "min_replicas", 1))
+
+
+class Hpa(Controller):
+    """A HorizontalPodAutoscaler (behind KEDA for external metrics): sampled metric, sync
+    period, tolerance, stabilisation windows and rate limits; optional KEDA scale to zero."""
+
+    def __init__(
+        self,
+        name: str,
+        description: str,
+        metric: Callable[[Probe], float],
+        target: float,
+        utilization: bool,
+        min_replicas: int,
+        max_replicas: int,
+        behavior: HpaBehavior,
+        scrape_s: float,
+        polling_s: float,
+        scale_to_zero: bool = False,
+        idle_timeout_s: float = platform.DEFAULT_KEDA_COOLDOWN_S,
+        placeholders: int = 0,
+    ) -> None:
+        self.name, self.description = name, description
+        self.metric, self.target, self.utilization = metric, target, utilization
+        self.min_replicas, self.max_replicas = min_replicas, max_replicas
+        self.behavior = behavior
+        self.scrape_s, self.polling_s = scrape_s, polling_s
+        self.scale_to_zero, self.idle_timeout_s = scale_to_zero, idle_timeout_s
+        self.placeholders = placeholders
+        self.sample = 0.0
+        self.next_scrape = 0.0
+        self.next_sync = 0.0
+        self.next_poll = 0.0
+        self.last_active = 0.0
+        self.recommendations: deque[tuple[float, int]] = deque()
+        self.events: deque[tuple[float, int]] = deque()
+
+    def decide(self, probe: Probe, current: int) -> int:
+        t = probe.t
+        if t >= self.next_scrape:
+            self.sample = self.metric(probe)
+            self.next_scrape = t + self.scrape_s
+        if self.scale_to_zero:
+            if probe.waiting() > 0 or probe.running() > 0 or probe.window("arrivals", t - 1, t) > 0:
+                self.last_active = t
+            if current == 0:
+                # The HTTP add-on's interceptor holds the request and pushes activation at once.
+                return max(1, self.min_replicas) if probe.waiting() > 0 else 0
+            if t >= self.next_poll:
+                self.next_poll = t + self.polling_s
+                if t - self.last_active >= self.idle_timeout_s:
+                    return 0
+        if t < self.next_sync:
+            return current
+        self.next_sync = t + platform.HPA_SYNC_S
+        if current == 0:
+            return current if self.scale_to_zero else self.min_replicas
+        if self.utilization:
+            ratio = self.sample / self.target
+        else:
+            ratio = self.sample / (self.target * current)
+        raw = current if abs(ratio - 1) <= platform.HPA_TOLERANCE else math.ceil(current * ratio - 1e-9)
+        raw = min(self.max_replicas, max(self.min_replicas, raw))
+        return self._apply(t, current, raw)
+
+    def _apply(self, t: float, current: int, raw: int) -> int:
+        behavior = self.behavior
+        self.recommendations.append((t, raw))
+        horizon = max(behavior.up_window_s, behavior.down_window_s)
+        while self.recommendations and self.recommendations[0][0] < t - horizon:
+            self.recommendations.popleft()
+        up = min(r for when, r in self.recommendations if when >= t - behavior.up_window_s)
+        down = max(r for when, r in self.recommendations if when >= t - behavior.down_window_s)
+        wanted = current
+        if wanted < up:
+            wanted = up
+        if wanted > down:
+            wanted = down
+        if wanted > current:
+            wanted = min(wanted, self._limit(t, current, behavior.up_policies, behavior.up_select, up=True))
+        elif wanted < current:
+            wanted = max(wanted, self._limit(t, current, behavior.down_policies, behavior.down_select, up=False))
+        wanted = min(self.max_replicas, max(self.min_replicas, wanted))
+        if wanted != current:
+            self.events.append((t, wanted - current))
+        while self.events and self.events[0][0] < t - 600:
+            self.events.popleft()
+        return wanted
+
+    def _limit(self, t: float, current: int, policies: tuple[RatePolicy, ...], select: Select, up: bool) -> int:
+        limits = []
+        for kind, value, period in policies:
+            changed = sum(d for when, d in self.events if when > t - period and (d > 0) == up)
+            base = current - changed
+            if up:
+                limits.append(base + value if kind == "Pods" else math.ceil(base * (1 + value / 100)))
+            else:
+                limits.append(base - value if kind == "Pods" else math.floor(base * (1 - value / 100)))
+        if up:
+            return int(max(limits) if select == "Max" else min(limits))
+        return int(min(limits) if select == "Max" else max(limits))
+
+
+class TargetTracking(Controller):
+    """Application Auto Scaling target tracking on a SageMaker variant: CloudWatch datapoints
+    per period arriving late, alarms over several datapoints, scale-in/out cooldowns."""
+
+    def __init__(
+        self,
+        name: str,
+        description: str,
+        metric: Callable[[Probe, float, float], float],
+        target: float,
+        min_replicas: int,
+        max_replicas: int,
+        period_s: float,
+        delay_s: float,
+        scale_out_cooldown_s: float,
+        scale_in_cooldown_s: float,
+        spare_instances: int = 0,
+    ) -> None:
+        self.name, self.description = name, description
+        self.metric, self.target = metric, target
+        self.min_replicas, self.max_replicas = min_replicas, max_replicas
+        self.period_s, self.delay_s = period_s, delay_s
+        self.out_cooldown_s, self.in_cooldown_s = scale_out_cooldown_s, scale_in_cooldown_s
+        self.spare_instances = spare_instances
+        self.datapoints: deque[float] = deque(maxlen=TT_IN_DATAPOINTS)
+        self.next_datapoint = period_s + delay_s
+        self.out_until = 0.0
+        self.in_until = 0.0
+
+    def decide(self, probe: Probe, current: int) -> int:
+        t = probe.t
+        if current < self.min_replicas:
+            return self.min_replicas
+        if t < self.next_datapoint:
+            return current
+        self.next_datapoint = t + self.period_s
+        end = t - self.delay_s
+        value = self.metric(probe, end - self.period_s, end)
+        self.datapoints.append(value)
+        points = list(self.datapoints)
+        wanted = current
+        if len(points) >= TT_OUT_DATAPOINTS and all(p > self.target for p in points[-TT_OUT_DATAPOINTS:]):
+            if t >= self.out_until:
+                wanted = max(current + 1, math.ceil(current * value / self.target))
+                self.out_until = t + self.out_cooldown_s
+        elif len(points) >= TT_IN_DATAPOINTS and all(p < TT_IN_THRESHOLD * self.target for p in points):
+            if t >= self.in_until and t >= self.out_until:
+                wanted = min(current - 1, math.ceil(current * value / self.target))
+                self.in_until = t + self.in_cooldown_s
+        return min(self.max_replicas, max(self.min_replicas, wanted))
+
+
+class Oracle(Controller):
+    """Perfect foresight and zero cold start: in every minute exactly the replicas the
+    minute's peak request rate needs at μ_SLO (performance-facts §5, the integer oracle)."""
+
+    name = "oracle"
+    description = "perfect foresight, zero cold start: ceil(peak rate in each minute / μ_SLO)"
+
+    def __init__(self, per_minute_rps: list[float], capacity_rps: float, bucket_s: float = 60.0) -> None:
+        self.rates, self.capacity, self.bucket_s = per_minute_rps, capacity_rps, bucket_s
+
+    def initial(self, probe: Probe) -> int:
+        return self.decide(probe, 0)
+
+    def decide(self, probe: Probe, current: int) -> int:
+        index = min(len(self.rates) - 1, int(probe.t // self.bucket_s))
+        rate = self.rates[index] if probe.t < len(self.rates) * self.bucket_s else 0.0
+        backlog = 1 if probe.waiting() > 0 else 0
+        return max(backlog, math.ceil(rate / self.capacity - 1e-9))
+
+
+def _inflight_per_instance(probe: Probe, start: float, end: float) -> float:
+    """ConcurrentRequestsPerModel: requests in flight per in-service instance, averaged."""
+    ready = probe.window("ready", start, end)
+    inflight = probe.window("inflight", start, end)
+    return inflight / ready if ready else inflight / max(end - start, 1e-9)
+
+
+def _invocations_per_instance_minute(probe: Probe, start: float, end: float) -> float:
+    """InvocationsPerInstance: requests received per minute per in-service instance."""
+    span = max(end - start, 1e-9)
+    ready = probe.window("ready", start, end) / span
+    return probe.window("arrivals", start, end) * 60 / span / max(ready, 1.0)
+
+
+def _signal_metric(signal: str) -> Callable[[Probe], float]:
+    if signal == "queue_depth":
+        return lambda p: p.waiting()
+    if signal == "concurrency":
+        return lambda p: p.waiting() + p.running()
+    return lambda p: p.window("completions", p.t - 60, p.t) / 60
+
+
+def stack_policy(policy: AutoscalingPolicy, target: str) -> Controller:
+    """The stack's own AutoscalingPolicy as its target compiles it."""
+    if target == "eks":
+        return Hpa(
+            "stack policy",
+            f"KEDA {policy.signal} > {policy.target:g}/replica, HPA up {policy.scale_up_window_s}s / down "
+            f"{policy.scale_down_window_s}s, 1 pod/60s down" + (f", {policy.warm_pool} warm" if policy.warm_pool else ""),
+            _signal_metric(policy.signal),
+            policy.target,
+            False,
+            policy.min_replicas,
+            policy.max_replicas,
+            compiled_behavior(policy),
+            platform.OUR_SCRAPE_S,
+            platform.OUR_KEDA_POLLING_S,
+            scale_to_zero=policy.scale_to_zero,
+            idle_timeout_s=policy.idle_timeout_s,
+            placeholders=policy.warm_pool,
+        )
+    if policy.signal == "concurrency":
+        metric, target_value = _inflight_per_instance, policy.target
+        period, delay, what = TT_HIGH_RES_PERIOD_S, TT_HIGH_RES_DELAY_S, "ConcurrentRequestsPerModel (10 s)"
+    else:
+        metric, target_value = _invocations_per_instance_minute, policy.target * 60
+        period, delay, what = TT_STANDARD_PERIOD_S, TT_STANDARD_DELAY_S, "InvocationsPerInstance (1 min)"
+    return TargetTracking(
+        "stack policy",
+        f"target tracking {what} at {target_value:g}, cooldown out {policy.scale_up_window_s}s / in "
+        f"{policy.scale_down_window_s}s" + (f", {policy.warm_pool} spare" if policy.warm_pool else ""),
+        metric,
+        target_value,
+        policy.min_replicas,
+        policy.max_replicas,
+        period,
+        delay,
+        policy.scale_up_window_s,
+        policy.scale_down_window_s,
+        spare_instances=policy.warm_pool,
+    )
+
+
+def cpu_cores(runtime: str, running: float, rps: float) -> float:
+    return CPU_IDLE_CORES + (CPU_BUSY_CORES[runtime] if running > 0 else 0.0) + CPU_SECONDS_PER_REQUEST[runtime] * rps
+
+
+def baselines(policy: AutoscalingPolicy, capacity_rps: float) -> list[Controller]:
+    """Common defaults on the same replica bounds, without warm capacity or scale to zero."""
+    low, high = policy.min_replicas, policy.max_replicas
+    return [
+        Hpa(
+            "HPA on CPU",
+            f"HPA CPU utilisation {DEFAULT_CPU_TARGET_PERCENT:g} %, default behaviour",
+            lambda p: p.window("cpu", p.t - 15, p.t) / 15,
+            DEFAULT_CPU_TARGET_PERCENT,
+            True,
+            low,
+            high,
+            DEFAULT_BEHAVIOR,
+            15.0,
+            platform.DEFAULT_KEDA_POLLING_S,
+        ),
+        TargetTracking(
+            "SageMaker invocations",
+            f"target tracking InvocationsPerInstance at {SAGEMAKER_SAFETY_FACTOR:g} x μ_SLO x 60, 300 s cooldowns",
+            _invocations_per_instance_minute,
+            max(SAGEMAKER_SAFETY_FACTOR * capacity_rps * 60, 1e-6),
+            low,
+            high,
+            TT_STANDARD_PERIOD_S,
+            TT_STANDARD_DELAY_S,
+            SAGEMAKER_DEFAULT_COOLDOWN_S,
+            SAGEMAKER_DEFAULT_COOLDOWN_S,
+        ),
+        Hpa(
+            "KEDA queue default",
+            f"KEDA queue depth > {DEFAULT_QUEUE_THRESHOLD:g}/replica, 30 s polling and scrape, default HPA behaviour",
+            lambda p: p.waiting(),
+            DEFAULT_QUEUE_THRESHOLD,
+            False,
+            low,
+            high,
+            DEFAULT_BEHAVIOR,
+            platform.DEFAULT_SCRAPE_S,
+            platform.DEFAULT_KEDA_POLLING_S,
+        ),
+    ]

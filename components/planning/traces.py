@@ -1,0 +1,245 @@
+"""Request traces to replay: seeded generators (steady, step, bursty, diurnal) and CSV files.
+
+A trace is a sorted list of arrivals, each with its prompt and output length. When a trace
+would hold more arrivals than the simulator should carry, each arrival stands for `weight`
+requests that arrive together; throughput stays exact and latency percentiles get slightly
+pessimistic (the requests of one arrival queue behind each other).
+"""
+from __future__ import annotations
+
+import csv
+import math
+import random
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Literal
+
+from components.planning.capacity import DEFAULT_WORKLOAD, Workload
+
+# Above this many arrivals a trace is thinned into weighted arrivals (see module docstring).
+MAX_ARRIVALS = 20_000
+# Spread of prompt and output lengths around their means (lognormal sigma).
+LENGTH_SIGMA = 0.7
+
+TraceKind = Literal["steady", "bursty", "diurnal"]
+
+
+class TraceError(ValueError):
+    """A trace file that cannot be replayed; the message names the line and the problem."""
+
+
+@dataclass(frozen=True)
+class Trace:
+    name: str
+    duration_s: float
+    arrivals: tuple[float, ...]
+    prompts: tuple[int, ...]
+    outputs: tuple[int, ...]
+    weight: int = 1
+    # Requests per second the generator drew from, second by second (None for recorded
+    # traces). The fluid (Triton) replay uses it: weighted arrivals are too lumpy for
+    # sub-second latency objectives.
+    intensity: tuple[float, ...] | None = None
+
+    @property
+    def requests(self) -> int:
+        return len(self.arrivals) * self.weight
+
+    def per_second(self) -> list[float]:
+        """Requests arriving in each second of the trace."""
+        if self.intensity is not None:
+            return list(self.intensity)
+        return self.rate_per_bucket(1.0)
+
+    def rate_per_bucket(self, bucket_s: float) -> list[float]:
+        """Requests per second in consecutive buckets of `bucket_s` seconds."""
+        buckets = [0.0] * max(1, math.ceil(self.duration_s / bucket_s))
+        for t in self.arrivals:
+            buckets[min(len(buckets) - 1, int(t // bucket_s))] += self.weight
+        return [b / bucket_s for b in buckets]
+
+    def peak_per_bucket(self, bucket_s: float) -> list[float]:
+        """The highest request rate within each bucket: the drawn intensity's maximum for
+        generated traces, the bucket's mean for recorded ones."""
+        if self.intensity is None:
+            return self.rate_per_bucket(bucket_s)
+        size = max(1, int(bucket_s))
+        return [max(self.intensity[i : i + size]) for i in range(0, len(self.intensity), size)]
+
+    def clipped(self, max_model_len: int) -> Trace:
+        """Lengths cut so prompt + output fits the model's context, as a client must."""
+        prompts, outputs = [], []
+        for p, o in zip(self.prompts, self.outputs):
+            p = min(p, max_model_len - 1)
+            prompts.append(p)
+            outputs.append(max(1, min(o, max_model_len - p)))
+        return Trace(self.name, self.duration_s, self.arrivals, tuple(prompts), tuple(outputs), self.weight, self.intensity)
+
+
+def _length(rng: random.Random, mean: float) -> int:
+    mu = math.log(mean) - LENGTH_SIGMA**2 / 2
+    return max(1, int(round(rng.lognormvariate(mu, LENGTH_SIGMA))))
+
+
+def generate(
+    name: str,
+    rate: Callable[[float], float],
+    peak_rps: float,
+    mean_rps: float,
+    duration_s: float,
+    workload: Workload = DEFAULT_WORKLOAD,
+    seed: int = 0,
+    max_arrivals: int = MAX_ARRIVALS,
+) -> Trace:
+    """A non-homogeneous Poisson process with intensity `rate(t)` ≤ `peak_rps` (thinning)."""
+    rng = random.Random(seed)
+    weight = max(1, math.ceil(mean_rps * duration_s / max_arrivals))
+    ceiling = peak_rps / weight
+    arrivals: list[float] = []
+    prompts: list[int] = []
+    outputs: list[int] = []
+    t = 0.0
+    if ceiling > 0:
+        while True:
+            t += rng.expovariate(ceiling)
+            if t >= duration_s:
+                break
+            if rng.random() * peak_rps <= rate(t):
+                arrivals.append(t)
+                prompts.append(_length(rng, workload.prompt_tokens))
+                outputs.append(_length(rng, workload.output_tokens))
+    intensity = tuple(rate(second + 0.5) for second in range(math.ceil(duration_s)))
+    return Trace(name, duration_s, tuple(arrivals), tuple(prompts), tuple(outputs), weight, intensity)
+
+
+def steady(rps: float, duration_s: float, workload: Workload = DEFAULT_WORKLOAD, seed: int = 0) -> Trace:
+    return generate(f"steady {rps:.3g} req/s", lambda t: rps, rps, rps, duration_s, workload, seed)
+
+
+def step(
+    before_rps: float, after_rps: float, at_s: float, duration_s: float, workload: Workload = DEFAULT_WORKLOAD, seed: int = 0
+) -> Trace:
+    """Load jumps from one level to another at `at_s`: the textbook scale-out case."""
+    mean = (before_rps * at_s + after_rps * (duration_s - at_s)) / duration_s
+    return generate(
+        f"step {before_rps:.3g} to {after_rps:.3g} req/s at {at_s:g}s",
+        lambda t: before_rps if t < at_s else after_rps,
+        max(before_rps, after_rps),
+        mean,
+        duration_s,
+        workload,
+        seed,
+    )
+
+
+def bursty(
+    base_rps: float,
+    burst_rps: float,
+    duration_s: float,
+    workload: Workload = DEFAULT_WORKLOAD,
+    seed: int = 0,
+    mean_burst_s: float = 300,
+    mean_gap_s: float = 900,
+) -> Trace:
+    """A base load with bursts of random length at random times (an on/off modulated Poisson)."""
+    rng = random.Random(seed ^ 0x5EED)
+    bursts: list[tuple[float, float]] = []
+    t = rng.expovariate(1 / mean_gap_s)
+    while t < duration_s:
+        length = rng.expovariate(1 / mean_burst_s)
+        bursts.append((t, t + length))
+        t += length + rng.expovariate(1 / mean_gap_s)
+    burst_time = sum(min(end, duration_s) - start for start, end in bursts)
+    mean = base_rps + (burst_rps - base_rps) * burst_time / duration_s
+
+    def rate(now: float) -> float:
+        return burst_rps if any(start <= now < end for start, end in bursts) else base_rps
+
+    return generate(
+        f"bursty {base_rps:.3g} req/s, bursts to {burst_rps:.3g}", rate, max(base_rps, burst_rps), mean, duration_s, workload, seed
+    )
+
+
+def diurnal(
+    trough_rps: float, peak_rps: float, duration_s: float, workload: Workload = DEFAULT_WORKLOAD, seed: int = 0
+) -> Trace:
+    """One day's cycle, trough at the start and end, peak in the middle, over `duration_s`."""
+
+    def rate(now: float) -> float:
+        return trough_rps + (peak_rps - trough_rps) * (1 - math.cos(2 * math.pi * now / duration_s)) / 2
+
+    return generate(
+        f"diurnal {trough_rps:.3g} to {peak_rps:.3g} req/s", rate, peak_rps, (trough_rps + peak_rps) / 2, duration_s, workload, seed
+    )
+
+
+# The default traces, relative to what the model's max replicas serve at its SLO: the stack
+# file says nothing about traffic, so load is expressed as a share of the ceiling.
+BASE_SHARE = 0.3
+BURST_SHARE = 0.9
+TROUGH_SHARE = 0.05
+PEAK_SHARE = 0.85
+
+
+def relative(kind: TraceKind, ceiling_rps: float, duration_s: float, workload: Workload = DEFAULT_WORKLOAD, seed: int = 0) -> Trace:
+    """A default trace scaled to `ceiling_rps` (max replicas x μ_SLO)."""
+    if kind == "steady":
+        return steady(BASE_SHARE * ceiling_rps, duration_s, workload, seed)
+    if kind == "bursty":
+        return bursty(BASE_SHARE * ceiling_rps, BURST_SHARE * ceiling_rps, duration_s, workload, seed)
+    return diurnal(TROUGH_SHARE * ceiling_rps, PEAK_SHARE * ceiling_rps, duration_s, workload, seed)
+
+
+TIME_COLUMNS = ("timestamp_s", "timestamp", "Timestamp")
+PROMPT_COLUMNS = ("prompt_tokens", "Request tokens")
+OUTPUT_COLUMNS = ("output_tokens", "Response tokens")
+
+
+def from_csv(path: Path, max_arrivals: int = MAX_ARRIVALS) -> Trace:
+    """A recorded trace: `timestamp_s,prompt_tokens,output_tokens` (seconds), or BurstGPT's
+    `Timestamp, Request tokens, Response tokens` columns. Rows with no output (BurstGPT's
+    failed requests) are skipped; times are shifted to start at zero."""
+    try:
+        handle = path.open(newline="")
+    except OSError as error:
+        raise TraceError(f"{path}: cannot read the trace ({error.strerror})") from None
+    with handle:
+        reader = csv.DictReader(handle)
+        header = reader.fieldnames or []
+
+        def pick(options: tuple[str, ...]) -> str:
+            for option in options:
+                if option in header:
+                    return option
+            raise TraceError(f"{path}: needs one of the columns {', '.join(options)}; found {', '.join(header) or 'none'}")
+
+        time_col, prompt_col, output_col = pick(TIME_COLUMNS), pick(PROMPT_COLUMNS), pick(OUTPUT_COLUMNS)
+        rows: list[tuple[float, int, int]] = []
+        for line, row in enumerate(reader, start=2):
+            try:
+                t, p, o = float(row[time_col]), int(float(row[prompt_col])), int(float(row[output_col]))
+            except (TypeError, ValueError):
+                raise TraceError(
+                    f"{path}:{line}: {time_col}, {prompt_col} and {output_col} must be numbers; got "
+                    f"{row.get(time_col)!r}, {row.get(prompt_col)!r}, {row.get(output_col)!r}"
+                ) from None
+            if t < 0 or p < 0 or o < 0 or math.isnan(t):
+                raise TraceError(f"{path}:{line}: times and token counts cannot be negative")
+            if o == 0:
+                continue
+            rows.append((t, max(1, p), o))
+    if not rows:
+        raise TraceError(f"{path}: no requests with output tokens")
+    rows.sort()
+    start = rows[0][0]
+    weight = max(1, math.ceil(len(rows) / max_arrivals))
+    kept = rows[::weight]
+    duration = max(rows[-1][0] - start, 1.0)
+    return Trace(
+        f"{path.name} ({len(rows)} requests)",
+        duration,
+        tuple(r[0] - start for r in kept),
+        tuple(r[1] for r in kept),
+        tuple(r[2] for r in kept),
+        weight,
+    )
