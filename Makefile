@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 STACK  ?= dev
 STACKS := $(patsubst stacks/Pulumi.%.yaml,%,$(wildcard stacks/Pulumi.*.yaml))
 
-.PHONY: venv synth synth-all test docs constraints clean
+.PHONY: venv policy-venv synth synth-all test docs constraints bootstrap clean
 
 $(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,16 @@ $(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt constr
 	touch $@
 
 venv: $(STAMP)
+
+# The policy pack's own virtualenv (PulumiPolicy.yaml names it), where `pulumi preview
+# --policy-pack policies` runs the pack. The offline preview uses .venv instead.
+POLICY_STAMP := policies/venv/.installed
+$(POLICY_STAMP): policies/requirements.txt constraints.txt
+	$(PYTHON) -m venv policies/venv
+	policies/venv/bin/pip install --disable-pip-version-check --quiet -r policies/requirements.txt -c constraints.txt
+	touch $@
+
+policy-venv: $(POLICY_STAMP)
 
 # Offline preview: STACK=<name> for stacks/Pulumi.<name>.yaml, or STACK_FILE=<path>.
 synth: $(STAMP)
@@ -27,14 +37,21 @@ synth-all: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
-# Regenerate stacks/stack.schema.json and docs/configuration.md from the intent models.
+# Regenerate stacks/stack.schema.json and docs/configuration.md from the intent models,
+# and docs/policies.md from the policy pack.
 docs: $(STAMP)
 	$(BIN)/python -m components.compilers.config_reference
+	$(BIN)/python -m policies.ml_serving_policies.reference
 
 constraints: $(STAMP)
 	@{ echo "# Every package \`make venv\` installs, transitive ones included, pinned exactly."; \
 	   echo "# Regenerate with \`make constraints\` after changing a requirements file."; \
 	   $(BIN)/pip freeze --disable-pip-version-check | sort; } > constraints.txt
 
+# One-time, with admin credentials and the Pulumi CLI: the state bucket, its KMS key and the
+# GitHub OIDC roles CI uses (docs/ci.md). Not part of CI.
+bootstrap: $(STAMP)
+	cd .ci/bootstrap && pulumi up --stack ci
+
 clean:
-	rm -rf build $(VENV)
+	rm -rf build $(VENV) policies/venv

@@ -4,9 +4,15 @@ from __future__ import annotations
 import ast
 import json
 import re
+import select
+import subprocess
+import sys
 
+import grpc
 import pytest
 import yaml
+from google.protobuf import empty_pb2
+from pulumi.runtime.proto import analyzer_pb2_grpc
 from pulumi_policy import EnforcementLevel, Severity, StackValidationPolicy
 from pulumi_policy.policy import _PolicyAnalyzerServicer
 
@@ -157,3 +163,30 @@ def test_config_files_are_plain_json_objects():
     for environment in ENVIRONMENTS:
         document = json.loads(config_file(environment).read_text())
         assert isinstance(document, dict) and "all" in document
+
+
+def test_the_pack_serves_as_the_pulumi_cli_starts_it():
+    # The CLI runs `python -u -m pulumi.policy <engine> <pack dir>` and reads the port from stdout.
+    process = subprocess.Popen(
+        [sys.executable, "-u", "-m", "pulumi.policy", "127.0.0.1:1", str(PACK_DIR)],
+        cwd=PACK_DIR, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        ready, _, _ = select.select([process.stdout], [], [], 60)
+        port = process.stdout.readline().strip() if ready else ""
+        assert port.isdigit(), process.stderr.read() if process.poll() is not None else "no port within 60 s"
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            info = analyzer_pb2_grpc.AnalyzerStub(channel).GetAnalyzerInfo(empty_pb2.Empty(), timeout=30)
+        assert info.name == PACK_NAME
+        assert [p.name for p in info.policies] == [p.name for p in POLICIES]
+    finally:
+        process.kill()
+        process.wait(timeout=30)
+
+
+def test_docs_policies_md_is_current():
+    from policies.ml_serving_policies.reference import REFERENCE_PATH, TOPICS, render
+
+    assert sorted(p.name for module, _ in TOPICS for p in module.POLICIES) == sorted(POLICIES_BY_NAME)
+    assert REFERENCE_PATH == ROOT / "docs" / "policies.md"
+    assert REFERENCE_PATH.read_text() == render(), "docs/policies.md is stale: run `make docs`"
