@@ -185,10 +185,10 @@ def evaluate(
         # Config reaches policies through a protobuf Struct as well: numbers as floats.
         config = _as_sent(dict(setting.properties)) or None
 
-        def report(message: str, urn: str | None = None, *, _policy: Policy = policy, _default: str = "") -> None:
-            blamed = by_urn.get(urn or _default)
+        def report(message: str, urn: str | None = None, *, name: str = policy.name, level: EnforcementLevel = level) -> None:
+            blamed = by_urn.get(urn or "")
             violations.append(Violation(
-                policy=_policy.name,
+                policy=name,
                 enforcement=level.value,
                 urn=blamed.urn if blamed else "",
                 resource_type=blamed.type if blamed else "",
@@ -205,7 +205,7 @@ def evaluate(
                     )
                     try:
                         # The analyzer always blames the resource under validation.
-                        _run(policy.validate(args, lambda m, _u=None, _r=resource.urn: report(m, _r)))
+                        _run(policy.validate(args, lambda message, _=None, urn=resource.urn: report(message, urn)))
                     except UnknownValueError as error:
                         not_run.append((policy.name, f"{resource.name}: {error.message}"))
                     except _NotApplicableError:
