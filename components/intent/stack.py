@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import re
 from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
@@ -30,6 +31,18 @@ BucketName = Annotated[
 
 REQUIRED_TAGS = ("team", "cost-center")
 
+# Limits the SageMaker rules below rely on. WaitIntervalInSeconds: botocore's sagemaker
+# service model. The update wait: terraform-provider-aws (which pulumi-aws bridges),
+# internal/service/sagemaker/wait.go waitEndpointInService, waits a fixed 60 minutes for
+# InService, so a deployment has to finish within it for `pulumi up` to see it through
+# (SageMaker itself would allow 8 hours).
+SAGEMAKER_MAX_BAKE_S = 3600
+SAGEMAKER_UPDATE_WAIT_S = 3600
+# Of that hour, what the new fleet may need to start: instances, image pull, weights, load.
+SAGEMAKER_FLEET_START_S = 900
+SAGEMAKER_IMAGE_FRAMEWORKS = {"vllm": ("djl-lmi", "vllm"), "triton": ("sagemaker-tritonserver",)}
+ECR_IMAGE = re.compile(r"\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/")
+
 
 class StorageSpec(Spec):
     """The model bucket: versioned, KMS-encrypted, never public."""
@@ -47,6 +60,26 @@ class SageMakerSpec(Spec):
     )
     routing: Literal["least_outstanding_requests", "random"] = Field(
         "least_outstanding_requests", description="How the endpoint spreads requests over instances."
+    )
+    bake_s: int = Field(
+        600,
+        ge=300,
+        le=3600,
+        description=(
+            "Updates without a canary in flight (a new image, a changed setting) start on one "
+            "instance (all at once on a single-instance fleet) and bake this long under the rollback "
+            "alarms at each step (at least one 300 s alarm window)."
+        ),
+    )
+    termination_wait_s: int = Field(
+        0,
+        ge=0,
+        le=3600,
+        description="Seconds the old fleet stays up after an update finishes, for a fast manual rollback; "
+        "it doubles the GPU bill meanwhile.",
+    )
+    log_retention_days: Literal[7, 14, 30, 60, 90, 180, 365] = Field(
+        30, description="Days the endpoints' container logs are kept (KMS-encrypted)."
     )
 
 
@@ -168,8 +201,26 @@ class StackSpec(Spec):
 
     def _check_sagemaker(self, problems: Problems) -> None:
         instances = catalog().instances
+        self._check_sagemaker_images(problems)
+        # Updates without a canary bake twice on fleets of two or more (one instance, then the rest).
+        settings = self.sagemaker or SageMakerSpec()
+        self._check_sagemaker_bakes(problems, ("sagemaker",), settings.bake_s, 2)
         for index, model in enumerate(self.models):
             where = ("models", index)
+            for loc, source in (("source",), model.source), (("canary", "source"), model.canary and model.canary.source):
+                if source and source.startswith("hf://"):
+                    problems.add(
+                        (*where, *loc),
+                        f"SageMaker copies weights from S3 into /opt/ml/model before the container starts; "
+                        f"upload {source} to s3://{self.storage.bucket}/<prefix>/ and use that",
+                        source,
+                    )
+                elif source and not source.endswith("/"):
+                    problems.add(
+                        (*where, *loc),
+                        f"SageMaker copies an S3 prefix only when it ends with '/'; write {source}/",
+                        source,
+                    )
             itype = instances.get(model.instance_type)
             if itype is not None:
                 if not itype.sagemaker:
@@ -203,11 +254,32 @@ class StackSpec(Spec):
             if model.canary is not None:
                 self._check_sagemaker_canary(problems, index, model)
 
-    @staticmethod
-    def _check_sagemaker_canary(problems: Problems, index: int, model: ModelSpec) -> None:
-        assert model.canary is not None
+    def _check_sagemaker_images(self, problems: Problems) -> None:
+        for runtime in sorted({m.runtime for m in self.models}):
+            source = getattr(self.images, runtime)
+            if source.prebuilt is not None and not ECR_IMAGE.match(source.prebuilt):
+                problems.add(
+                    ("images", runtime, "prebuilt"),
+                    f"SageMaker pulls model images from Amazon ECR only; push {source.prebuilt} to an ECR "
+                    "repository or use build",
+                    source.prebuilt,
+                )
+            aws_image = source.sagemaker_image
+            allowed = SAGEMAKER_IMAGE_FRAMEWORKS[runtime]
+            if aws_image is not None and aws_image.framework not in allowed:
+                problems.add(
+                    ("images", runtime, "sagemaker_image", "framework"),
+                    f"{aws_image.framework} images do not serve {runtime} models; use {' or '.join(allowed)}",
+                    aws_image.framework,
+                )
+
+    def _check_sagemaker_canary(self, problems: Problems, index: int, model: ModelSpec) -> None:
+        canary = model.canary
+        assert canary is not None
         where = ("models", index, "canary")
-        steps = model.canary.steps
+        steps = canary.steps
+        # Linear steps need no lower bound of their own: at most 10 steps make each at least 10 %,
+        # SageMaker's smallest LinearStepSize.
         if sagemaker_traffic_shift(steps) is None:
             problems.add(
                 (*where, "steps"),
@@ -221,7 +293,23 @@ class StackSpec(Spec):
                 f"SageMaker canaries take at most 50 % of the fleet first; got {steps[0]} %",
                 steps,
             )
-        for gate_index, gate in enumerate(model.canary.gates):
+        if canary.traffic_percent not in (0, steps[0]):
+            problems.add(
+                (*where, "traffic_percent"),
+                f"SageMaker walks the steps itself once a rollout starts: set traffic_percent to {steps[0]} "
+                f"to start it, or 0 to stay on (or go back to) {model.version}; got {canary.traffic_percent}",
+                canary.traffic_percent,
+            )
+        fleet = model.autoscaling.min_replicas + model.autoscaling.warm_pool
+        if fleet < 2:
+            problems.add(
+                ("models", index, "autoscaling", "min_replicas"),
+                "a SageMaker canary is at most half of the new fleet's instances, so a model with a canary "
+                f"keeps at least 2 (min_replicas + warm_pool is {fleet})",
+                model.autoscaling.min_replicas,
+            )
+        self._check_sagemaker_bakes(problems, where, canary.step_interval_s, len(steps))
+        for gate_index, gate in enumerate(canary.gates):
             if gate.metric == "ttft_p99":
                 problems.add(
                     (*where, "gates", gate_index, "metric"),
@@ -233,7 +321,40 @@ class StackSpec(Spec):
                     (*where, "gates", gate_index, "max_value"),
                     "SageMaker rollback alarms need an absolute max_value; max_ratio_to_stable is EKS-only",
                 )
+            if gate.window_s % 60:
+                problems.add(
+                    (*where, "gates", gate_index, "window_s"),
+                    f"CloudWatch alarm periods are whole minutes; use a multiple of 60, not {gate.window_s}",
+                    gate.window_s,
+                )
+            elif gate.window_s > canary.step_interval_s:
+                problems.add(
+                    (*where, "gates", gate_index, "window_s"),
+                    f"the gate's window ({gate.window_s} s) is longer than each bake (step_interval_s "
+                    f"{canary.step_interval_s} s): traffic would move on before the alarm could fire",
+                    gate.window_s,
+                )
 
+    def _check_sagemaker_bakes(self, problems: Problems, where: tuple, interval: int, bakes: int) -> None:
+        if interval > SAGEMAKER_MAX_BAKE_S:
+            problems.add(
+                (*where, "step_interval_s"),
+                f"SageMaker bakes each traffic step for at most {SAGEMAKER_MAX_BAKE_S} s "
+                f"(WaitIntervalInSeconds); got {interval}",
+                interval,
+            )
+            return
+        termination = self.sagemaker.termination_wait_s if self.sagemaker else 0
+        budget = SAGEMAKER_UPDATE_WAIT_S - SAGEMAKER_FLEET_START_S
+        if bakes * interval + termination > budget:
+            field = "step_interval_s" if where[-1] == "canary" else "bake_s"
+            problems.add(
+                (*where, field),
+                f"`pulumi up` waits {SAGEMAKER_UPDATE_WAIT_S} s for an endpoint update; {bakes} bakes of {interval} s "
+                f"plus termination_wait_s ({termination} s) leave under {SAGEMAKER_FLEET_START_S} s of it for the new "
+                f"fleet to start (bake for at most {max(0, budget - termination) // bakes} s)",
+                interval,
+            )
 
 def canary_replicas(model: ModelSpec) -> int:
     """Replicas the candidate may scale to: its share of the stable ceiling, at least one."""

@@ -88,6 +88,8 @@ def test_sagemaker_rules(dev_config):
         "ml-serving:models[0].canary.steps: SageMaker shifts traffic in one canary step or in equal linear steps; "
         "[60, 80, 100] is neither (try [60, 100] or [25, 50, 75, 100])",
         "ml-serving:models[0].canary.steps: SageMaker canaries take at most 50 % of the fleet first; got 60 %",
+        "ml-serving:models[0].autoscaling.min_replicas: a SageMaker canary is at most half of the new fleet's "
+        "instances, so a model with a canary keeps at least 2 (min_replicas + warm_pool is 1)",
         "ml-serving:models[0].canary.gates[0].metric: SageMaker publishes no time-to-first-token metric; gate on "
         "latency_p99 (ModelLatency)",
         "ml-serving:models[0].canary.gates[0].max_value: SageMaker rollback alarms need an absolute max_value; "
