@@ -8,7 +8,7 @@ from components.compilers.serving import MODEL_SERVICE_ACCOUNT, MODELS_NAMESPACE
 from components.compilers.sources import model_prefixes
 from components.encryption import EncryptionKey, EncryptionKeyArgs
 from components.gateway import ModelGateway, ModelGatewayArgs
-from components.intent.stack import StackSpec
+from components.intent.stack import SageMakerSpec, StackSpec
 from components.keda import Keda, KedaArgs
 from components.kserve import KServe, KServeArgs
 from components.model_namespace import ModelNamespace, ModelNamespaceArgs
@@ -16,6 +16,7 @@ from components.model_storage import ModelStorage, ModelStorageArgs, PodReader
 from components.network import Network, NetworkArgs
 from components.nvidia import NvidiaGpu, NvidiaGpuArgs
 from components.observability import Observability, ObservabilityArgs
+from components.sagemaker_endpoint import SageMakerEndpoint, SageMakerEndpointArgs
 from components.stack_config import load_stack_spec
 
 
@@ -103,6 +104,43 @@ def deploy_eks(spec: StackSpec, aws_provider: aws.Provider) -> dict:
     return {"clusterName": cluster.name, "vpcId": network.vpc_id, "modelBucket": storage.bucket.bucket}
 
 
+def deploy_sagemaker(spec: StackSpec, aws_provider: aws.Provider) -> dict:
+    prefix = f"ml-serving-{spec.environment}"
+    protect = spec.environment == "prod"
+    on_aws = pulumi.ResourceOptions(providers=[aws_provider])
+    settings = spec.sagemaker or SageMakerSpec()
+
+    key = EncryptionKey(prefix, EncryptionKeyArgs(f"ml-serving {spec.environment}: models, captured data, logs", protect), on_aws)
+    network = Network(prefix, NetworkArgs(spec.network), on_aws)
+    storage = ModelStorage(
+        f"{prefix}-models",
+        ModelStorageArgs(bucket_name=spec.storage.bucket, key_arn=key.arn, protect=protect),
+        on_aws,
+    )
+    endpoints = {}
+    for model in spec.models:
+        endpoint = SageMakerEndpoint(
+            f"{prefix}-endpoint-{model.name}",
+            SageMakerEndpointArgs(
+                model=model,
+                settings=settings,
+                prefix=prefix,
+                region=spec.region,
+                image_source=getattr(spec.images, model.runtime),
+                vpc_id=network.vpc_id,
+                subnet_ids=network.private_subnet_ids,
+                bucket_name=spec.storage.bucket,
+                bucket_arn=storage.bucket.arn,
+                key_arn=key.arn,
+                # To come with issue 5: image_refs=ServingImages(...).refs for `build` sources, and
+                # after=[TritonConfigObject(...)] so a Triton model's config.pbtxt is in place first.
+            ),
+            on_aws,
+        )
+        endpoints[model.name] = endpoint.endpoint_name
+    return {"vpcId": network.vpc_id, "modelBucket": storage.bucket.bucket, "endpoints": endpoints}
+
+
 spec = load_stack_spec()
 provider = aws.Provider(
     "aws",
@@ -111,6 +149,6 @@ provider = aws.Provider(
         tags={**spec.tags, "ml-serving:environment": spec.environment, "ml-serving:stack": pulumi.get_stack()}
     ),
 )
-outputs = deploy_eks(spec, provider)
+outputs = deploy_eks(spec, provider) if spec.target == "eks" else deploy_sagemaker(spec, provider)
 for key, value in outputs.items():
     pulumi.export(key, value)
