@@ -15,7 +15,7 @@ from components.planning.capacity import DEFAULT_WORKLOAD, TritonProfile, Worklo
 from components.planning.compare import compare, default_trace, setup
 from components.planning.cost import stack_cost
 from components.planning.report import comparison_table, cost_table
-from components.planning.traces import TraceError, from_csv
+from components.planning.traces import SIMULATE_MAX_ARRIVALS, TraceError, from_csv
 from components.preview.stackfile import read_stack_file, stack_name
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -66,14 +66,14 @@ def main(argv: list[str] | None = None) -> int:
     recorded = None
     if args.trace not in ("bursty", "diurnal", "steady"):
         try:
-            recorded = from_csv(Path(args.trace))
+            recorded = from_csv(Path(args.trace), SIMULATE_MAX_ARRIVALS)
         except TraceError as error:
             print(error, file=sys.stderr)
             return 2
     comparisons = []
     for model in models:
         model_setup = setup(spec, model, workload, triton, args.cold_start_scale)
-        trace = recorded or default_trace(model_setup, args.trace, args.duration, args.seed)
+        trace = recorded or default_trace(model_setup, args.trace, args.duration, args.seed, SIMULATE_MAX_ARRIVALS)
         comparison = compare(model_setup, trace)
         comparisons.append(comparison)
         print(comparison_table(comparison))

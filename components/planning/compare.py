@@ -22,7 +22,7 @@ from components.planning.capacity import (
 from components.planning.cost import instance_price_per_hour, replica_price_per_hour
 from components.planning.policies import Controller, Oracle, baselines, stack_policy
 from components.planning.simulator import Result, Simulation
-from components.planning.traces import Trace, TraceKind, relative
+from components.planning.traces import FLUID_MAX_ARRIVALS, MAX_ARRIVALS, Trace, TraceKind, relative
 
 Target = Literal["eks", "sagemaker"]
 
@@ -109,8 +109,11 @@ class Comparison:
         return self.results[0]
 
 
-def default_trace(setup: ModelSetup, kind: TraceKind = "bursty", duration_s: float = 3600, seed: int = 0) -> Trace:
-    return relative(kind, setup.ceiling_rps, duration_s, setup.workload, seed)
+def default_trace(
+    setup: ModelSetup, kind: TraceKind = "bursty", duration_s: float = 3600, seed: int = 0, max_arrivals: int = MAX_ARRIVALS
+) -> Trace:
+    limit = max_arrivals if setup.service.runtime == "vllm" else min(max_arrivals, FLUID_MAX_ARRIVALS)
+    return relative(kind, setup.ceiling_rps, duration_s, setup.workload, seed, limit)
 
 
 def compare(setup: ModelSetup, trace: Trace, with_baselines: bool = True) -> Comparison:

@@ -514,7 +514,9 @@ class Simulation:
         replica.kv += weight * (prompt + output)
         begin = max(when, replica.prefill_free)
         replica.prefill_free = begin + weight * service.prefill_s(prompt)
-        first = replica.prefill_free + service.step_s(replica.n, self.workload.mean_context)
+        # The requests of a weighted arrival would have come one after another: each waits
+        # for its own prefill, not for the whole group's (the GPU time is still spent).
+        first = begin + service.prefill_s(prompt) + service.step_s(replica.n, self.workload.mean_context)
         self._record_first_token(index, first)
         if first >= end:
             replica.pending.append((first, index))

@@ -7,6 +7,7 @@ pessimistic (the requests of one arrival queue behind each other).
 """
 from __future__ import annotations
 
+import bisect
 import csv
 import math
 import random
@@ -17,7 +18,11 @@ from typing import Callable, Literal
 from components.planning.capacity import DEFAULT_WORKLOAD, Workload
 
 # Above this many arrivals a trace is thinned into weighted arrivals (see module docstring).
+# Weights above 2 visibly distort LLM batches; `make simulate` allows more arrivals.
 MAX_ARRIVALS = 20_000
+SIMULATE_MAX_ARRIVALS = 60_000
+# The fluid (Triton) replay reads only the intensity; a few arrivals keep the trace whole.
+FLUID_MAX_ARRIVALS = 1_000
 # Spread of prompt and output lengths around their means (lognormal sigma).
 LENGTH_SIGMA = 0.7
 
@@ -112,8 +117,10 @@ def generate(
     return Trace(name, duration_s, tuple(arrivals), tuple(prompts), tuple(outputs), weight, intensity)
 
 
-def steady(rps: float, duration_s: float, workload: Workload = DEFAULT_WORKLOAD, seed: int = 0) -> Trace:
-    return generate(f"steady {rps:.3g} req/s", lambda t: rps, rps, rps, duration_s, workload, seed)
+def steady(
+    rps: float, duration_s: float, workload: Workload = DEFAULT_WORKLOAD, seed: int = 0, max_arrivals: int = MAX_ARRIVALS
+) -> Trace:
+    return generate(f"steady {rps:.3g} req/s", lambda t: rps, rps, rps, duration_s, workload, seed, max_arrivals)
 
 
 def step(
@@ -140,6 +147,7 @@ def bursty(
     seed: int = 0,
     mean_burst_s: float = 300,
     mean_gap_s: float = 900,
+    max_arrivals: int = MAX_ARRIVALS,
 ) -> Trace:
     """A base load with bursts of random length at random times (an on/off modulated Poisson)."""
     rng = random.Random(seed ^ 0x5EED)
@@ -152,16 +160,25 @@ def bursty(
     burst_time = sum(min(end, duration_s) - start for start, end in bursts)
     mean = base_rps + (burst_rps - base_rps) * burst_time / duration_s
 
+    starts = [start for start, _ in bursts]
+
     def rate(now: float) -> float:
-        return burst_rps if any(start <= now < end for start, end in bursts) else base_rps
+        index = bisect.bisect_right(starts, now) - 1
+        return burst_rps if index >= 0 and now < bursts[index][1] else base_rps
 
     return generate(
-        f"bursty {base_rps:.3g} req/s, bursts to {burst_rps:.3g}", rate, max(base_rps, burst_rps), mean, duration_s, workload, seed
+        f"bursty {base_rps:.3g} req/s, bursts to {burst_rps:.3g}",
+        rate, max(base_rps, burst_rps), mean, duration_s, workload, seed, max_arrivals,
     )
 
 
 def diurnal(
-    trough_rps: float, peak_rps: float, duration_s: float, workload: Workload = DEFAULT_WORKLOAD, seed: int = 0
+    trough_rps: float,
+    peak_rps: float,
+    duration_s: float,
+    workload: Workload = DEFAULT_WORKLOAD,
+    seed: int = 0,
+    max_arrivals: int = MAX_ARRIVALS,
 ) -> Trace:
     """One day's cycle, trough at the start and end, peak in the middle, over `duration_s`."""
 
@@ -169,7 +186,8 @@ def diurnal(
         return trough_rps + (peak_rps - trough_rps) * (1 - math.cos(2 * math.pi * now / duration_s)) / 2
 
     return generate(
-        f"diurnal {trough_rps:.3g} to {peak_rps:.3g} req/s", rate, peak_rps, (trough_rps + peak_rps) / 2, duration_s, workload, seed
+        f"diurnal {trough_rps:.3g} to {peak_rps:.3g} req/s",
+        rate, peak_rps, (trough_rps + peak_rps) / 2, duration_s, workload, seed, max_arrivals,
     )
 
 
@@ -181,13 +199,20 @@ TROUGH_SHARE = 0.05
 PEAK_SHARE = 0.85
 
 
-def relative(kind: TraceKind, ceiling_rps: float, duration_s: float, workload: Workload = DEFAULT_WORKLOAD, seed: int = 0) -> Trace:
+def relative(
+    kind: TraceKind,
+    ceiling_rps: float,
+    duration_s: float,
+    workload: Workload = DEFAULT_WORKLOAD,
+    seed: int = 0,
+    max_arrivals: int = MAX_ARRIVALS,
+) -> Trace:
     """A default trace scaled to `ceiling_rps` (max replicas x μ_SLO)."""
     if kind == "steady":
-        return steady(BASE_SHARE * ceiling_rps, duration_s, workload, seed)
+        return steady(BASE_SHARE * ceiling_rps, duration_s, workload, seed, max_arrivals)
     if kind == "bursty":
-        return bursty(BASE_SHARE * ceiling_rps, BURST_SHARE * ceiling_rps, duration_s, workload, seed)
-    return diurnal(TROUGH_SHARE * ceiling_rps, PEAK_SHARE * ceiling_rps, duration_s, workload, seed)
+        return bursty(BASE_SHARE * ceiling_rps, BURST_SHARE * ceiling_rps, duration_s, workload, seed, max_arrivals=max_arrivals)
+    return diurnal(TROUGH_SHARE * ceiling_rps, PEAK_SHARE * ceiling_rps, duration_s, workload, seed, max_arrivals)
 
 
 TIME_COLUMNS = ("timestamp_s", "timestamp", "Timestamp")

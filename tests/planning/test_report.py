@@ -1,0 +1,87 @@
+"""What the preview and `make simulate` show: a line per model, cost.json, the comparison table, the plot."""
+from pathlib import Path
+
+import pytest
+import yaml
+
+from components.planning.__main__ import main
+from components.planning.compare import compare, default_trace, setup
+from components.planning.report import comparison_table, preview_section
+from tests.conftest import STACK_NAMES
+from tests.planning.helpers import eks_config, sagemaker_config, stack
+
+
+def test_preview_section_has_one_line_per_model_with_fit_cost_and_slo():
+    text, cost = preview_section(stack(eks_config()))
+    assert text.startswith("## Capacity, cost and SLO (planned and simulated)\n")
+    rows = [line for line in text.splitlines() if line.startswith("| llama |") or line.startswith("| classifier |")]
+    assert len(rows) == 2
+    llama, classifier = rows
+    assert llama.startswith("| llama | yes: 15.0 GiB weights + 23.8 GiB KV per L40S, 194,768 tokens (23 at max_model_len) | $1,359 - $5,434 | ")
+    assert classifier.startswith("| classifier | yes: 1 x 1,000 MiB of 22,888 MiB per L4 | $235 - $470 | ")
+    assert "TTFT p99" in llama and "latency p99" in classifier
+    assert f"**${cost['idle']['monthly_usd']:,.0f}**" in text
+
+
+def test_cost_json_carries_plan_and_simulation_per_model():
+    _, cost = preview_section(stack(eks_config()))
+    llama = cost["models"]["llama"]
+    assert llama["fits"] is True and llama["kv_cache_tokens"] == 194_768
+    assert llama["busy_replicas"] == 4
+    simulated = llama["simulated"]
+    assert 0 < simulated["slo_attainment"] <= 1 and 0 < simulated["oracle_slo_attainment"] <= 1
+    assert simulated["duration_s"] == 1800 and simulated["seed"] == 0
+    assert cost["busy"]["monthly_usd"] > cost["idle"]["monthly_usd"] > 0
+
+
+def test_sagemaker_preview_section():
+    text, cost = preview_section(stack(sagemaker_config()))
+    assert "| llama | yes:" in text
+    assert any(line["item"] == "Endpoint llama (ml.g6e.xlarge)" for line in cost["idle"]["items"])
+
+
+def test_comparison_table_lists_every_policy_and_the_bounds():
+    spec = stack(eks_config())
+    model_setup = setup(spec, spec.models[0])
+    table = comparison_table(compare(model_setup, default_trace(model_setup, "steady", 600)))
+    lines = table.splitlines()
+    assert lines[0] == ("llama: vllm on g6e.xlarge (1x L40S per replica), 1-4 replicas, "
+                        "SLO TTFT ≤ 2000 ms, TPOT ≤ 60 ms")
+    assert lines[2] == "  cold start: node 150 s + image 180 s + weights 15 s + engine 90 s + ready 10 s = 445 s"
+    for policy in ("stack policy", "HPA on CPU", "SageMaker invocations", "KEDA queue default", "oracle", "fluid bound"):
+        assert any(line.strip().startswith(policy) for line in lines), policy
+    assert "cheapest per million output tokens at the SLO: g6e.xlarge" in table
+
+
+@pytest.mark.parametrize("stack_name", STACK_NAMES)
+def test_every_stack_file_previews_its_plan(stack_name, previews):
+    result = previews(stack_name)
+    assert "## Capacity, cost and SLO (planned and simulated)" in result.summary
+    for model in result.spec.models:
+        assert f"| {model.name} | yes: " in result.summary
+        assert 0 <= result.cost["models"][model.name]["simulated"]["slo_attainment"] <= 1
+    assert result.cost["busy"]["monthly_usd"] >= result.cost["idle"]["monthly_usd"] > 0
+
+
+def _stack_file(tmp_path: Path, config) -> Path:
+    path = tmp_path / "Pulumi.plan.yaml"
+    path.write_text(yaml.safe_dump({"config": config}))
+    return path
+
+
+def test_make_simulate_prints_the_table_and_writes_the_plot(tmp_path, capsys):
+    stack_file = _stack_file(tmp_path, eks_config())
+    assert main(["simulate", "--stack-file", str(stack_file), "--duration", "600", "--model", "llama", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("llama: vllm on g6e.xlarge")
+    assert "classifier" not in out.split("monthly cost")[0] and "monthly cost: idle $" in out
+    png = tmp_path / "plan" / "simulation.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_make_simulate_explains_bad_input(tmp_path, capsys):
+    stack_file = _stack_file(tmp_path, eks_config())
+    assert main(["simulate", "--stack-file", str(stack_file), "--model", "gpt"]) == 2
+    assert capsys.readouterr().err.strip() == f"{stack_file}: no model named gpt; models: llama, classifier"
+    assert main(["simulate", "--stack-file", str(stack_file), "--trace", str(tmp_path / "none.csv")]) == 2
+    assert "none.csv: cannot read the trace" in capsys.readouterr().err
