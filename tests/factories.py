@@ -6,7 +6,6 @@ from typing import Any
 
 from components.intent.model import ModelSpec
 from components.intent.stack import StackSpec
-
 from tests.conftest import parse, stack_config
 
 

@@ -5,7 +5,6 @@ import yaml
 
 from components.compilers.config_reference import REFERENCE_PATH, SCHEMA_PATH, render, schema_text
 from components.intent.schema import stack_file_schema
-
 from tests.conftest import ROOT, STACK_FILES
 
 ALLOWED_CONFIG_TYPES = {"string", "boolean", "integer", "array"}

@@ -3,11 +3,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from components.compilers.kserve import GPU_TOLERATION
+from components.compilers.kserve import CONTAINER_SECURITY, GPU_TOLERATION, POD_SECURITY
 from components.compilers.node_groups import POOL_LABEL
 from components.compilers.rollout import ServedVersion
 from components.compilers.serving import MANAGED_BY, MODELS_NAMESPACE, PLACEHOLDER_PRIORITY_CLASS
-from components.intent import versions
 from components.intent.model import ModelSpec
 
 Manifest = dict[str, Any]
@@ -15,20 +14,13 @@ Manifest = dict[str, Any]
 
 def warm_pool(model: ModelSpec, pool_name: str, image: str) -> Manifest | None:
     """Placeholder pods holding GPUs on the model's pool at negative priority: a new replica
-    preempts one and starts on a node that is already up and has already pulled the image
-    (the init container pulls it and exits)."""
+    preempts one and starts on a node that is already up and has already pulled the serving
+    image, because the placeholder runs that very image (asleep)."""
     replicas = model.autoscaling.warm_pool
     if replicas == 0:
         return None
     labels = {"app.kubernetes.io/name": f"{model.name}-warm-pool", "ml-serving/model": model.name, **MANAGED_BY}
-    security = {
-        "runAsNonRoot": True,
-        "runAsUser": 65532,
-        "allowPrivilegeEscalation": False,
-        "readOnlyRootFilesystem": True,
-        "capabilities": {"drop": ["ALL"]},
-        "seccompProfile": {"type": "RuntimeDefault"},
-    }
+    gpus = str(model.gpus)
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -44,24 +36,17 @@ def warm_pool(model: ModelSpec, pool_name: str, image: str) -> Manifest | None:
                     "automountServiceAccountToken": False,
                     "nodeSelector": {POOL_LABEL: pool_name},
                     "tolerations": [GPU_TOLERATION],
-                    "initContainers": [
-                        {
-                            "name": "pull-serving-image",
-                            "image": image,
-                            "command": ["/bin/true"],
-                            "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}, "limits": {"memory": "64Mi"}},
-                            "securityContext": {**security, "runAsUser": 1000},
-                        }
-                    ],
+                    "securityContext": POD_SECURITY,
                     "containers": [
                         {
                             "name": "hold-gpu",
-                            "image": versions.PAUSE_IMAGE,
+                            "image": image,
+                            "command": ["sleep", "infinity"],
                             "resources": {
-                                "requests": {"cpu": "10m", "memory": "16Mi", "nvidia.com/gpu": str(model.gpus)},
-                                "limits": {"memory": "64Mi", "nvidia.com/gpu": str(model.gpus)},
+                                "requests": {"cpu": "10m", "memory": "32Mi", "nvidia.com/gpu": gpus},
+                                "limits": {"memory": "64Mi", "nvidia.com/gpu": gpus},
                             },
-                            "securityContext": security,
+                            "securityContext": CONTAINER_SECURITY,
                         }
                     ],
                 },

@@ -8,7 +8,6 @@ from typing import Any
 from components.compilers.node_groups import GPU_LABEL, GPU_TAINT_KEY, POOL_LABEL
 from components.compilers.rollout import ServedVersion
 from components.compilers.serving import MODEL_PRIORITY_CLASS, MODEL_SERVICE_ACCOUNT, MODELS_NAMESPACE
-from components.intent import memory
 from components.intent.instances import catalog
 from components.intent.model import ModelSpec
 
@@ -29,7 +28,7 @@ CACHE_DIR = "/cache"
 GPU_TOLERATION = {"key": GPU_TAINT_KEY, "operator": "Exists", "effect": "NoSchedule"}
 HF_TOKEN_SECRET = "hf-token"
 
-_CONTAINER_SECURITY = {
+CONTAINER_SECURITY = {
     "runAsNonRoot": True,
     "runAsUser": UID,
     "runAsGroup": UID,
@@ -38,7 +37,7 @@ _CONTAINER_SECURITY = {
     "capabilities": {"drop": ["ALL"]},
     "seccompProfile": {"type": "RuntimeDefault"},
 }
-_POD_SECURITY = {
+POD_SECURITY = {
     "runAsNonRoot": True,
     "runAsUser": UID,
     "runAsGroup": UID,
@@ -85,7 +84,7 @@ def cluster_serving_runtime(runtime: str, image: str) -> Manifest:
                     "args": args,
                     "env": env,
                     "ports": ports,
-                    "securityContext": _CONTAINER_SECURITY,
+                    "securityContext": CONTAINER_SECURITY,
                 }
             ],
             "nodeSelector": {GPU_LABEL: "true"},
@@ -110,16 +109,6 @@ def pod_size(model: ModelSpec) -> PodSize:
     memory_gib = max(4, math.floor(itype.memory_gib / per_node * 0.75))
     shm_gib = 2 if model.gpus == 1 else min(16, 4 * model.gpus)
     return PodSize(cpu=str(cpu), memory=f"{memory_gib}Gi", shm=f"{shm_gib}Gi")
-
-
-def weights_gib(model: ModelSpec) -> float:
-    """GiB of weights one replica loads, which sets how long it may take to start."""
-    if model.vllm is not None:
-        engine = model.vllm
-        return memory.weight_bytes(engine.resolved_architecture(), engine.quantization, engine.dtype) / memory.GIB
-    assert model.triton is not None
-    instances = sum(group.count for group in model.triton.instance_groups)
-    return instances * model.triton.gpu_memory_mib_per_instance / 1024
 
 
 def startup_budget_s(weights_gib: float) -> int:
@@ -242,7 +231,7 @@ def inference_service(served: ServedVersion, pool_name: str, region: str, surge:
                 "priorityClassName": MODEL_PRIORITY_CLASS,
                 "nodeSelector": {POOL_LABEL: pool_name},
                 "tolerations": [GPU_TOLERATION],
-                "securityContext": _POD_SECURITY,
+                "securityContext": POD_SECURITY,
                 # Spread replicas over zones, but never keep one pending for it: GPU capacity
                 # is often in one zone only.
                 "topologySpreadConstraints": [
@@ -280,8 +269,8 @@ def inference_service(served: ServedVersion, pool_name: str, region: str, surge:
                         {"name": "cache", "mountPath": CACHE_DIR},
                         {"name": "tmp", "mountPath": "/tmp"},
                     ],
-                    "securityContext": _CONTAINER_SECURITY,
-                    **_probes(model.runtime, weights_gib(model)),
+                    "securityContext": CONTAINER_SECURITY,
+                    **_probes(model.runtime, model.weights_gib()),
                 },
             }
         },

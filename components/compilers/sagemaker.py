@@ -90,17 +90,6 @@ def served_version(model: ModelSpec) -> tuple[str, str]:
     return model.version, model.source
 
 
-def weights_gib(model: ModelSpec) -> float:
-    """Rough size of the weights SageMaker downloads and the engine loads."""
-    if model.vllm is not None:
-        # Checkpoints stay 16-bit for fp8 (quantized on load); AWQ/GPTQ are about 4.5 bits a weight.
-        bytes_per_param = 0.5625 if model.vllm.quantization in ("awq", "gptq") else 2.0
-        return model.vllm.resolved_architecture().params_billion * 1e9 * bytes_per_param / 2**30
-    assert model.triton is not None
-    # The GPU memory one instance holds bounds the model file from above.
-    return model.triton.gpu_memory_mib_per_instance / 1024
-
-
 @dataclass(frozen=True)
 class Timeouts:
     download_s: int  # ModelDataDownloadTimeoutInSeconds
@@ -114,7 +103,7 @@ def _minutes(seconds: float) -> int:
 def timeouts(model: ModelSpec) -> Timeouts:
     """Start-up timeouts sized to the weights: twice the assumed transfer time, so a slow
     start still succeeds and a stuck one fails within the hour."""
-    size = weights_gib(model)
+    size = model.weights_gib()
     return Timeouts(
         download_s=_minutes(2 * size / DOWNLOAD_GIB_PER_S),
         startup_s=_minutes(ENGINE_START_S + 2 * size / LOAD_GIB_PER_S),

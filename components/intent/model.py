@@ -11,7 +11,7 @@ from components.intent.autoscaling import AutoscalingPolicy
 from components.intent.base import ModelSource, Problems, ResourceName, Spec, VersionLabel
 from components.intent.canary import CanaryPolicy
 from components.intent.instances import catalog
-from components.intent.memory import MemoryPlan, fit_problem, plan_memory, triton_fit_problem
+from components.intent.memory import GIB, MemoryPlan, fit_problem, plan_memory, triton_fit_problem
 from components.intent.slo import Slo
 from components.intent.triton import TritonModelConfig
 
@@ -129,6 +129,16 @@ class ModelSpec(Spec):
             quantization=engine.quantization,
             kv_cache_dtype=engine.kv_cache_dtype,
         )
+
+    def weights_gib(self) -> float:
+        """GiB of weights one replica loads onto its GPUs: what downloads, start-up times and
+        probe budgets scale with."""
+        plan = self.memory_plan()
+        if plan is not None:
+            return plan.weights_bytes_per_gpu * plan.tensor_parallel / GIB
+        assert self.triton is not None
+        instances = sum(group.count for group in self.triton.instance_groups)
+        return instances * self.triton.gpu_memory_mib_per_instance / 1024
 
     def _check_instance(self, problems: Problems) -> None:
         known = catalog().instances

@@ -10,7 +10,6 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 from components.intent.cluster import GpuNodePool
-from components.intent.memory import GIB
 from components.intent.model import ModelSpec
 
 Target = Literal["eks", "sagemaker"]
@@ -85,17 +84,8 @@ class Timings:
         )
 
 
-def _weights_gib(model: ModelSpec) -> float:
-    plan = model.memory_plan()
-    if plan is not None:
-        return plan.weights_bytes_per_gpu * plan.tensor_parallel / GIB
-    assert model.triton is not None
-    count = sum(g.count for g in model.triton.instance_groups)
-    return count * model.triton.gpu_memory_mib_per_instance / 1024
-
-
 def timings(model: ModelSpec, target: Target, pool: GpuNodePool | None = None) -> Timings:
-    weights = _weights_gib(model)
+    weights = model.weights_gib()
     init = ENGINE_INIT_S if model.runtime == "vllm" else TRITON_INIT_S
     if target == "sagemaker":
         return Timings(

@@ -1,24 +1,22 @@
 from components.compilers.capacity import disruption_budget, warm_pool
 from components.compilers.rollout import served_versions
-from components.intent import versions
-
 from tests.factories import model_of
 
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/ml-serving-vllm@sha256:" + "b" * 64
 
 
-def test_warm_pool_placeholders_hold_gpus_at_negative_priority_and_prepull_the_image():
+def test_warm_pool_placeholders_hold_gpus_at_negative_priority_on_the_serving_image():
     deployment = warm_pool(model_of("prod", "llama-8b"), "l40s", IMAGE)
     spec = deployment["spec"]
     assert spec["replicas"] == 1
     pod = spec["template"]["spec"]
     assert pod["priorityClassName"] == "warm-pool-placeholder"
     assert pod["nodeSelector"] == {"ml-serving/pool": "l40s"}
-    assert pod["initContainers"][0]["image"] == IMAGE and pod["initContainers"][0]["command"] == ["/bin/true"]
     hold = pod["containers"][0]
-    assert hold["image"] == versions.PAUSE_IMAGE and "@sha256:" in hold["image"]
+    # Running the serving image itself leaves it pulled on the node for the real replica.
+    assert hold["image"] == IMAGE and hold["command"] == ["sleep", "infinity"]
     assert hold["resources"]["requests"]["nvidia.com/gpu"] == hold["resources"]["limits"]["nvidia.com/gpu"] == "1"
-    assert hold["securityContext"]["runAsNonRoot"] is True
+    assert hold["securityContext"]["runAsNonRoot"] is True and pod["securityContext"]["runAsNonRoot"] is True
 
 
 def test_no_warm_pool_no_placeholders():

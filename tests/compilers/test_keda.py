@@ -1,7 +1,6 @@
 from components.compilers import metrics
 from components.compilers.keda import interceptor_reference_grant, interceptor_route, scaled_object
 from components.compilers.rollout import served_versions
-
 from tests.factories import model_of
 
 

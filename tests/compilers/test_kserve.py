@@ -3,10 +3,8 @@ from components.compilers.kserve import (
     inference_service,
     pod_size,
     startup_budget_s,
-    weights_gib,
 )
 from components.compilers.rollout import served_versions
-
 from tests.factories import model_of
 
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/ml-serving-vllm@sha256:" + "a" * 64
@@ -105,13 +103,13 @@ def test_triton_loads_its_model_from_the_repository_prefix():
 def test_probe_budget_grows_with_model_size():
     small_model, large_model = model_of("prod", "llama-8b"), model_of("prod", "llama-70b")
     # bf16 weights: 8.03e9 and 70.55e9 parameters x 2 bytes.
-    assert round(weights_gib(small_model), 1) == 15.0 and round(weights_gib(large_model), 1) == 131.4
+    assert round(small_model.weights_gib(), 1) == 15.0 and round(large_model.weights_gib(), 1) == 131.4
     small = _isvc(small_model)["spec"]["predictor"]["model"]["startupProbe"]
     large = _isvc(large_model)["spec"]["predictor"]["model"]["startupProbe"]
     assert small["failureThreshold"] * small["periodSeconds"] >= startup_budget_s(15.0) == 525
     assert large["failureThreshold"] * large["periodSeconds"] >= startup_budget_s(131.4) == 2271
     assert large["failureThreshold"] > small["failureThreshold"]
-    assert weights_gib(model_of("dev", "sentiment")) == 2 * 900 / 1024
+    assert model_of("dev", "sentiment").weights_gib() == 2 * 900 / 1024
 
 
 def test_rollout_never_needs_a_gpu_the_pool_cannot_give():

@@ -1,7 +1,6 @@
 from components.compilers.monitoring import gate_expression, pod_monitor, prometheus_rule
 from components.compilers.rollout import served_versions
 from components.intent.canary import Gate
-
 from tests.factories import model_of
 
 

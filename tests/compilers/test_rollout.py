@@ -1,5 +1,4 @@
 from components.compilers.rollout import pool_of, served_versions, surge_allowed
-
 from tests.factories import model_of, spec_of
 
 

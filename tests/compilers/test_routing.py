@@ -2,7 +2,6 @@ import pytest
 
 from components.compilers.rollout import served_versions
 from components.compilers.routing import http_route
-
 from tests.factories import model_of
 
 

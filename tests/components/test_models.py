@@ -2,7 +2,6 @@
 from components.model_deployment import ModelDeployment, ModelDeploymentArgs
 from components.preview.engine import run_under_mocks
 from components.serving_runtimes import ServingRuntimes, ServingRuntimesArgs
-
 from tests.components.test_addons import Marker
 from tests.factories import model_of
 
@@ -44,7 +43,7 @@ def test_a_canary_in_flight_deploys_both_versions_each_scaled_and_protected():
     scaled = rec.get("kubernetes:keda.sh/v1alpha1:ScaledObject", "m-scaledobject-llama-8b-v2")
     assert v2.urn in scaled.depends_on
     placeholders = rec.get("kubernetes:apps/v1:Deployment", "m-deployment-llama-8b-warm-pool")
-    assert placeholders.inputs["spec"]["template"]["spec"]["initContainers"][0]["image"] == IMAGE
+    assert placeholders.inputs["spec"]["template"]["spec"]["containers"][0]["image"] == IMAGE
 
 
 def test_an_idling_model_gets_an_interceptor_route():

@@ -1,12 +1,9 @@
 """Network, Cluster and NodeGroup under recording mocks: children, their inputs and options."""
 import json
 
-import pulumi
-
 from components.cluster import Cluster, ClusterArgs
 from components.network import Network, NetworkArgs
 from components.preview.engine import run_under_mocks
-
 from tests.factories import spec_of
 
 

@@ -2,12 +2,10 @@
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import yaml
 
 from components.preview.__main__ import main
-
 from tests.conftest import ROOT
 
 

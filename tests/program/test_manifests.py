@@ -3,7 +3,6 @@ import kubernetes_validate
 import pytest
 
 from components.preview.manifests import is_kubernetes_object, manifest
-
 from tests.conftest import STACK_NAMES, stack_config
 
 EKS_STACKS = [s for s in STACK_NAMES if stack_config(s)["ml-serving:target"] == "eks"]
