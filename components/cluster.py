@@ -17,6 +17,7 @@ from components.intent.cluster import ClusterSpec
 from components.node_group import NodeGroup, NodeGroupArgs
 
 CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+CLUSTER_VIEW_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy"
 STORAGE_CLASS = "gp3-encrypted"
 
 
@@ -97,16 +98,18 @@ class Cluster(pulumi.ComponentResource):
         )
         self.name = cluster.name
 
-        for role_arn in spec.admin_role_arns:
+        access = [("admin", arn, CLUSTER_ADMIN_POLICY) for arn in spec.admin_role_arns]
+        access += [("viewer", arn, CLUSTER_VIEW_POLICY) for arn in spec.viewer_role_arns]
+        for role, role_arn, policy_arn in access:
             key = re.sub(r"[^a-z0-9]+", "-", role_arn.rsplit("/", 1)[-1].lower()).strip("-")
             entry = aws.eks.AccessEntry(
-                f"{name}-admin-{key}", cluster_name=cluster.name, principal_arn=role_arn, type="STANDARD", opts=child
+                f"{name}-{role}-{key}", cluster_name=cluster.name, principal_arn=role_arn, type="STANDARD", opts=child
             )
             aws.eks.AccessPolicyAssociation(
-                f"{name}-admin-{key}",
+                f"{name}-{role}-{key}",
                 cluster_name=cluster.name,
                 principal_arn=entry.principal_arn,
-                policy_arn=CLUSTER_ADMIN_POLICY,
+                policy_arn=policy_arn,
                 access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
                 opts=child,
             )

@@ -145,6 +145,10 @@ class ClusterSpec(Spec):
         default_factory=list,
         description="IAM roles granted cluster admin through EKS access entries.",
     )
+    viewer_role_arns: list[IamRoleArn] = Field(
+        default_factory=list,
+        description="IAM roles granted read-only access (e.g. CI's preview role, so `pulumi preview` can diff in-cluster objects).",
+    )
     log_types: list[LogType] = Field(
         ["api", "audit", "authenticator"], description="Control-plane logs sent to CloudWatch."
     )
@@ -173,10 +177,16 @@ class ClusterSpec(Spec):
         return cidrs
 
     @model_validator(mode="after")
-    def _unique_pools(self) -> ClusterSpec:
+    def _unique_pools_and_roles(self) -> ClusterSpec:
+        problems = Problems(self)
         repeated = duplicates([pool.name for pool in self.gpu_pools])
         if repeated:
-            problems = Problems(self)
             problems.add(("gpu_pools",), f"GPU pool names must be unique; repeated: {', '.join(repeated)}")
-            problems.raise_if_any()
+        both = sorted(set(self.admin_role_arns) & set(self.viewer_role_arns))
+        if both:
+            problems.add(("viewer_role_arns",), f"already cluster admins: {', '.join(both)}")
+        names = [arn.rsplit("/", 1)[-1] for arn in [*self.admin_role_arns, *self.viewer_role_arns]]
+        if duplicates(names) and not both:
+            problems.add(("viewer_role_arns",), f"role names must be unique across admins and viewers; repeated: {', '.join(duplicates(names))}")
+        problems.raise_if_any()
         return self

@@ -91,6 +91,7 @@ def test_admins_get_access_entries_not_aws_auth():
     assert entries == {
         "c-admin-ml-platform-admins": "arn:aws:iam::444455556666:role/ml-platform-admins",
         "c-admin-ml-serving-deploy-prod": "arn:aws:iam::444455556666:role/ml-serving-deploy-prod",
+        "c-viewer-ml-serving-preview": "arn:aws:iam::444455556666:role/ml-serving-preview",
     }
     policy = rec.get("aws:eks/accessPolicyAssociation:AccessPolicyAssociation", "c-admin-ml-platform-admins").inputs
     assert policy["policyArn"] == "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
@@ -150,3 +151,10 @@ def test_kubernetes_objects_go_through_the_clusters_provider():
     storage_class = rec.get("kubernetes:storage.k8s.io/v1:StorageClass", "c-gp3-encrypted")
     assert storage_class.provider.startswith(provider.urn)
     assert storage_class.inputs["parameters"] == {"type": "gp3", "encrypted": "true", "kmsKeyId": "arn:aws:kms:us-east-1:123456789012:key/k"}
+
+
+def test_ci_preview_role_gets_read_only_access():
+    rec = _cluster("prod")
+    viewer = rec.get("aws:eks/accessPolicyAssociation:AccessPolicyAssociation", "c-viewer-ml-serving-preview").inputs
+    assert viewer["policyArn"] == "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy"
+    assert viewer["principalArn"] == "arn:aws:iam::444455556666:role/ml-serving-preview"

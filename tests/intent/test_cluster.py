@@ -62,3 +62,9 @@ def test_addon_versions_default_to_the_pins():
     spec = ClusterSpec.model_validate({"gpu_pools": [POOL]})
     assert spec.addon_versions.kserve == versions.CHARTS["kserve"].version == "v0.20.0"
     assert spec.addon_versions.keda == "2.20.2"
+
+
+def test_a_role_is_either_admin_or_viewer():
+    arn = "arn:aws:iam::111122223333:role/ci"
+    errors = errors_of(ClusterSpec, {"gpu_pools": [POOL], "admin_role_arns": [arn], "viewer_role_arns": [arn]})
+    assert errors == {("viewer_role_arns",): f"already cluster admins: {arn}"}
