@@ -51,3 +51,14 @@ CLUSTER_AUTOSCALER_TAGS = {"1.34": "v1.34.5", "1.35": "v1.35.2", "1.36": "v1.36.
 # Warm-pool placeholders only hold a GPU; the pause image does nothing, as small as it gets.
 # Digest as pinned in cilium/cilium images/runtime Dockerfile (registry.k8s.io/pause:3.10).
 PAUSE_IMAGE = "registry.k8s.io/pause:3.10@sha256:ee6521f290b2168b6e0935a181d4cff9be1ac3f505666ef0e3c98fae8199917a"
+
+# Base images of our serving images (containers/<runtime>/Dockerfile, build arg BASE_IMAGE),
+# pinned by tag and digest; the Dockerfiles' ARG defaults must equal these (tests check).
+IMAGES: dict[str, str] = {
+    # Multi-arch index digest of vllm/vllm-openai v0.31.0, as pinned in ai-dynamo/dynamo
+    # container/deps/vllm/patches/README.md @0df68d94 ("verified 2026-10-05").
+    "vllm": "vllm/vllm-openai:v0.31.0@sha256:c1c9f6fd5c109ba7f0546a59f5b2f15fb87f64c77782e90a27b648b42a8e67c3",
+    # Found pinned in public project files, not read from NGC itself: verify with
+    # `docker buildx imagetools inspect nvcr.io/nvidia/tritonserver:26.06-py3` before the first build.
+    "triton": "nvcr.io/nvidia/tritonserver:26.06-py3@sha256:a40838bb4587d2aceb46b1e7fd144afb24c9016c219dd3eba31716e4e28dbfc7",
+}
