@@ -13,6 +13,9 @@ from components.intent.model import ModelSpec
 
 Manifest = dict[str, Any]
 
+# The rollout plan rides along on the route, where the policy pack can check it.
+CANARY_STEPS_ANNOTATION = "ml-serving/canary-steps"
+
 
 def model_host(model: ModelSpec, domain: str) -> str:
     return f"{model.name}.{domain}"
@@ -37,10 +40,13 @@ def http_route(model: ModelSpec, versions: list[ServedVersion], domain: str) -> 
         backends = [
             {"group": "", "kind": "Service", "name": v.predictor, "port": 80, "weight": v.weight} for v in versions
         ]
+    metadata: dict[str, Any] = {"name": model.name, "namespace": MODELS_NAMESPACE, "labels": {"ml-serving/model": model.name}}
+    if model.canary is not None:
+        metadata["annotations"] = {CANARY_STEPS_ANNOTATION: ",".join(str(step) for step in model.canary.steps)}
     return {
         "apiVersion": GATEWAY_API,
         "kind": "HTTPRoute",
-        "metadata": {"name": model.name, "namespace": MODELS_NAMESPACE, "labels": {"ml-serving/model": model.name}},
+        "metadata": metadata,
         "spec": {
             "parentRefs": [{"name": GATEWAY_NAME, "namespace": MODELS_NAMESPACE}],
             "hostnames": [model_host(model, domain)],

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pulumi_policy import EnforcementLevel, Policy
 
-from . import autoscaling, ecr, eks, governance, iam, images, kubernetes, s3, sagemaker
+from . import autoscaling, ecr, eks, governance, iam, images, kubernetes, rollout, s3, sagemaker
 
 PACK_NAME = "ml-serving"
 PACK_DESCRIPTION = (
@@ -23,6 +23,7 @@ POLICIES: list[Policy] = [
     *autoscaling.POLICIES,
     *images.POLICIES,
     *sagemaker.POLICIES,
+    *rollout.POLICIES,
     *eks.POLICIES,
     *s3.POLICIES,
     *ecr.POLICIES,

@@ -23,6 +23,7 @@ from . import (
     iam,
     images,
     kubernetes,
+    rollout,
     s3,
     sagemaker,
 )
@@ -34,6 +35,7 @@ TOPICS = [
     (autoscaling, "Autoscaling"),
     (images, "Images"),
     (sagemaker, "SageMaker rollouts"),
+    (rollout, "EKS rollouts"),
     (eks, "EKS"),
     (s3, "S3"),
     (ecr, "ECR"),

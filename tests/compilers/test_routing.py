@@ -15,6 +15,7 @@ def test_requests_are_weighted_by_the_current_step(percent, weights):
         ("llama-8b-v2-predictor", weights[1]),
     ]
     assert route["spec"]["hostnames"] == ["llama-8b.models.internal"]
+    assert route["metadata"]["annotations"] == {"ml-serving/canary-steps": "10,25,50,100"}
     assert route["spec"]["parentRefs"] == [{"name": "models", "namespace": "models"}]
 
 
@@ -28,4 +29,5 @@ def test_scale_to_zero_models_go_through_the_interceptor():
 
 def test_long_generations_are_not_cut_by_the_gateway():
     model = model_of("prod", "llama-70b")
+    assert "annotations" not in http_route(model, served_versions(model), "x.internal")["metadata"]
     assert http_route(model, served_versions(model), "x.internal")["spec"]["rules"][0]["timeouts"] == {"request": "600s"}

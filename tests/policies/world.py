@@ -184,6 +184,12 @@ def world() -> dict[str, Resource]:
             "name": "hold-gpu", "image": PAUSE_IMAGE, "securityContext": {**SECURE, "runAsUser": 65532},
             "resources": {"limits": {"nvidia.com/gpu": "1"}, "requests": {"nvidia.com/gpu": "1"}}}]}}},
     })
+    r["route"] = resource("kubernetes:gateway.networking.k8s.io/v1:HTTPRoute", "llama", {
+        "apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
+        "metadata": {"name": "llama", "namespace": "models", "annotations": {"ml-serving/canary-steps": "10,50,100"}},
+        "spec": {"rules": [{"backendRefs": [{"name": "llama-v1-predictor", "port": 80, "weight": 90},
+                                            {"name": "llama-v2-predictor", "port": 80, "weight": 10}]}]},
+    })
     r["release"] = resource("kubernetes:helm.sh/v3:Release", "keda", {
         "chart": "keda", "version": "2.20.2", "values": {"image": {"keda": {"tag": "latest"}}}})
 
