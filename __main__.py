@@ -4,20 +4,59 @@ import pulumi_aws as aws
 
 from components.cluster import STORAGE_CLASS, Cluster, ClusterArgs
 from components.cluster_autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
+from components.compilers.rollout import pool_of, surge_allowed
 from components.compilers.serving import MODEL_SERVICE_ACCOUNT, MODELS_NAMESPACE
 from components.compilers.sources import model_prefixes
 from components.encryption import EncryptionKey, EncryptionKeyArgs
 from components.gateway import ModelGateway, ModelGatewayArgs
+from components.images import ServingImages, ServingImagesArgs
 from components.intent.stack import SageMakerSpec, StackSpec
 from components.keda import Keda, KedaArgs
 from components.kserve import KServe, KServeArgs
+from components.model_deployment import ModelDeployment, ModelDeploymentArgs
 from components.model_namespace import ModelNamespace, ModelNamespaceArgs
 from components.model_storage import ModelStorage, ModelStorageArgs, PodReader
 from components.network import Network, NetworkArgs
 from components.nvidia import NvidiaGpu, NvidiaGpuArgs
 from components.observability import Observability, ObservabilityArgs
 from components.sagemaker_endpoint import SageMakerEndpoint, SageMakerEndpointArgs
+from components.serving_runtimes import ServingRuntimes, ServingRuntimesArgs
 from components.stack_config import load_stack_spec
+from components.triton_config import TritonConfigObject, TritonConfigObjectArgs
+
+
+def serving_images(
+    spec: StackSpec, prefix: str, key: EncryptionKey, protect: bool, on_aws: pulumi.ResourceOptions
+) -> ServingImages:
+    """Digest-pinned images of the runtimes this stack serves (built, or prebuilt)."""
+    return ServingImages(
+        f"{prefix}-images",
+        ServingImagesArgs(
+            images=spec.images,
+            runtimes=sorted({m.runtime for m in spec.models}),
+            repository_prefix=prefix,
+            key_arn=key.arn,
+            protect=protect,
+        ),
+        on_aws,
+    )
+
+
+def triton_configs(
+    spec: StackSpec, prefix: str, storage: ModelStorage, key: EncryptionKey, on_aws: pulumi.ResourceOptions
+) -> dict[str, list[pulumi.Resource]]:
+    """Each Triton model's config.pbtxt in its model repositories, before the model starts."""
+    return {
+        model.name: [
+            TritonConfigObject(
+                f"{prefix}-triton-{model.name}",
+                TritonConfigObjectArgs(model=model, bucket=storage.bucket.bucket, key_arn=key.arn),
+                on_aws,
+            )
+        ]
+        for model in spec.models
+        if model.runtime == "triton"
+    }
 
 
 def deploy_eks(spec: StackSpec, aws_provider: aws.Provider) -> dict:
@@ -96,11 +135,37 @@ def deploy_eks(spec: StackSpec, aws_provider: aws.Provider) -> dict:
         ),
         in_cluster,
     )
-    KServe(
+    kserve = KServe(
         f"{prefix}-kserve",
         KServeArgs(versions.kserve, versions.cert_manager, keda=keda.release, monitoring=monitoring.release, after=ready),
         in_cluster,
     )
+    images = serving_images(spec, prefix, key, protect, on_aws)
+    configs = triton_configs(spec, prefix, storage, key, on_aws)
+    runtimes = ServingRuntimes(
+        f"{prefix}-runtimes",
+        ServingRuntimesArgs(
+            images={m.runtime: images.refs[m.runtime] for m in spec.models},
+            kserve=kserve.controller,
+            monitoring=monitoring.release,
+        ),
+        in_cluster,
+    )
+    for model in spec.models:
+        pool = pool_of(model, cluster_spec.gpu_pools)
+        ModelDeployment(
+            f"{prefix}-model-{model.name}",
+            ModelDeploymentArgs(
+                model=model,
+                pool_name=pool.name,
+                surge=surge_allowed(model, pool, spec.models),
+                region=spec.region,
+                domain=cluster_spec.model_domain,
+                image=images.refs[model.runtime],
+                after=[runtimes, keda, gateway, namespace, *configs.get(model.name, [])],
+            ),
+            in_cluster,
+        )
     return {"clusterName": cluster.name, "vpcId": network.vpc_id, "modelBucket": storage.bucket.bucket}
 
 
@@ -117,6 +182,8 @@ def deploy_sagemaker(spec: StackSpec, aws_provider: aws.Provider) -> dict:
         ModelStorageArgs(bucket_name=spec.storage.bucket, key_arn=key.arn, protect=protect),
         on_aws,
     )
+    images = serving_images(spec, prefix, key, protect, on_aws)
+    configs = triton_configs(spec, prefix, storage, key, on_aws)
     endpoints = {}
     for model in spec.models:
         endpoint = SageMakerEndpoint(
@@ -132,8 +199,8 @@ def deploy_sagemaker(spec: StackSpec, aws_provider: aws.Provider) -> dict:
                 bucket_name=spec.storage.bucket,
                 bucket_arn=storage.bucket.arn,
                 key_arn=key.arn,
-                # To come with issue 5: image_refs=ServingImages(...).refs for `build` sources, and
-                # after=[TritonConfigObject(...)] so a Triton model's config.pbtxt is in place first.
+                image_refs=images.refs,
+                after=configs.get(model.name, []),
             ),
             on_aws,
         )

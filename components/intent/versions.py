@@ -48,10 +48,6 @@ CHARTS: dict[str, Chart] = {
 CLUSTER_AUTOSCALER_IMAGE = "registry.k8s.io/autoscaling/cluster-autoscaler"
 CLUSTER_AUTOSCALER_TAGS = {"1.34": "v1.34.5", "1.35": "v1.35.2", "1.36": "v1.36.1"}
 
-# Warm-pool placeholders only hold a GPU; the pause image does nothing, as small as it gets.
-# Digest as pinned in cilium/cilium images/runtime Dockerfile (registry.k8s.io/pause:3.10).
-PAUSE_IMAGE = "registry.k8s.io/pause:3.10@sha256:ee6521f290b2168b6e0935a181d4cff9be1ac3f505666ef0e3c98fae8199917a"
-
 # Base images of our serving images (containers/<runtime>/Dockerfile, build arg BASE_IMAGE),
 # pinned by tag and digest; the Dockerfiles' ARG defaults must equal these (tests check).
 IMAGES: dict[str, str] = {
