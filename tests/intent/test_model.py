@@ -154,3 +154,11 @@ def test_triton_batching_rules():
     triton["triton"]["max_batch_size"] = 2
     errors = errors_of(ModelSpec, triton)
     assert errors == {("triton", "dynamic_batching", "preferred_batch_size"): "preferred batch sizes [4] exceed max_batch_size (2)"}
+
+
+def test_triton_needs_an_s3_model_repository():
+    errors = errors_of(ModelSpec, {**TRITON, "source": "hf://org/classifier"})
+    assert errors == {
+        ("source",): "a Triton model is served from a model repository in S3 (s3://<bucket>/<prefix>/), "
+        "where ml-serving writes its config.pbtxt"
+    }
