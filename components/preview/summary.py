@@ -9,7 +9,20 @@ from components.intent.stack import StackSpec, canary_replicas
 from components.preview.engine import Recording
 
 
-def model_line(model: ModelSpec) -> dict[str, str]:
+def _canary(model: ModelSpec, target: str) -> str:
+    c = model.canary
+    if c is None:
+        return "none"
+    gates = ", ".join(g.metric for g in c.gates)
+    if target == "sagemaker":
+        # SageMaker walks the steps itself during one blue/green update.
+        state = "held back (stable serves)" if c.traffic_percent == 0 else "rolling out by blue/green update"
+        return f"{c.version} {state}, shifts {c.steps}, rollback alarms on: {gates}"
+    state = "rolled back / dark" if c.traffic_percent == 0 else f"{c.traffic_percent}% of requests"
+    return f"{c.version} at {state}, steps {c.steps}, up to {canary_replicas(model)} replica(s), gates: {gates}"
+
+
+def model_line(model: ModelSpec, target: str = "eks") -> dict[str, str]:
     itype = catalog().instances[model.instance_type]
     policy = model.autoscaling
     replicas = f"{policy.min_replicas}-{policy.max_replicas}" if policy.min_replicas != policy.max_replicas else str(policy.min_replicas)
@@ -24,14 +37,7 @@ def model_line(model: ModelSpec) -> dict[str, str]:
             f"{policy.signal} > {policy.target:g}/replica "
             f"(up {policy.scale_up_window_s}s, down {policy.scale_down_window_s}s)"
         )
-    canary = "none"
-    if model.canary is not None:
-        c = model.canary
-        state = "rolled back / dark" if c.traffic_percent == 0 else f"{c.traffic_percent}% of requests"
-        gates = ", ".join(g.metric for g in c.gates)
-        canary = (
-            f"{c.version} at {state}, steps {c.steps}, up to {canary_replicas(model)} replica(s), gates: {gates}"
-        )
+    canary = _canary(model, target)
     return {
         "model": f"{model.name} ({model.version})",
         "runtime": model.runtime,
@@ -58,7 +64,7 @@ def render(spec: StackSpec, recording: Recording, stack_file: str, sections: lis
         "|---|---|---|---|---|---|",
     ]
     for model in spec.models:
-        row = model_line(model)
+        row = model_line(model, spec.target)
         lines.append("| " + " | ".join(row[k] for k in ("model", "runtime", "gpus", "replicas", "autoscaling", "canary")) + " |")
     if not spec.models:
         lines.append("| (no models) | | | | | |")
