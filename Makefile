@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 STACK  ?= dev
 STACKS := $(patsubst stacks/Pulumi.%.yaml,%,$(wildcard stacks/Pulumi.*.yaml))
 
-.PHONY: venv policy-venv synth synth-all test docs constraints bootstrap clean
+.PHONY: venv policy-venv synth synth-all simulate bench test docs constraints bootstrap clean
 
 $(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,18 @@ synth: $(STAMP)
 
 synth-all: $(STAMP)
 	@for stack in $(STACKS); do $(BIN)/python -m components.preview --stack $$stack > /dev/null || exit 1; echo "build/$$stack/"; done
+
+# Capacity plan and autoscaling simulation of every model of a stack: prints the comparison
+# with common defaults and the oracle, and writes build/<stack>/simulation.png.
+# TRACE=bursty (default), diurnal, steady or a CSV file.
+simulate: $(STAMP)
+	$(BIN)/python -m components.planning simulate $(if $(STACK_FILE),--stack-file $(STACK_FILE),--stack $(STACK)) $(if $(TRACE),--trace $(TRACE))
+
+# Benchmarks, not tests: the simulator, and make synth with 1, 10 and 100 models.
+# Results and method: docs/performance.md.
+bench: $(STAMP)
+	$(BIN)/python -m tests.benchmarks.bench_simulator
+	$(BIN)/python -m tests.benchmarks.bench_synth
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

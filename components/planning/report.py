@@ -210,7 +210,12 @@ def comparison_table(comparison: Comparison) -> str:
     lines.append("  " + _row(["fluid bound", "", "", "", "", f"{comparison.fluid_gpu_hours:.2f}", "", ""], widths))
     for result in comparison.results:
         lines.append(f"    {result.policy}: {result.description}")
-    ranking = [c for c in rank_instances(model, s.target, s.workload) if c.fits][:4]
+    ranking, seen = [], set()
+    for candidate in rank_instances(model, s.target, s.workload):
+        # The best tensor-parallel degree of each instance type is enough here.
+        if candidate.fits and candidate.instance_type not in seen and len(ranking) < 4:
+            ranking.append(candidate)
+            seen.add(candidate.instance_type)
     if ranking:
         cheapest = ", ".join(
             f"{c.instance_type} ({c.gpus} GPU{'s' if c.gpus > 1 else ''}) ${c.usd_per_million_tokens:.2f}"

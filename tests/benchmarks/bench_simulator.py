@@ -1,0 +1,74 @@
+"""Benchmark of the planner and the simulator (`make bench`; not collected by pytest).
+
+Prints markdown tables for docs/performance.md: one policy run and a full comparison per
+model and trace length, and the preview's planning section for stacks of 1, 10 and 100
+models.
+"""
+from __future__ import annotations
+
+from typing import Iterator
+
+from components.intent.loading import parse_stack_config
+from components.planning.capacity import rank_instances
+from components.planning.compare import compare, default_trace, setup, simulate
+from components.planning.policies import stack_policy
+from components.planning.report import preview_section
+from components.planning.traces import SIMULATE_MAX_ARRIVALS
+from tests.benchmarks.common import ROOT, machine, stack_with_models, timed
+from tests.conftest import parse, stack_config
+
+
+def simulator_rows() -> Iterator[str]:
+    cases = [("dev", "llama-8b"), ("prod", "llama-8b"), ("prod", "llama-70b"), ("prod", "sentiment")]
+    for stack, name in cases:
+        spec = parse(stack_config(stack))
+        model = next(m for m in spec.models if m.name == name)
+        model_setup = setup(spec, model)
+        for kind, duration in (("bursty", 1800), ("bursty", 3600), ("diurnal", 86_400)):
+            generate_s, _, trace = timed(
+                lambda: default_trace(model_setup, kind, duration, 0, SIMULATE_MAX_ARRIVALS), repeat=1
+            )
+            one_s, _, result = timed(lambda: simulate(model_setup, stack_policy(model.autoscaling, spec.target), trace), 3)
+            all_s, _, _ = timed(lambda: compare(model_setup, trace), 1)
+            yield (
+                f"| {stack}/{name} | {kind} {duration / 3600:g} h | {result.requests:,} (weight {trace.weight}) | "
+                f"{generate_s:.2f} | {one_s:.2f} | {all_s:.2f} |"
+            )
+
+
+def planner_rows() -> list[str]:
+    spec = parse(stack_config("prod"))
+    rows = []
+    for model in spec.models:
+        if model.vllm is None:
+            continue
+        median, _, ranking = timed(lambda: rank_instances(model, spec.target), 3)
+        rows.append(f"| rank_instances({model.name}) | {len(ranking)} candidates | {median * 1000:.0f} ms |")
+    return rows
+
+
+def preview_rows() -> list[str]:
+    rows = []
+    for count in (1, 10, 100):
+        spec = parse_stack_config(stack_with_models(count)["config"], f"bench-{count}")
+        median, best, _ = timed(lambda: preview_section(spec), 3 if count < 100 else 1)
+        rows.append(f"| {count} | {median:.2f} | {median / count * 1000:.0f} |")
+    return rows
+
+
+def main() -> None:
+    print(f"# Simulator benchmark ({machine()}; repository {ROOT.name})\n")
+    print("| model | trace | requests | generate (s) | stack policy run (s, median of 3) | 4 policies + oracle (s) |")
+    print("|---|---|---|---|---|---|")
+    for row in simulator_rows():
+        print(row, flush=True)
+    print("\n| planner call | result | time (median of 3) |\n|---|---|---|")
+    for row in planner_rows():
+        print(row, flush=True)
+    print("\n| models in the stack | preview planning section (s) | per model (ms) |\n|---|---|---|")
+    for row in preview_rows():
+        print(row, flush=True)
+
+
+if __name__ == "__main__":
+    main()
