@@ -157,14 +157,8 @@ def replicas(model: ModelSpec, scenario: Scenario) -> int:
 
 
 def _model_weights_gb(model: ModelSpec) -> float:
-    plan = model.memory_plan()
-    if plan is not None:
-        per_replica = plan.weights_bytes_per_gpu * plan.tensor_parallel
-    else:
-        assert model.triton is not None
-        per_replica = model.triton.gpu_memory_mib_per_instance * 1024**2
     versions = 2 if model.canary is not None else 1
-    return per_replica * versions / 1e9
+    return model.weights_gib() * 1024**3 * versions / 1e9
 
 
 def _hourly(rate: float) -> float:
