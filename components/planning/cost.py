@@ -142,7 +142,7 @@ class StackCost:
                 "nat_usd_per_gb": prices.rate("nat_gateway_data").value,
                 "spot_price_factor": prices.spot_price_factor.value,
             },
-            "recalled_sources": prices.recalled(),
+            "recalled_sources": prices.recalled() + sorted(k for k in catalog().sources if k.startswith("recalled-")),
             "notes": self.notes,
         }
 
