@@ -26,12 +26,9 @@ def repositories(model: ModelSpec) -> dict[str, str]:
         sources[model.canary.version] = model.canary.source
     found: dict[str, str] = {}
     for version, source in sources.items():
+        # The intent admits only s3:// sources for Triton models.
         prefix = s3_prefix(source)
-        if prefix is None:
-            raise pulumi.RunError(
-                f"models[{model.name}]: {source} is not in S3; a Triton model is served from a model "
-                f"repository in the model bucket (s3://<bucket>/<prefix>/{model.name}/config.pbtxt)"
-            )
+        assert prefix is not None, source
         found[version] = prefix if prefix.endswith("/") or not prefix else prefix + "/"
     return found
 

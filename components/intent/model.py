@@ -200,13 +200,15 @@ class ModelSpec(Spec):
             for field in ("ttft_p99_ms", "tpot_p99_ms"):
                 if getattr(self.slo, field) is not None:
                     problems.add(("slo", field), "Triton reports no token timings; use latency_p99_ms")
-        if self.runtime == "triton" and not self.source.startswith("s3://"):
-            problems.add(
-                ("source",),
-                "a Triton model is served from a model repository in S3 (s3://<bucket>/<prefix>/), "
-                "where ml-serving writes its config.pbtxt",
-                self.source,
-            )
+        if self.runtime == "triton":
+            for loc, source in ((("source",), self.source), (("canary", "source"), self.canary and self.canary.source)):
+                if source and not source.startswith("s3://"):
+                    problems.add(
+                        loc,
+                        "a Triton model is served from a model repository in S3 (s3://<bucket>/<prefix>/), "
+                        "where ml-serving writes its config.pbtxt",
+                        source,
+                    )
         if self.runtime == "triton" and self.triton is not None and self.gpus != 1:
             problems.add(("gpus",), "a Triton replica uses one GPU; scale with replicas or instance_groups")
 

@@ -73,16 +73,6 @@ def test_a_canary_gets_its_own_copy_in_its_own_repository():
     }
 
 
-def test_a_model_outside_s3_is_refused_with_the_layout_it_needs():
-    model = model_of("prod", "sentiment", source="hf://acme/distilbert-sentiment")
-    with pytest.raises(pulumi.RunError) as caught:
-        _run(model)
-    assert str(caught.value) == (
-        "models[sentiment]: hf://acme/distilbert-sentiment is not in S3; a Triton model is served from a "
-        "model repository in the model bucket (s3://<bucket>/<prefix>/sentiment/config.pbtxt)"
-    )
-
-
 def test_a_vllm_model_is_refused():
     with pytest.raises(pulumi.RunError, match="needs a model with a `triton` block"):
         _run(model_of("prod", "llama-8b"))

@@ -157,8 +157,11 @@ def test_triton_batching_rules():
 
 
 def test_triton_needs_an_s3_model_repository():
-    errors = errors_of(ModelSpec, {**TRITON, "source": "hf://org/classifier"})
-    assert errors == {
-        ("source",): "a Triton model is served from a model repository in S3 (s3://<bucket>/<prefix>/), "
+    message = (
+        "a Triton model is served from a model repository in S3 (s3://<bucket>/<prefix>/), "
         "where ml-serving writes its config.pbtxt"
-    }
+    )
+    assert errors_of(ModelSpec, {**TRITON, "source": "hf://org/classifier"}) == {("source",): message}
+    canary = {"version": "v2", "source": "hf://org/classifier-v2", "traffic_percent": 10,
+              "gates": [{"metric": "error_rate", "max_value": 0.01}]}
+    assert errors_of(ModelSpec, {**TRITON, "canary": canary}) == {("canary", "source"): message}

@@ -1,5 +1,4 @@
 from components.preview.summary import model_line
-
 from tests.factories import model_of
 
 
