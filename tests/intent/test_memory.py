@@ -4,30 +4,14 @@ import pytest
 from components.intent.architecture import presets
 from components.intent.memory import GIB, kv_bytes_per_token, kv_heads_per_gpu, plan_memory, weight_bytes
 from components.intent.model import ModelSpec
+from tests.intent.helpers import TRITON as BASE_TRITON
+from tests.intent.helpers import VLLM as BASE_VLLM
 from tests.intent.helpers import errors_of
 
-VLLM = {
-    "name": "llama-8b",
-    "runtime": "vllm",
-    "source": "s3://bucket/llama/v1/",
-    "instance_type": "g6.xlarge",
-    "vllm": {"architecture": "llama-3.1-8b", "max_model_len": 8192},
-    "slo": {"ttft_p99_ms": 1500},
-}
+VLLM = {**BASE_VLLM, "instance_type": "g6.xlarge"}
 TRITON = {
-    "name": "classifier",
-    "runtime": "triton",
-    "source": "s3://bucket/classifier/v1/",
-    "instance_type": "g6.xlarge",
-    "triton": {
-        "platform": "onnxruntime_onnx",
-        "max_batch_size": 8,
-        "inputs": [{"name": "x", "data_type": "TYPE_FP32", "dims": [4]}],
-        "outputs": [{"name": "y", "data_type": "TYPE_FP32", "dims": [2]}],
-        "instance_groups": [{"kind": "KIND_GPU", "count": 2}],
-        "gpu_memory_mib_per_instance": 12_000,
-    },
-    "slo": {"latency_p99_ms": 100},
+    **BASE_TRITON,
+    "triton": {**BASE_TRITON["triton"], "instance_groups": [{"kind": "KIND_GPU", "count": 2}], "gpu_memory_mib_per_instance": 12_000},
 }
 
 
