@@ -25,6 +25,12 @@ from components.stack_config import load_stack_spec
 from components.triton_config import TritonConfigObject, TritonConfigObjectArgs
 
 
+def name_prefix() -> str:
+    """Names of a stack's resources start with its stack name: two stacks of one environment
+    (dev and sagemaker-dev, say) can share an account without their names colliding."""
+    return f"ml-serving-{pulumi.get_stack()}"
+
+
 def serving_images(
     spec: StackSpec, prefix: str, key: EncryptionKey, protect: bool, on_aws: pulumi.ResourceOptions
 ) -> ServingImages:
@@ -63,7 +69,7 @@ def deploy_eks(spec: StackSpec, aws_provider: aws.Provider) -> dict:
     assert spec.cluster is not None
     cluster_spec = spec.cluster
     versions = cluster_spec.addon_versions
-    prefix = f"ml-serving-{spec.environment}"
+    prefix = name_prefix()
     protect = spec.environment == "prod"
     on_aws = pulumi.ResourceOptions(providers=[aws_provider])
 
@@ -170,7 +176,7 @@ def deploy_eks(spec: StackSpec, aws_provider: aws.Provider) -> dict:
 
 
 def deploy_sagemaker(spec: StackSpec, aws_provider: aws.Provider) -> dict:
-    prefix = f"ml-serving-{spec.environment}"
+    prefix = name_prefix()
     protect = spec.environment == "prod"
     on_aws = pulumi.ResourceOptions(providers=[aws_provider])
     settings = spec.sagemaker or SageMakerSpec()

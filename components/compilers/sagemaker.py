@@ -158,7 +158,12 @@ def container_environment(model: ModelSpec, kind: ImageKind, limits: Timeouts) -
 
 
 def endpoint_name(prefix: str, model: ModelSpec) -> str:
-    return f"{prefix}-{model.name}"
+    name = f"{prefix}-{model.name}"
+    if len(name) <= NAME_LIMIT:
+        return name
+    # A long stack name: keep the model's name whole and make the stack part unique.
+    stack_part = hashlib.sha256(prefix.encode()).hexdigest()[:8]
+    return f"{prefix[: NAME_LIMIT - len(model.name) - 10].rstrip('-')}-{stack_part}-{model.name}"
 
 
 def _content_name(base: str, request: Request) -> str:

@@ -58,13 +58,22 @@ def pattern_check(pattern: str, rule: str):
     return AfterValidator(check)
 
 
-# Model names become InferenceService names ("<name>-canary-predictor" must stay a
-# 63-character DNS label) and SageMaker endpoint names.
 ResourceName = Annotated[
     str,
     pattern_check(
         r"[a-z]([-a-z0-9]{0,38}[a-z0-9])?",
         "use 1-40 characters: lowercase letters, digits and '-', starting with a letter "
+        "and not ending with '-'",
+    ),
+]
+
+# A model's InferenceService is "<model>-<version>" and KServe names its Service
+# "<model>-<version>-predictor", a DNS label of at most 63 characters: 36 + 1 + 16 + 10.
+ModelName = Annotated[
+    str,
+    pattern_check(
+        r"[a-z]([-a-z0-9]{0,34}[a-z0-9])?",
+        "use 1-36 characters: lowercase letters, digits and '-', starting with a letter "
         "and not ending with '-'",
     ),
 ]

@@ -8,7 +8,7 @@ from pydantic import Field, model_validator
 
 from components.intent.architecture import LlmArchitecture, presets
 from components.intent.autoscaling import AutoscalingPolicy
-from components.intent.base import ModelSource, Problems, ResourceName, Spec, VersionLabel
+from components.intent.base import ModelName, ModelSource, Problems, Spec, VersionLabel
 from components.intent.canary import CanaryPolicy
 from components.intent.instances import catalog
 from components.intent.memory import GIB, MemoryPlan, fit_problem, plan_memory, triton_fit_problem
@@ -90,7 +90,7 @@ class VllmEngine(Spec):
 class ModelSpec(Spec):
     """A model served on GPUs: where its weights are, how it runs, scales and rolls out."""
 
-    name: ResourceName = Field(description="Name of the deployment (InferenceService or SageMaker endpoint).")
+    name: ModelName = Field(description="Name of the deployment (InferenceService or SageMaker endpoint).")
     runtime: Runtime = Field(description="`vllm` (OpenAI-compatible LLM server) or `triton`.")
     version: VersionLabel = Field("v1", description="Label of the stable version.")
     source: ModelSource = Field(description="Weights: s3://<model bucket>/<prefix>/ or hf://<org>/<model>.")

@@ -173,8 +173,11 @@ def test_promotion_keeps_the_model_and_replaces_only_the_policy():
 
 
 def test_names_fit_sagemaker_limits():
-    long = "m" * 40
-    request = sm.model_request(llama(name=long), endpoint=f"ml-serving-staging-{long}", kind="vllm", image=IMAGE,
+    long = "m" * 36
+    endpoint = sm.endpoint_name("ml-serving-a-rather-long-stack-name", llama(name=long))
+    assert len(endpoint) == 63 and endpoint.endswith(f"-{long}")
+    assert sm.endpoint_name("ml-serving-sagemaker-prod", llama()) == "ml-serving-sagemaker-prod-llama-8b"
+    request = sm.model_request(llama(name=long), endpoint=endpoint, kind="vllm", image=IMAGE,
                                role_arn=ROLE, subnet_ids=["s"], security_group_ids=["sg"])
     assert len(request["ModelName"]) <= 63 and not request["ModelName"].endswith("--")
     assert_valid("sagemaker", "CreateModel", request)

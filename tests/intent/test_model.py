@@ -101,8 +101,8 @@ def test_ttft_gate_needs_vllm():
 @pytest.mark.parametrize(
     "name, message",
     [
-        ("Llama", "'Llama' is not valid: use 1-40 characters: lowercase letters, digits and '-', starting with a letter and not ending with '-'"),
-        ("a" * 41, None),
+        ("Llama", "'Llama' is not valid: use 1-36 characters: lowercase letters, digits and '-', starting with a letter and not ending with '-'"),
+        ("a" * 37, None),
         ("8b-llama", None),
         ("llama-", None),
     ],

@@ -95,7 +95,7 @@ def test_synth_in_dev_lists_violations_and_succeeds(tmp_path, capsys):
     assert main(["--stack-file", str(stack_file), "--out", str(tmp_path / "build")]) == 0
     report = json.loads((tmp_path / "build/dev-big/policy.json").read_text())
     bounded = [v for v in report["violations"] if v["policy"] == "gpu-node-groups-bounded"]
-    assert [(v["enforcement"], v["name"]) for v in bounded] == [("advisory", "ml-serving-dev-gpu-l4-nodes")]
+    assert [(v["enforcement"], v["name"]) for v in bounded] == [("advisory", "ml-serving-dev-big-gpu-l4-nodes")]
     assert "scalingConfig.maxSize is 20 GPU nodes; the limit for this environment is 4." in bounded[0]["message"]
     out = capsys.readouterr().out
     assert "## Policies" in out and "| advisory | gpu-node-groups-bounded |" in out
