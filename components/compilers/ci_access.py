@@ -70,39 +70,56 @@ def state_access(bucket_arn: str, key_arn: str, write: bool) -> Policy:
 
 
 def deploy_iam(environment: str, account_id: str, partition: str = "aws") -> Policy:
-    """What PowerUserAccess leaves out and a stack needs: its own roles and policies (named
-    ml-serving-<env>-*), passing them to EKS, EC2 and SageMaker, and service-linked roles."""
-    prefix = f"ml-serving-{environment}-"
-    roles = f"arn:{partition}:iam::{account_id}:role/{prefix}*"
-    policies = f"arn:{partition}:iam::{account_id}:policy/{prefix}*"
+    """What PowerUserAccess leaves out and a stack needs: its own roles (named ml-serving-*),
+    passing them to EKS, EC2 and SageMaker, and service-linked roles.
+
+    Several stacks share an environment (dev and sagemaker-dev), so names cannot tell one
+    environment's roles from another's; the `ml-serving:environment` tag every resource gets
+    from the provider's default tags can. A role may be created only with this environment's
+    tag, and touched only while it carries it.
+    """
+    roles = f"arn:{partition}:iam::{account_id}:role/ml-serving-*"
+    tag = "ml-serving:environment"
     statements: list[dict[str, Any]] = [
         {
-            "Sid": "ManageStackRoles",
+            "Sid": "CreateRolesOfThisEnvironment",
+            "Effect": "Allow",
+            "Action": ["iam:CreateRole", "iam:TagRole"],
+            "Resource": roles,
+            "Condition": {"StringEquals": {f"aws:RequestTag/{tag}": environment}},
+        },
+        {
+            "Sid": "ManageRolesOfThisEnvironment",
             "Effect": "Allow",
             "Action": [
-                "iam:CreateRole", "iam:DeleteRole", "iam:GetRole", "iam:UpdateRole", "iam:UpdateAssumeRolePolicy",
+                "iam:DeleteRole", "iam:GetRole", "iam:UpdateRole", "iam:UpdateAssumeRolePolicy",
                 "iam:TagRole", "iam:UntagRole", "iam:ListRoleTags",
                 "iam:PutRolePolicy", "iam:GetRolePolicy", "iam:DeleteRolePolicy", "iam:ListRolePolicies",
                 "iam:AttachRolePolicy", "iam:DetachRolePolicy", "iam:ListAttachedRolePolicies",
                 "iam:ListInstanceProfilesForRole", "iam:PassRole",
             ],
             "Resource": roles,
-        },
-        {
-            "Sid": "ManageStackPolicies",
-            "Effect": "Allow",
-            "Action": [
-                "iam:CreatePolicy", "iam:DeletePolicy", "iam:GetPolicy", "iam:GetPolicyVersion",
-                "iam:CreatePolicyVersion", "iam:DeletePolicyVersion", "iam:ListPolicyVersions",
-                "iam:TagPolicy", "iam:UntagPolicy",
-            ],
-            "Resource": policies,
+            "Condition": {"StringEquals": {f"iam:ResourceTag/{tag}": environment}},
         },
         {
             "Sid": "ServiceLinkedRoles",
             "Effect": "Allow",
             "Action": ["iam:CreateServiceLinkedRole"],
             "Resource": f"arn:{partition}:iam::{account_id}:role/aws-service-role/*",
+        },
+        {
+            # CI's own roles match ml-serving-* too; a deploy role must never widen itself.
+            "Sid": "NeverTheCiRoles",
+            "Effect": "Deny",
+            "Action": [
+                "iam:CreateRole", "iam:DeleteRole", "iam:UpdateRole", "iam:UpdateAssumeRolePolicy",
+                "iam:TagRole", "iam:UntagRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy",
+                "iam:AttachRolePolicy", "iam:DetachRolePolicy", "iam:PassRole",
+            ],
+            "Resource": [
+                f"arn:{partition}:iam::{account_id}:role/{PREVIEW_ROLE}",
+                f"arn:{partition}:iam::{account_id}:role/{deploy_role_name('*')}",
+            ],
         },
     ]
     return _document(*statements)

@@ -62,9 +62,10 @@ def test_previews_only_read_the_state(recording):
 
 def test_deploy_roles_manage_only_their_environments_iam(recording):
     policy = json.loads(recording.get("aws:iam/rolePolicy:RolePolicy", "ml-serving-pulumi-deploy-staging-iam").inputs["policy"])
-    resources = {s["Sid"]: s["Resource"] for s in policy["Statement"]}
-    assert resources["ManageStackRoles"] == "arn:aws:iam::123456789012:role/ml-serving-staging-*"
-    assert resources["ManageStackPolicies"] == "arn:aws:iam::123456789012:policy/ml-serving-staging-*"
+    statements = {s["Sid"]: s for s in policy["Statement"]}
+    manage = statements["ManageRolesOfThisEnvironment"]
+    assert manage["Resource"] == "arn:aws:iam::123456789012:role/ml-serving-*"
+    assert manage["Condition"] == {"StringEquals": {"iam:ResourceTag/ml-serving:environment": "staging"}}
 
 
 def test_state_is_kept_versioned_encrypted_and_protected(recording):
@@ -83,3 +84,21 @@ def test_the_bootstrap_passes_the_pack_at_prod_strength(recording):
 
 def test_immutable_subject_claims_are_supported():
     assert ci_access.github_subject("repo:acme@123/ml-serving@456", "prod") == "repo:acme@123/ml-serving@456:environment:prod"
+
+
+def test_deploy_roles_manage_only_their_environments_roles_and_never_ci_roles():
+    from components.compilers.ci_access import deploy_iam
+
+    statements = {s["Sid"]: s for s in deploy_iam("dev", "111122223333")["Statement"]}
+    assert statements["CreateRolesOfThisEnvironment"]["Condition"] == {
+        "StringEquals": {"aws:RequestTag/ml-serving:environment": "dev"}
+    }
+    assert statements["ManageRolesOfThisEnvironment"]["Condition"] == {
+        "StringEquals": {"iam:ResourceTag/ml-serving:environment": "dev"}
+    }
+    never = statements["NeverTheCiRoles"]
+    assert never["Effect"] == "Deny" and "iam:PutRolePolicy" in never["Action"]
+    assert never["Resource"] == [
+        "arn:aws:iam::111122223333:role/ml-serving-preview",
+        "arn:aws:iam::111122223333:role/ml-serving-deploy-*",
+    ]
