@@ -81,8 +81,9 @@ class Cluster(pulumi.ComponentResource):
             ),
             access_config=aws.eks.ClusterAccessConfigArgs(
                 authentication_mode="API",
-                # The identity running `pulumi up` installs the charts, so it needs access.
-                bootstrap_cluster_creator_admin_permissions=True,
+                # The identity running `pulumi up` installs the charts, so it needs access: as a
+                # managed entry when the stack names it, otherwise EKS grants its creator.
+                bootstrap_cluster_creator_admin_permissions=spec.deployer_role_arn is None,
             ),
             encryption_config=aws.eks.ClusterEncryptionConfigArgs(
                 resources=["secrets"],
@@ -100,12 +101,15 @@ class Cluster(pulumi.ComponentResource):
 
         access = [("admin", arn, CLUSTER_ADMIN_POLICY) for arn in spec.admin_role_arns]
         access += [("viewer", arn, CLUSTER_VIEW_POLICY) for arn in spec.viewer_role_arns]
+        if spec.deployer_role_arn:
+            access.append(("deployer", spec.deployer_role_arn, CLUSTER_ADMIN_POLICY))
+        deployer_access: list[pulumi.Resource] = []
         for role, role_arn, policy_arn in access:
             key = re.sub(r"[^a-z0-9]+", "-", role_arn.rsplit("/", 1)[-1].lower()).strip("-")
             entry = aws.eks.AccessEntry(
                 f"{name}-{role}-{key}", cluster_name=cluster.name, principal_arn=role_arn, type="STANDARD", opts=child
             )
-            aws.eks.AccessPolicyAssociation(
+            association = aws.eks.AccessPolicyAssociation(
                 f"{name}-{role}-{key}",
                 cluster_name=cluster.name,
                 principal_arn=entry.principal_arn,
@@ -113,6 +117,8 @@ class Cluster(pulumi.ComponentResource):
                 access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
                 opts=child,
             )
+            if role == "deployer":
+                deployer_access.append(association)
 
         node_role = aws.iam.Role(
             f"{name}-nodes", assume_role_policy=json.dumps(iam.service_trust("ec2.amazonaws.com")), opts=child
@@ -191,7 +197,7 @@ class Cluster(pulumi.ComponentResource):
             reclaim_policy="Delete",
             opts=pulumi.ResourceOptions(parent=self, provider=self.provider, depends_on=[ebs]),
         )
-        self.ready = [system_nodes, coredns, storage_class]
+        self.ready = [system_nodes, coredns, storage_class, *deployer_access]
         self.register_outputs({"name": cluster.name, "endpoint": cluster.endpoint})
 
     def _addon(

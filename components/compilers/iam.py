@@ -102,7 +102,14 @@ def ebs_csi_kms(key_arn: str) -> Policy:
 
 def stack_key_policy(account_id: str, partition: str, region: str) -> Policy:
     """Key policy of the stack's KMS key: the account administers it through IAM (the AWS
-    default), and CloudWatch Logs may use it for this account's log groups only."""
+    default); CloudWatch Logs may use it for this account's log groups only; and EC2 may use
+    it for this account's volumes.
+
+    Node groups launch through the Auto Scaling service-linked role, which has no IAM
+    permission on customer keys: without the EC2 statement no encrypted node ever starts.
+    Granting it by `kms:ViaService` (as AWS's own aws/ebs key does) avoids naming that role,
+    which a fresh account does not have yet.
+    """
     return _document(
         {
             "Sid": "AccountAdministersThroughIam",
@@ -119,6 +126,27 @@ def stack_key_policy(account_id: str, partition: str, region: str) -> Policy:
             "Resource": "*",
             "Condition": {
                 "ArnLike": {"kms:EncryptionContext:aws:logs:arn": f"arn:{partition}:logs:{region}:{account_id}:*"}
+            },
+        },
+        {
+            "Sid": "Ec2EncryptsThisAccountsVolumes",
+            "Effect": "Allow",
+            "Principal": {"AWS": "*"},
+            "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"],
+            "Resource": "*",
+            "Condition": {
+                "StringEquals": {"kms:CallerAccount": account_id, "kms:ViaService": f"ec2.{region}.amazonaws.com"}
+            },
+        },
+        {
+            "Sid": "Ec2AttachesThisAccountsVolumes",
+            "Effect": "Allow",
+            "Principal": {"AWS": "*"},
+            "Action": "kms:CreateGrant",
+            "Resource": "*",
+            "Condition": {
+                "StringEquals": {"kms:CallerAccount": account_id, "kms:ViaService": f"ec2.{region}.amazonaws.com"},
+                "Bool": {"kms:GrantIsForAWSResource": "true"},
             },
         },
     )

@@ -145,6 +145,14 @@ class ClusterSpec(Spec):
         default_factory=list,
         description="IAM roles granted cluster admin through EKS access entries.",
     )
+    deployer_role_arn: IamRoleArn | None = Field(
+        None,
+        description=(
+            "The role `pulumi up` runs as (CI's deploy role). It gets the cluster-admin access entry the "
+            "in-cluster installs need, as a managed resource. Without it, EKS makes whoever creates the "
+            "cluster its admin, outside the stack."
+        ),
+    )
     viewer_role_arns: list[IamRoleArn] = Field(
         default_factory=list,
         description="IAM roles granted read-only access (e.g. CI's preview role, so `pulumi preview` can diff in-cluster objects).",
@@ -185,8 +193,16 @@ class ClusterSpec(Spec):
         both = sorted(set(self.admin_role_arns) & set(self.viewer_role_arns))
         if both:
             problems.add(("viewer_role_arns",), f"already cluster admins: {', '.join(both)}")
+        deployer_listed = self.deployer_role_arn in (*self.admin_role_arns, *self.viewer_role_arns)
+        if deployer_listed:
+            problems.add(
+                ("deployer_role_arn",),
+                f"{self.deployer_role_arn} gets its access entry as the deployer; remove it from "
+                "admin_role_arns and viewer_role_arns (EKS rejects a second entry for one principal)",
+            )
         names = [arn.rsplit("/", 1)[-1] for arn in [*self.admin_role_arns, *self.viewer_role_arns]]
-        if duplicates(names) and not both:
+        names += [self.deployer_role_arn.rsplit("/", 1)[-1]] if self.deployer_role_arn else []
+        if duplicates(names) and not both and not deployer_listed:
             problems.add(("viewer_role_arns",), f"role names must be unique across admins and viewers; repeated: {', '.join(duplicates(names))}")
         problems.raise_if_any()
         return self

@@ -122,3 +122,16 @@ def test_dashboards_are_valid_json_the_sidecar_picks_up():
         dashboard = json.loads(config_map["data"][f"ml-serving-{runtime}.json"])
         assert dashboard["uid"] == f"ml-serving-{runtime}"
         assert any(metric in t["expr"] for p in dashboard["panels"] for t in p["targets"])
+
+
+def test_stack_key_lets_ec2_encrypt_this_accounts_volumes_only():
+    statements = {s["Sid"]: s for s in iam.stack_key_policy("123456789012", "aws", "us-east-1")["Statement"]}
+    volumes = statements["Ec2EncryptsThisAccountsVolumes"]
+    assert volumes["Condition"] == {
+        "StringEquals": {"kms:CallerAccount": "123456789012", "kms:ViaService": "ec2.us-east-1.amazonaws.com"}
+    }
+    grants = statements["Ec2AttachesThisAccountsVolumes"]
+    assert grants["Action"] == "kms:CreateGrant"
+    assert grants["Condition"]["Bool"] == {"kms:GrantIsForAWSResource": "true"}
+    logs = statements["CloudWatchLogsEncryptsThisAccountsGroups"]
+    assert logs["Principal"] == {"Service": "logs.us-east-1.amazonaws.com"}

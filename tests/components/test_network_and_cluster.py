@@ -90,7 +90,7 @@ def test_admins_get_access_entries_not_aws_auth():
     entries = {e.name: e.inputs["principalArn"] for e in rec.of_type("aws:eks/accessEntry:AccessEntry")}
     assert entries == {
         "c-admin-ml-platform-admins": "arn:aws:iam::444455556666:role/ml-platform-admins",
-        "c-admin-ml-serving-deploy-prod": "arn:aws:iam::444455556666:role/ml-serving-deploy-prod",
+        "c-deployer-ml-serving-deploy-prod": "arn:aws:iam::444455556666:role/ml-serving-deploy-prod",
         "c-viewer-ml-serving-preview": "arn:aws:iam::444455556666:role/ml-serving-preview",
     }
     policy = rec.get("aws:eks/accessPolicyAssociation:AccessPolicyAssociation", "c-admin-ml-platform-admins").inputs
@@ -158,3 +158,25 @@ def test_ci_preview_role_gets_read_only_access():
     viewer = rec.get("aws:eks/accessPolicyAssociation:AccessPolicyAssociation", "c-viewer-ml-serving-preview").inputs
     assert viewer["policyArn"] == "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy"
     assert viewer["principalArn"] == "arn:aws:iam::444455556666:role/ml-serving-preview"
+
+
+def test_the_deployer_gets_a_managed_entry_that_in_cluster_installs_wait_for():
+    rec = _cluster("prod")
+    cluster = rec.get("aws:eks/cluster:Cluster", "c-eks").inputs
+    # A managed entry replaces EKS's implicit one for the creator (two would clash).
+    assert cluster["accessConfig"]["bootstrapClusterCreatorAdminPermissions"] is False
+    deployer = rec.get("aws:eks/accessPolicyAssociation:AccessPolicyAssociation", "c-deployer-ml-serving-deploy-prod")
+    assert deployer.inputs["policyArn"].endswith("/AmazonEKSClusterAdminPolicy")
+    storage_class = rec.get("kubernetes:storage.k8s.io/v1:StorageClass", "c-gp3-encrypted")
+    assert deployer.urn not in storage_class.depends_on  # the class only needs the CSI driver
+
+
+def test_without_a_deployer_eks_grants_the_creator():
+    spec = spec_of("dev")
+    cluster_spec = spec.cluster.model_copy(update={"deployer_role_arn": None})
+
+    def program():
+        Cluster("c", ClusterArgs("ml-serving-dev", cluster_spec, ["subnet-a"], "arn:aws:kms:us-east-1:1:key/k", "us-east-1", False))
+
+    rec = run_under_mocks(program)
+    assert rec.get("aws:eks/cluster:Cluster", "c-eks").inputs["accessConfig"]["bootstrapClusterCreatorAdminPermissions"] is True

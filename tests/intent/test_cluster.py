@@ -68,3 +68,12 @@ def test_a_role_is_either_admin_or_viewer():
     arn = "arn:aws:iam::111122223333:role/ci"
     errors = errors_of(ClusterSpec, {"gpu_pools": [POOL], "admin_role_arns": [arn], "viewer_role_arns": [arn]})
     assert errors == {("viewer_role_arns",): f"already cluster admins: {arn}"}
+
+
+def test_the_deployer_is_not_listed_twice():
+    arn = "arn:aws:iam::111122223333:role/ml-serving-deploy-dev"
+    errors = errors_of(ClusterSpec, {"gpu_pools": [POOL], "admin_role_arns": [arn], "deployer_role_arn": arn})
+    assert errors == {
+        ("deployer_role_arn",): f"{arn} gets its access entry as the deployer; remove it from admin_role_arns "
+        "and viewer_role_arns (EKS rejects a second entry for one principal)"
+    }
