@@ -141,6 +141,9 @@ class ServingImages(pulumi.ComponentResource):
             build_args=build_args,
             platforms=[docker_build.Platform(options.platform)],
             push=True,
+            # A preview (every pull request) must not pull multi-GB bases and build; the digest
+            # is then unknown in the preview, which the deployments accept.
+            build_on_preview=False,
             tags=[url.apply(lambda u: f"{u}:{tag}")],
             labels={"org.opencontainers.image.version": tag},
             registries=[

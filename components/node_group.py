@@ -59,7 +59,9 @@ class NodeGroup(pulumi.ComponentResource):
                 min_size=shape.warm_pool.min_size,
                 pool_state=shape.warm_pool.pool_state,
                 reuse_on_scale_in=shape.warm_pool.reuse_on_scale_in,
-                max_group_prepared_capacity=shape.max_size + shape.warm_pool.min_size,
+                # Equal to min_size, the warm pool has exactly that size; larger, Auto Scaling
+                # keeps (capacity - desired) instances warm (PutWarmPool documentation).
+                max_group_prepared_capacity=shape.warm_pool.min_size,
             )
         self.node_group = aws.eks.NodeGroup(
             f"{name}-nodes",

@@ -215,3 +215,15 @@ def test_dockerignore_exceptions_and_directories(tmp_path):
 def test_the_real_contexts_send_only_what_the_dockerfile_needs(runtime):
     sent = sorted(p.name for p in build_inputs(CONTAINERS / runtime))
     assert sent == [".dockerignore", "Dockerfile", "entrypoint.sh"]
+
+
+def test_previews_never_build_images():
+    from components.images import ServingImages, ServingImagesArgs
+    from components.intent.images import ImagesSpec
+    from components.preview.engine import run_under_mocks
+
+    rec = run_under_mocks(
+        lambda: ServingImages("img", ServingImagesArgs(ImagesSpec(), ["vllm"], "ml-serving-dev", "arn:aws:kms:us-east-1:1:key/k", False))
+    )
+    image = rec.of_type("docker-build:index:Image")[0]
+    assert image.inputs["buildOnPreview"] is False
