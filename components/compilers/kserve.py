@@ -21,7 +21,6 @@ CONTAINER = "kserve-container"
 RUNTIME_LABEL = "ml-serving/runtime"
 MODEL_LABEL = "ml-serving/model"
 VERSION_LABEL = "ml-serving/version"
-ROLE_LABEL = "ml-serving/role"
 UID = 1000
 # Writable places for an otherwise read-only root filesystem: compile and kernel caches.
 CACHE_DIR = "/cache"
@@ -191,11 +190,13 @@ def _env(served: ServedVersion, region: str) -> list[dict[str, Any]]:
 
 
 def version_labels(served: ServedVersion) -> dict[str, str]:
+    """Labels of a version's InferenceService and pods. KServe copies them onto the pod
+    template, so nothing that changes on promotion (stable or candidate) may be among them:
+    promoting a candidate must not restart it."""
     return {
         RUNTIME_LABEL: served.model.runtime,
         MODEL_LABEL: served.model.name,
         VERSION_LABEL: served.version,
-        ROLE_LABEL: served.role,
     }
 
 

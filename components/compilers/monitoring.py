@@ -6,7 +6,7 @@ from typing import Any
 
 from components.compilers import metrics
 from components.compilers.helm_values import MONITOR_LABELS
-from components.compilers.kserve import MODEL_LABEL, ROLE_LABEL, RUNTIME_LABEL, VERSION_LABEL
+from components.compilers.kserve import MODEL_LABEL, RUNTIME_LABEL, VERSION_LABEL
 from components.compilers.rollout import ServedVersion
 from components.compilers.serving import MODELS_NAMESPACE
 from components.intent.canary import Gate
@@ -19,7 +19,6 @@ _COPIED_LABELS = {
     "serving.kserve.io/inferenceservice": "inferenceservice",
     MODEL_LABEL: "model",
     VERSION_LABEL: "version",
-    ROLE_LABEL: "role",
 }
 
 

@@ -77,7 +77,18 @@ def test_candidate_serves_its_own_weights_under_the_same_model_name():
     assert "--model=s3://acme-ml-serving-models-prod/llama-3.1-8b-instruct/v2/" in args
     assert "--served-model-name=llama-8b" in args
     assert candidate["metadata"]["name"] == "llama-8b-v2"
-    assert candidate["metadata"]["labels"]["ml-serving/role"] == "candidate"
+    assert candidate["metadata"]["labels"]["ml-serving/version"] == "v2"
+
+
+def test_promotion_leaves_the_candidates_pods_untouched():
+    # At 100 %, then promoted (version and source moved, canary removed): the pod template of
+    # the candidate's InferenceService must not change, or every replica restarts.
+    at_full = model_of("prod", "llama-8b", canary={"traffic_percent": 100})
+    promoted = model_of("prod", "llama-8b", version="v2", source=at_full.canary.source, canary=None)
+    before = _isvc(at_full, index=1, surge=True)["spec"]["predictor"]
+    after = _isvc(promoted, surge=True)["spec"]["predictor"]
+    differs = {key for key in set(before) | set(after) if before.get(key) != after.get(key)}
+    assert differs == {"minReplicas"}, "only the replica floor moves, which changes no pod"
 
 
 def test_hugging_face_sources_read_an_optional_token():
