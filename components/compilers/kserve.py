@@ -8,6 +8,7 @@ from typing import Any
 from components.compilers.node_groups import GPU_LABEL, GPU_TAINT_KEY, POOL_LABEL
 from components.compilers.rollout import ServedVersion
 from components.compilers.serving import MODEL_PRIORITY_CLASS, MODEL_SERVICE_ACCOUNT, MODELS_NAMESPACE
+from components.compilers.triton import config_digest
 from components.intent.instances import catalog
 from components.intent.model import ModelSpec
 
@@ -26,6 +27,7 @@ UID = 1000
 CACHE_DIR = "/cache"
 GPU_TOLERATION = {"key": GPU_TAINT_KEY, "operator": "Exists", "effect": "NoSchedule"}
 HF_TOKEN_SECRET = "hf-token"
+TRITON_CONFIG_ANNOTATION = "ml-serving/triton-config"
 
 CONTAINER_SECURITY = {
     "runAsNonRoot": True,
@@ -189,6 +191,12 @@ def _env(served: ServedVersion, region: str) -> list[dict[str, Any]]:
     return env
 
 
+def _restart_on_config_change(model: ModelSpec) -> dict[str, Any]:
+    if model.triton is None:
+        return {}
+    return {"annotations": {TRITON_CONFIG_ANNOTATION: config_digest(model.name, model.triton)}}
+
+
 def version_labels(served: ServedVersion) -> dict[str, str]:
     """Labels of a version's InferenceService and pods. KServe copies them onto the pod
     template, so nothing that changes on promotion (stable or candidate) may be among them:
@@ -226,6 +234,7 @@ def inference_service(served: ServedVersion, pool_name: str, region: str, surge:
         "spec": {
             "predictor": {
                 "labels": labels,
+                **_restart_on_config_change(model),
                 "minReplicas": served.min_replicas,
                 "maxReplicas": served.max_replicas,
                 "serviceAccountName": MODEL_SERVICE_ACCOUNT,

@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 from components.compilers import iam
 from components.compilers.sources import s3_prefix
+from components.compilers.triton import config_digest
 from components.intent.images import ImageSource
 from components.intent.model import ModelSpec
 from components.intent.stack import SAGEMAKER_UPDATE_WAIT_S, SageMakerSpec, sagemaker_traffic_shift
@@ -113,8 +114,14 @@ def timeouts(model: ModelSpec) -> Timeouts:
 def container_environment(model: ModelSpec, kind: ImageKind, limits: Timeouts) -> dict[str, str]:
     """The engine settings, in the variables the image reads."""
     if model.runtime == "triton":
+        assert model.triton is not None
         # Our image and AWS's both start tritonserver on /opt/ml/model and load this model.
-        return {"SAGEMAKER_TRITON_DEFAULT_MODEL_NAME": model.name}
+        # The config digest changes the model (and its content-hashed name) when config.pbtxt
+        # changes, so the endpoint rolls onto it blue/green.
+        return {
+            "SAGEMAKER_TRITON_DEFAULT_MODEL_NAME": model.name,
+            "ML_SERVING_TRITON_CONFIG": config_digest(model.name, model.triton),
+        }
     engine = model.vllm
     assert engine is not None
     if kind == "djl-lmi":

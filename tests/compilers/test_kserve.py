@@ -100,6 +100,13 @@ def test_hugging_face_sources_read_an_optional_token():
     assert token["valueFrom"]["secretKeyRef"] == {"name": "hf-token", "key": "token", "optional": True}
 
 
+def test_a_triton_config_change_restarts_the_servers():
+    before = _isvc(model_of("dev", "sentiment"))["spec"]["predictor"]["annotations"]["ml-serving/triton-config"]
+    after = _isvc(model_of("dev", "sentiment", triton={"max_batch_size": 32}))["spec"]["predictor"]["annotations"]
+    assert len(before) == 12 and after["ml-serving/triton-config"] != before
+    assert "annotations" not in _isvc(model_of("prod", "llama-8b"))["spec"]["predictor"]
+
+
 def test_triton_loads_its_model_from_the_repository_prefix():
     container = _isvc(model_of("dev", "sentiment"))["spec"]["predictor"]["model"]
     assert container["args"] == [

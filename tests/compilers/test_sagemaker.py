@@ -212,9 +212,20 @@ def test_quantization_and_kv_cache_settings_are_passed_on():
 
 def test_triton_loads_its_model_from_the_repository_root():
     sentiment = model("sagemaker-prod", 1)
-    assert sm.container_environment(sentiment, "sagemaker-tritonserver", sm.timeouts(sentiment)) == {
-        "SAGEMAKER_TRITON_DEFAULT_MODEL_NAME": "sentiment"
-    }
+    env = sm.container_environment(sentiment, "sagemaker-tritonserver", sm.timeouts(sentiment))
+    assert env == {"SAGEMAKER_TRITON_DEFAULT_MODEL_NAME": "sentiment", "ML_SERVING_TRITON_CONFIG": env["ML_SERVING_TRITON_CONFIG"]}
+    assert len(env["ML_SERVING_TRITON_CONFIG"]) == 12
+
+
+def test_a_triton_config_change_rolls_the_endpoint():
+    sentiment = model("sagemaker-prod", 1)
+    bigger = model("sagemaker-prod", 1, triton={"max_batch_size": 128})
+
+    def name(m):
+        return sm.model_request(m, endpoint="ml-serving-x-sentiment", kind="sagemaker-tritonserver", image=IMAGE,
+                                role_arn=ROLE, subnet_ids=["s"], security_group_ids=["sg"])["ModelName"]
+
+    assert name(sentiment) != name(bigger), "a new config.pbtxt means a new model, deployed blue/green"
 
 
 def test_image_kind_follows_the_image_source():

@@ -180,7 +180,9 @@ def test_a_fixed_size_model_has_no_autoscaling():
     model = rec.get("aws:sagemaker/model:Model", "ep-model").inputs
     # Resolved offline from the SageMaker SDK's image tables.
     assert model["primaryContainer"]["image"] == "763104351884.dkr.ecr.us-east-1.amazonaws.com/sagemaker-tritonserver:26.05-py3"
-    assert model["primaryContainer"]["environment"] == {"SAGEMAKER_TRITON_DEFAULT_MODEL_NAME": "sentiment"}
+    environment = model["primaryContainer"]["environment"]
+    assert environment["SAGEMAKER_TRITON_DEFAULT_MODEL_NAME"] == "sentiment"
+    assert set(environment) == {"SAGEMAKER_TRITON_DEFAULT_MODEL_NAME", "ML_SERVING_TRITON_CONFIG"}
 
 
 def test_built_images_come_from_the_image_refs():
