@@ -12,7 +12,7 @@ from components import kube
 from components.compilers import metrics
 from components.compilers.capacity import disruption_budget, warm_pool
 from components.compilers.keda import interceptor_route, scaled_object
-from components.compilers.kserve import inference_service, startup_budget_s
+from components.compilers.kserve import inference_service
 from components.compilers.monitoring import prometheus_rule
 from components.compilers.rollout import served_versions
 from components.compilers.routing import http_route, model_host
@@ -53,7 +53,7 @@ class ModelDeployment(pulumi.ComponentResource):
             services.append(isvc)
             wake_route = None
             if model.autoscaling.scale_to_zero:
-                route = interceptor_route(served, host, startup_budget_s(model.weights_gib()))
+                route = interceptor_route(served, host)
                 apply(route, [isvc])
                 wake_route = route["metadata"]["name"]
             query = metrics.load(model.runtime, model.autoscaling.signal, metrics.selector(MODELS_NAMESPACE, served.name))

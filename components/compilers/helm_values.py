@@ -44,6 +44,8 @@ PROMETHEUS_URL = f"http://prometheus-operated.{NAMESPACES['kube-prometheus-stack
 GRAFANA_ADMIN_SECRET = "grafana-admin"
 CLUSTER_AUTOSCALER_SERVICE_ACCOUNT = "cluster-autoscaler"
 GPU_TOLERATION = {"key": GPU_TAINT_KEY, "operator": "Exists", "effect": "NoSchedule"}
+# A GPU node boots, joins and advertises its GPUs; Cluster Autoscaler gives up after this.
+MAX_NODE_PROVISION_S = 1200
 
 
 def cert_manager() -> Values:
@@ -130,8 +132,7 @@ def cluster_autoscaler(cluster_name: str, region: str, kubernetes_version: str) 
             # GPU nodes are expensive: give them back ten minutes after they empty.
             "scale-down-unneeded-time": "10m",
             "scale-down-delay-after-add": "10m",
-            # A GPU node boots, pulls a 10-20 GB image and loads weights; allow for it.
-            "max-node-provision-time": "20m",
+            "max-node-provision-time": f"{MAX_NODE_PROVISION_S // 60}m",
         },
     }
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from components.compilers.helm_values import NAMESPACES, PROMETHEUS_URL
+from components.compilers.kserve import cold_start_budget_s
 from components.compilers.rollout import ServedVersion
 from components.compilers.serving import MODELS_NAMESPACE
 
@@ -16,7 +17,8 @@ INTERCEPTOR_PORT = 8080
 EXTERNAL_SCALER = f"keda-add-ons-http-external-scaler.{NAMESPACES['keda-http-add-on']}:9090"
 POLLING_INTERVAL_S = 15
 # LLM responses stream for minutes; proxies must not cut them.
-REQUEST_TIMEOUT = "600s"
+RESPONSE_TIMEOUT_S = 600
+REQUEST_TIMEOUT = f"{RESPONSE_TIMEOUT_S}s"
 
 
 def interceptor_reference_grant(from_namespace: str) -> Manifest:
@@ -96,11 +98,11 @@ def scaled_object(served: ServedVersion, query: str, wake_route: str | None) -> 
     }
 
 
-def interceptor_route(served: ServedVersion, host: str, startup_s: int) -> Manifest:
+def interceptor_route(served: ServedVersion, host: str) -> Manifest:
     """Route the model's host through the interceptor, which queues requests while the
     version scales up from zero (http.keda.sh/v1beta1, add-on 0.15)."""
     policy = served.model.autoscaling
-    startup = f"{startup_s}s"
+    cold = cold_start_budget_s(served.model)
     return {
         "apiVersion": "http.keda.sh/v1beta1",
         "kind": "InterceptorRoute",
@@ -109,7 +111,12 @@ def interceptor_route(served: ServedVersion, host: str, startup_s: int) -> Manif
             "target": {"service": served.predictor, "port": 80},
             "rules": [{"hosts": [host]}],
             "scalingMetric": {"concurrency": {"targetValue": max(1, round(policy.target))}},
-            # A cold GPU replica takes minutes: hold the first requests that long.
-            "timeouts": {"readiness": startup, "request": REQUEST_TIMEOUT, "responseHeader": startup},
+            # A version at zero waits for a GPU node, the image and its start-up: hold the first
+            # requests that long, then give them the usual time to answer.
+            "timeouts": {
+                "readiness": f"{cold}s",
+                "request": f"{cold + RESPONSE_TIMEOUT_S}s",
+                "responseHeader": f"{cold + RESPONSE_TIMEOUT_S}s",
+            },
         },
     }

@@ -5,6 +5,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from components.compilers.helm_values import MAX_NODE_PROVISION_S
 from components.compilers.node_groups import GPU_LABEL, GPU_TAINT_KEY, POOL_LABEL
 from components.compilers.rollout import ServedVersion
 from components.compilers.serving import MODEL_PRIORITY_CLASS, MODEL_SERVICE_ACCOUNT, MODELS_NAMESPACE
@@ -110,6 +111,16 @@ def pod_size(model: ModelSpec) -> PodSize:
     memory_gib = max(4, math.floor(itype.memory_gib / per_node * 0.75))
     shm_gib = 2 if model.gpus == 1 else min(16, 4 * model.gpus)
     return PodSize(cpu=str(cpu), memory=f"{memory_gib}Gi", shm=f"{shm_gib}Gi")
+
+
+# Pulling a 10-20 GB serving image onto a fresh node (performance-facts §3.2: 2-6 min).
+IMAGE_PULL_S = 360
+
+
+def cold_start_budget_s(model: ModelSpec) -> int:
+    """How long a version at zero replicas may take to serve its first request: a GPU node
+    from zero, the image pull, then the container's own start-up."""
+    return MAX_NODE_PROVISION_S + IMAGE_PULL_S + startup_budget_s(model.weights_gib())
 
 
 def startup_budget_s(weights_gib: float) -> int:

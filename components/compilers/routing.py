@@ -6,7 +6,8 @@ from typing import Any
 
 from components.compilers.gateway import GATEWAY_API, GATEWAY_NAME
 from components.compilers.helm_values import NAMESPACES
-from components.compilers.keda import INTERCEPTOR_PORT, INTERCEPTOR_SERVICE, REQUEST_TIMEOUT
+from components.compilers.keda import INTERCEPTOR_PORT, INTERCEPTOR_SERVICE, RESPONSE_TIMEOUT_S
+from components.compilers.kserve import cold_start_budget_s
 from components.compilers.rollout import ServedVersion
 from components.compilers.serving import MODELS_NAMESPACE
 from components.intent.model import ModelSpec
@@ -22,7 +23,10 @@ def model_host(model: ModelSpec, domain: str) -> str:
 
 
 def http_route(model: ModelSpec, versions: list[ServedVersion], domain: str) -> Manifest:
+    timeout = RESPONSE_TIMEOUT_S
     if model.autoscaling.scale_to_zero:
+        # The first request after an idle spell waits out the cold start in the interceptor.
+        timeout += cold_start_budget_s(model)
         # The interceptor routes on the Host header to the version's Service.
         backends = [
             {
@@ -50,6 +54,6 @@ def http_route(model: ModelSpec, versions: list[ServedVersion], domain: str) -> 
         "spec": {
             "parentRefs": [{"name": GATEWAY_NAME, "namespace": MODELS_NAMESPACE}],
             "hostnames": [model_host(model, domain)],
-            "rules": [{"backendRefs": backends, "timeouts": {"request": REQUEST_TIMEOUT}}],
+            "rules": [{"backendRefs": backends, "timeouts": {"request": f"{timeout}s"}}],
         },
     }

@@ -1,5 +1,6 @@
 from components.compilers import metrics
 from components.compilers.keda import interceptor_reference_grant, interceptor_route, scaled_object
+from components.compilers.kserve import cold_start_budget_s
 from components.compilers.rollout import served_versions
 from tests.factories import model_of
 
@@ -56,11 +57,13 @@ def test_queries_are_single_series_per_runtime_and_signal():
 
 def test_interceptor_route_holds_requests_for_a_cold_start():
     served = served_versions(model_of("dev", "llama-8b"))[0]
-    route = interceptor_route(served, "llama-8b.models.internal", 540)
+    route = interceptor_route(served, "llama-8b.models.internal")
     assert route["apiVersion"] == "http.keda.sh/v1beta1" and route["kind"] == "InterceptorRoute"
     assert route["spec"]["target"] == {"service": "llama-8b-v1-predictor", "port": 80}
     assert route["spec"]["rules"] == [{"hosts": ["llama-8b.models.internal"]}]
-    assert route["spec"]["timeouts"]["readiness"] == "540s"
+    # Node from zero (1200 s) + image pull (360 s) + start-up budget of 15 GiB of weights (524 s).
+    assert cold_start_budget_s(served.model) == 1200 + 360 + 524
+    assert route["spec"]["timeouts"] == {"readiness": "2084s", "request": "2684s", "responseHeader": "2684s"}
     assert route["spec"]["scalingMetric"] == {"concurrency": {"targetValue": 4}}
 
 

@@ -21,7 +21,10 @@ def test_requests_are_weighted_by_the_current_step(percent, weights):
 
 def test_scale_to_zero_models_go_through_the_interceptor():
     model = model_of("dev", "sentiment")
-    backends = http_route(model, served_versions(model), "models.internal")["spec"]["rules"][0]["backendRefs"]
+    rule = http_route(model, served_versions(model), "models.internal")["spec"]["rules"][0]
+    # The first request after idling waits out a cold start before its 600 s to answer.
+    assert rule["timeouts"] == {"request": f"{600 + 1200 + 360 + 300 + 26}s"}
+    backends = rule["backendRefs"]
     assert backends == [
         {"group": "", "kind": "Service", "name": "keda-add-ons-http-interceptor-proxy", "namespace": "keda", "port": 8080, "weight": 100}
     ]
