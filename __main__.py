@@ -154,6 +154,7 @@ def deploy_eks(spec: StackSpec, aws_provider: aws.Provider) -> dict:
             images={m.runtime: images.refs[m.runtime] for m in spec.models},
             kserve=kserve.controller,
             monitoring=monitoring.release,
+            after=[namespace],
         ),
         in_cluster,
     )

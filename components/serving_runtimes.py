@@ -18,6 +18,7 @@ class ServingRuntimesArgs:
     images: dict[str, pulumi.Input[str]]
     kserve: pulumi.Resource
     monitoring: pulumi.Resource
+    # The models namespace, which the PodMonitors live in.
     after: list[pulumi.Resource] = field(default_factory=list)
 
 
@@ -36,7 +37,11 @@ class ServingRuntimes(pulumi.ComponentResource):
                 pulumi.ResourceOptions(parent=self, depends_on=[args.kserve, *args.after]),
             )
             monitor = pod_monitor(runtime)
-            kube.apply(f"{name}-{kube.object_key(monitor)}", monitor, pulumi.ResourceOptions(parent=self, depends_on=[args.monitoring]))
+            kube.apply(
+                f"{name}-{kube.object_key(monitor)}",
+                monitor,
+                pulumi.ResourceOptions(parent=self, depends_on=[args.monitoring, *args.after]),
+            )
             dashboard = dashboard_config_map(runtime)
             kube.apply(f"{name}-{kube.object_key(dashboard)}", dashboard, pulumi.ResourceOptions(parent=self, depends_on=[args.monitoring]))
         self.register_outputs({"runtimes": sorted(self.runtimes)})

@@ -108,6 +108,18 @@ def _slo_alerts(served: ServedVersion) -> list[dict[str, Any]]:
                 version,
             )
         )
+    if slo.tpot_p99_ms is not None:
+        rules.append(
+            _alert(
+                "MLServingTPOTAboveSLO",
+                f"{metrics.tpot_p99_seconds(sel, '5m')} > {slo.tpot_p99_ms / 1000:g}",
+                "10m",
+                "warning",
+                f"{served.name}: time per output token p99 above {slo.tpot_p99_ms} ms (batches too large for the GPU?)",
+                model.name,
+                version,
+            )
+        )
     if slo.latency_p99_ms is not None:
         rules.append(
             _alert(

@@ -172,7 +172,7 @@ LOAD_SIGNALS = ResourceValidationPolicy(
     severity=Severity.MEDIUM,
     tags=["autoscaling", "gpu", "llm"],
     remediation_steps=(
-        "Choose autoscaling.signal queue_depth, concurrency or ttft in the stack file: on EKS that compiles to "
+        "Choose autoscaling.signal queue_depth, concurrency or requests_per_second in the stack file: on EKS that compiles to "
         "a KEDA prometheus trigger on vllm:num_requests_waiting (or Triton's queue), on SageMaker to target "
         "tracking on concurrent requests per model."
     ),

@@ -30,10 +30,15 @@ def test_slo_alerts_for_a_vllm_model():
         "MLServingErrorRateAboveSLO",
         "MLServingReplicasNotReady",
         "MLServingTTFTAboveSLO",
+        "MLServingTPOTAboveSLO",
         "MLServingKVCacheFull",
     }
     exprs = {a[0]: a[2] for a in alerts}
     assert exprs["MLServingTTFTAboveSLO"].endswith("> 3")
+    assert exprs["MLServingTPOTAboveSLO"] == (
+        'histogram_quantile(0.99, sum by (le) (rate(vllm:inter_token_latency_seconds_bucket'
+        '{namespace="models",inferenceservice="llama-70b-v1"}[5m]))) > 0.12'
+    )
     assert exprs["MLServingKVCacheFull"] == 'max(vllm:kv_cache_usage_perc{namespace="models",inferenceservice="llama-70b-v1"}) > 0.95'
     assert exprs["MLServingErrorRateAboveSLO"].endswith("> 0.005")
     assert 'deployment="llama-70b-v1-predictor"' in exprs["MLServingReplicasNotReady"]

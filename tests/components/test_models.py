@@ -69,3 +69,13 @@ def test_runtimes_with_monitors_and_dashboards():
     assert {c.inputs["metadata"]["name"] for c in rec.of_type("kubernetes:core/v1:ConfigMap")} == {
         "ml-serving-vllm-dashboard", "ml-serving-triton-dashboard"
     }
+
+
+def test_pod_monitors_wait_for_their_namespace():
+    def program():
+        ServingRuntimes("rt", ServingRuntimesArgs(images={"vllm": IMAGE}, kserve=Marker("kserve"), monitoring=Marker("kps"),
+                                                  after=[Marker("namespace")]))
+
+    rec = run_under_mocks(program)
+    monitor = rec.get("kubernetes:monitoring.coreos.com/v1:PodMonitor", "rt-podmonitor-ml-serving-vllm")
+    assert rec.get("random:index/randomString:RandomString", "namespace").urn in monitor.depends_on
