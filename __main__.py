@@ -25,6 +25,12 @@ from components.stack_config import load_stack_spec
 from components.triton_config import TritonConfigObject, TritonConfigObjectArgs
 
 
+def stack_tags(spec: StackSpec) -> dict[str, str]:
+    """Tags on every AWS resource of the stack (cost allocation, and the environment the CI
+    deploy roles are scoped by)."""
+    return {**spec.tags, "ml-serving:environment": spec.environment, "ml-serving:stack": pulumi.get_stack()}
+
+
 def name_prefix() -> str:
     """Names of a stack's resources start with its stack name: two stacks of one environment
     (dev and sagemaker-dev, say) can share an account without their names colliding."""
@@ -84,6 +90,7 @@ def deploy_eks(spec: StackSpec, aws_provider: aws.Provider) -> dict:
             key_arn=key.arn,
             region=spec.region,
             protect=protect,
+            tags=stack_tags(spec),
         ),
         on_aws,
     )
@@ -219,9 +226,7 @@ spec = load_stack_spec()
 provider = aws.Provider(
     "aws",
     region=spec.region,
-    default_tags=aws.ProviderDefaultTagsArgs(
-        tags={**spec.tags, "ml-serving:environment": spec.environment, "ml-serving:stack": pulumi.get_stack()}
-    ),
+    default_tags=aws.ProviderDefaultTagsArgs(tags=stack_tags(spec)),
 )
 outputs = deploy_eks(spec, provider) if spec.target == "eks" else deploy_sagemaker(spec, provider)
 for key, value in outputs.items():

@@ -69,6 +69,12 @@ class CiBootstrap(pulumi.ComponentResource):
         )
         aws.iam.RolePolicyAttachment(f"{name}-preview-read-only", role=preview.name, policy_arn=ci_access.READ_ONLY, opts=child)
         aws.iam.RolePolicy(f"{name}-preview-state", role=preview.name, policy=state_policy(False), opts=child)
+        aws.iam.RolePolicy(
+            f"{name}-preview-no-data",
+            role=preview.name,
+            policy=state.bucket.arn.apply(lambda arn: json.dumps(ci_access.preview_data_guard(arn))),
+            opts=child,
+        )
 
         self.deploy_role_arns = {}
         for environment in args.environments:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
@@ -29,6 +30,8 @@ class ClusterArgs:
     key_arn: pulumi.Input[str]
     region: str
     protect: bool
+    # Cost tags for what node groups launch (see NodeGroupArgs.tags).
+    tags: Mapping[str, str] = field(default_factory=dict)
 
 
 def _managed_policy(partition: str, name: str) -> str:
@@ -144,6 +147,7 @@ class Cluster(pulumi.ComponentResource):
                     subnet_ids=args.private_subnet_ids,
                     key_arn=args.key_arn,
                     shape=shape,
+                    tags=args.tags,
                 ),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[*node_policies, *networking]),
             )

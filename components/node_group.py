@@ -2,7 +2,8 @@
 GPU pools, the ASG tags Cluster Autoscaler needs to scale it up from zero."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
@@ -17,6 +18,9 @@ class NodeGroupArgs:
     subnet_ids: list[pulumi.Input[str]]
     key_arn: pulumi.Input[str]
     shape: NodeGroupShape
+    # The provider's default tags reach the launch template but not the instances and volumes
+    # Auto Scaling launches from it; GPU instances are most of the bill.
+    tags: Mapping[str, str] = field(default_factory=dict)
 
 
 class NodeGroup(pulumi.ComponentResource):
@@ -50,6 +54,12 @@ class NodeGroup(pulumi.ComponentResource):
                 # through EKS Pod Identity.
                 http_put_response_hop_limit=1,
             ),
+            tag_specifications=[
+                aws.ec2.LaunchTemplateTagSpecificationArgs(resource_type=kind, tags=dict(args.tags))
+                for kind in ("instance", "volume")
+            ]
+            if args.tags
+            else None,
             update_default_version=True,
             opts=pulumi.ResourceOptions(parent=self),
         )

@@ -69,6 +69,26 @@ def state_access(bucket_arn: str, key_arn: str, write: bool) -> Policy:
     return _document(*statements)
 
 
+def preview_data_guard(state_bucket_arn: str) -> Policy:
+    """ReadOnlyAccess reads every object in the account, and a pull request's workflow can
+    assume the preview role: model weights and captured requests must stay out of its reach.
+    A preview needs object reads in the state bucket only."""
+    return _document(
+        {
+            "Sid": "NoDataReadsOutsideTheState",
+            "Effect": "Deny",
+            "Action": ["s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectAttributes", "s3:GetObjectTorrent"],
+            "NotResource": [f"{state_bucket_arn}/*"],
+        },
+        {
+            "Sid": "NoSecretsOrLogs",
+            "Effect": "Deny",
+            "Action": ["secretsmanager:GetSecretValue", "ssm:GetParameter*", "logs:GetLogEvents", "logs:FilterLogEvents"],
+            "Resource": "*",
+        },
+    )
+
+
 def deploy_iam(environment: str, account_id: str, partition: str = "aws") -> Policy:
     """What PowerUserAccess leaves out and a stack needs: its own roles (named ml-serving-*),
     passing them to EKS, EC2 and SageMaker, and service-linked roles.

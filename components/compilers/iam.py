@@ -32,13 +32,24 @@ def pod_identity_trust() -> Policy:
 
 
 def model_reader(bucket_arn: str, key_arn: str, prefixes: list[str] | None = None) -> Policy:
-    """Read model weights: list and get objects in the model bucket, decrypt with its key."""
-    objects = [f"{bucket_arn}/{p}*" for p in prefixes] if prefixes else [f"{bucket_arn}/*"]
-    return _document(
-        {"Sid": "ListModelBucket", "Effect": "Allow", "Action": ["s3:ListBucket", "s3:GetBucketLocation"], "Resource": bucket_arn},
+    """Read model weights: list and get objects under the model prefixes (folders, ending in
+    `/`, so `v1/` never matches `v10/`), decrypt them with the stack key."""
+    statements: list[dict[str, Any]] = [
+        {"Sid": "LocateModelBucket", "Effect": "Allow", "Action": "s3:GetBucketLocation", "Resource": bucket_arn}
+    ]
+    list_models: dict[str, Any] = {"Sid": "ListModelPrefixes", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": bucket_arn}
+    if prefixes:
+        folders = [p if p.endswith("/") else f"{p}/" for p in prefixes]
+        list_models["Condition"] = {"StringLike": {"s3:prefix": [v for f in folders for v in (f.rstrip("/"), f"{f}*")]}}
+        objects = [f"{bucket_arn}/{f}*" for f in folders]
+    else:
+        objects = [f"{bucket_arn}/*"]
+    statements += [
+        list_models,
         {"Sid": "ReadModelObjects", "Effect": "Allow", "Action": ["s3:GetObject", "s3:GetObjectVersion"], "Resource": objects},
         {"Sid": "DecryptModelObjects", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:DescribeKey"], "Resource": key_arn},
-    )
+    ]
+    return _document(*statements)
 
 
 def cluster_autoscaler(cluster_name: str, partition: str = "aws") -> Policy:

@@ -15,7 +15,7 @@ from pulumi_policy import (
 )
 
 from .settings import config_schema, settings
-from .values import get, is_map, mapping
+from .values import get, is_map, items, mapping
 
 # Resources that appear on the bill; free ones (route tables, IAM) are left alone.
 COST_BEARING = (
@@ -74,7 +74,25 @@ def provider_default_tags(provider: PolicyProviderResource | None) -> Mapping[st
     return mapping(get(value, "tags")) if is_map(value) else {}
 
 
+LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
+
+
+def _check_launched_instances(args: ResourceValidationArgs, required: list[str], report: ReportViolation) -> None:
+    # Default tags reach the template itself, not what Auto Scaling launches from it.
+    launched = {}
+    for spec in items(get(args.props, "tagSpecifications")):
+        if get(spec, "resourceType") == "instance":
+            launched.update(mapping(get(spec, "tags")))
+    missing = [key for key in required if not launched.get(key)]
+    if missing:
+        report(f"instances launched from this template miss cost tags {', '.join(missing)}: provider default "
+               "tags do not reach instances an Auto Scaling group launches, so they need tagSpecifications.")
+
+
 def _check_tags(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type == LAUNCH_TEMPLATE:
+        _check_launched_instances(args, list(settings(args, TAGS_SCHEMA)["requiredTags"]), report)
+        return
     if args.resource_type not in COST_BEARING:
         return
     required = list(settings(args, TAGS_SCHEMA)["requiredTags"])
@@ -90,7 +108,8 @@ REQUIRED_COST_TAGS = ResourceValidationPolicy(
     display_name="Required cost tags",
     description=(
         "Cost-bearing AWS resources (clusters, node groups, NAT gateways, buckets, endpoints, ...) carry the "
-        "required tags, directly or through the aws provider's default tags."
+        "required tags, directly or through the aws provider's default tags; launch templates also tag the "
+        "instances they launch."
     ),
     validate=_check_tags,
     config_schema=config_schema(TAGS_SCHEMA),

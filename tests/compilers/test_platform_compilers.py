@@ -76,10 +76,14 @@ def test_no_iam_document_grants_everything():
             assert "*" not in actions and all(not a.endswith(":*") for a in actions)
 
 
-def test_model_reader_reads_only_the_model_prefixes():
-    statements = {s["Sid"]: s for s in _statements(iam.model_reader("arn:aws:s3:::b", "arn:k", ["llama/v1/", "llama/v2/"]))}
+def test_model_reader_reads_and_lists_only_the_model_folders():
+    statements = {s["Sid"]: s for s in _statements(iam.model_reader("arn:aws:s3:::b", "arn:k", ["llama/v1/", "llama/v2"]))}
+    # "llama/v2" is a folder too: without the slash, llama/v2* would also read llama/v20/.
     assert statements["ReadModelObjects"]["Resource"] == ["arn:aws:s3:::b/llama/v1/*", "arn:aws:s3:::b/llama/v2/*"]
     assert statements["ReadModelObjects"]["Action"] == ["s3:GetObject", "s3:GetObjectVersion"]
+    assert statements["ListModelPrefixes"]["Condition"] == {
+        "StringLike": {"s3:prefix": ["llama/v1", "llama/v1/*", "llama/v2", "llama/v2/*"]}
+    }
     assert statements["DecryptModelObjects"]["Resource"] == "arn:k"
 
 

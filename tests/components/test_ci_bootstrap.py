@@ -102,3 +102,10 @@ def test_deploy_roles_manage_only_their_environments_roles_and_never_ci_roles():
         "arn:aws:iam::111122223333:role/ml-serving-preview",
         "arn:aws:iam::111122223333:role/ml-serving-deploy-*",
     ]
+
+
+def test_the_preview_role_cannot_read_data(recording):
+    policy = json.loads(recording.get("aws:iam/rolePolicy:RolePolicy", "ml-serving-pulumi-preview-no-data").inputs["policy"])
+    objects = next(s for s in policy["Statement"] if s["Sid"] == "NoDataReadsOutsideTheState")
+    assert objects["Effect"] == "Deny" and "s3:GetObject" in objects["Action"]
+    assert objects["NotResource"] == ["arn:aws:s3:::acme-ml-serving-pulumi-state/*"]

@@ -181,3 +181,14 @@ def test_without_a_deployer_eks_grants_the_creator():
 
     rec = run_under_mocks(program)
     assert rec.get("aws:eks/cluster:Cluster", "c-eks").inputs["accessConfig"]["bootstrapClusterCreatorAdminPermissions"] is True
+
+
+def test_launched_gpu_instances_and_volumes_carry_the_cost_tags():
+    spec = spec_of("prod")
+    tags = {"team": "ml-platform", "cost-center": "cc-4410"}
+
+    def program():
+        Cluster("c", ClusterArgs("ml-serving-prod", spec.cluster, ["subnet-a"], "arn:aws:kms:us-east-1:1:key/k", "us-east-1", True, tags))
+
+    template = run_under_mocks(program).get("aws:ec2/launchTemplate:LaunchTemplate", "c-gpu-l40s-template").inputs
+    assert template["tagSpecifications"] == [{"resourceType": "instance", "tags": tags}, {"resourceType": "volume", "tags": tags}]

@@ -10,7 +10,7 @@ import pytest
 
 from policies.ml_serving_policies import POLICIES
 from policies.ml_serving_policies.governance import COST_BEARING
-from tests.policies.world import DIGEST, ECR, STRICT, copy_of, failing, resource, violations, world
+from tests.policies.world import DIGEST, ECR, STRICT, TAGS, copy_of, failing, resource, violations, world
 
 World = dict[str, Any]
 
@@ -211,6 +211,9 @@ CASES = [
          lambda w: setattr(w["nat"], "provider", ""), "missing cost tags team, cost-center"),
     Case("required-cost-tags", "empty-value",
          setting("repository", "tags", {"cost-center": ""}), "missing cost tags cost-center"),
+    Case("required-cost-tags", "untagged-instances",
+         setting("launch_template", "tagSpecifications", [{"resourceType": "volume", "tags": TAGS}]),
+         "instances launched from this template miss cost tags team, cost-center"),
     Case("stateful-resources-protected", "key", lambda w: setattr(w["key"], "protect", False), "is not protected"),
     Case("stateful-resources-protected", "bucket", lambda w: setattr(w["bucket"], "protect", False), "is not protected"),
 ]

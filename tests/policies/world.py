@@ -129,6 +129,8 @@ def world() -> dict[str, Resource]:
         "vpcConfig": {"endpointPrivateAccess": True, "endpointPublicAccess": True,
                       "publicAccessCidrs": ["203.0.113.0/24"], "subnetIds": ["subnet-private"]},
     }, protect=True, depends_on=(r["private_subnet"].urn, r["key"].urn))
+    r["launch_template"] = resource("aws:ec2/launchTemplate:LaunchTemplate", "gpu-l4-template", {
+        "tagSpecifications": [{"resourceType": kind, "tags": TAGS} for kind in ("instance", "volume")]})
     r["gpu_nodes"] = resource("aws:eks/nodeGroup:NodeGroup", "gpu-l4", {
         "clusterName": "ml-serving-test", "amiType": "AL2023_x86_64_NVIDIA", "instanceTypes": ["g6.xlarge"],
         "capacityType": "ON_DEMAND", "subnetIds": ["subnet-private"],
