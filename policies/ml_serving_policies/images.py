@@ -46,7 +46,11 @@ def _check_digest(args: ResourceValidationArgs, report: ReportViolation) -> None
 IMAGES_PINNED = ResourceValidationPolicy(
     name="images-pinned-by-digest",
     display_name="Images pinned by digest",
-    description="Every container image (Kubernetes workloads, serving runtimes, SageMaker models) ends in @sha256:<digest>.",
+    description=(
+        "Every container image ml-serving renders (Kubernetes workloads, serving runtimes, SageMaker models) "
+        "ends in @sha256:<digest>. Add-on Helm charts are out of scope: they are pinned by chart version in "
+        "components/intent/versions.py and run the images their chart version names."
+    ),
     validate=_check_digest,
     enforcement_level=EnforcementLevel.MANDATORY,
     severity=Severity.HIGH,
@@ -90,8 +94,9 @@ IMAGES_FROM_ECR = ResourceValidationPolicy(
     name="images-from-private-ecr",
     display_name="Images from our ECR",
     description=(
-        "Container images come from a private ECR registry (of the allowed accounts, if configured) or an "
-        "explicitly allowed prefix, never straight from a public registry."
+        "Container images ml-serving renders come from a private ECR registry (of the allowed accounts, if "
+        "configured) or an explicitly allowed prefix, never straight from a public registry. Add-on Helm "
+        "charts pull their own images and are out of scope."
     ),
     validate=_check_registry,
     config_schema=config_schema(REGISTRY_SCHEMA),
