@@ -368,9 +368,24 @@ def thresholds(model: ModelSpec) -> list[Threshold]:
     if rolling_out(model):
         assert model.canary is not None
         for gate in model.canary.gates:
-            if gate.max_value is not None and gate.metric in ("error_rate", "latency_p99"):
-                found[gate.metric] = Threshold(gate.metric, gate.max_value, gate.window_s, f"canary gate {gate.metric}")
+            if gate.max_value is None or gate.metric not in ("error_rate", "latency_p99"):
+                continue
+            value, source = gate.max_value, f"canary gate {gate.metric}"
+            if gate.metric == "error_rate":
+                value, source = blended_error_threshold(gate.max_value, model.slo.error_rate, model.canary.steps[0]), (
+                    f"canary gate error_rate {gate.max_value:.2%} on the first {model.canary.steps[0]} %, "
+                    f"blended with the stable fleet at its {model.slo.error_rate:.2%} objective"
+                )
+            found[gate.metric] = Threshold(gate.metric, value, gate.window_s, source)
     return [found[m] for m in ("error_rate", "latency_p99") if m in found]
+
+
+def blended_error_threshold(candidate_max: float, stable_rate: float, first_step_percent: int) -> float:
+    """The variant's error-rate alarm sees both fleets during a blue/green update: with the
+    first step's share p on the new fleet, the candidate passing `candidate_max` while the
+    stable fleet runs at its objective shows as p * candidate_max + (1 - p) * stable_rate."""
+    share = first_step_percent / 100
+    return round(share * candidate_max + (1 - share) * stable_rate, 6)
 
 
 def alarm_name(endpoint: str, metric: str) -> str:

@@ -366,8 +366,15 @@ def test_without_a_rollout_the_slo_sets_the_alarms():
 def test_a_gate_overrides_only_its_own_metric():
     m = llama(canary={"gates": [{"metric": "error_rate", "max_value": 0.05, "window_s": 600}]})
     alarms = {a["AlarmName"]: a for a in sm.alarm_requests(m, ENDPOINT)}
-    assert alarms[f"{ENDPOINT}-error-rate"]["Threshold"] == 0.05
+    # The alarm sees both fleets: 10 % of requests at the gate's 5 %, 90 % at the SLO's 1 %.
+    assert m.canary.steps[0] == 10 and m.slo.error_rate == 0.01
+    assert alarms[f"{ENDPOINT}-error-rate"]["Threshold"] == 0.014  # 0.1 x 0.05 + 0.9 x 0.01
     assert alarms[f"{ENDPOINT}-latency-p99"]["Threshold"] == 20_000_000  # still the SLO
+
+
+def test_blended_error_threshold():
+    assert sm.blended_error_threshold(0.05, 0.01, 100) == 0.05
+    assert sm.blended_error_threshold(0.02, 0.005, 50) == 0.0125
 
 
 def test_rollback_on_breach_false_keeps_alarms_but_not_the_rollback():
