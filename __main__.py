@@ -14,6 +14,7 @@ from components.intent.stack import SageMakerSpec, StackSpec
 from components.keda import Keda, KedaArgs
 from components.kserve import KServe, KServeArgs
 from components.model_deployment import ModelDeployment, ModelDeploymentArgs
+from components.model_dns import ModelDns, ModelDnsArgs
 from components.model_namespace import ModelNamespace, ModelNamespaceArgs
 from components.model_storage import ModelStorage, ModelStorageArgs, PodReader
 from components.network import Network, NetworkArgs
@@ -135,6 +136,19 @@ def deploy_eks(spec: StackSpec, aws_provider: aws.Provider) -> dict:
         ModelGatewayArgs(versions.envoy_gateway, MODELS_NAMESPACE, cluster_spec.model_domain, after=[*ready, namespace]),
         in_cluster,
     )
+    dns = ModelDns(
+        f"{prefix}-model-dns",
+        ModelDnsArgs(
+            domain=cluster_spec.model_domain,
+            vpc_id=network.vpc_id,
+            region=spec.region,
+            cluster_name=prefix,
+            cluster=cluster.name,
+            chart_version=versions.external_dns,
+            after=[*ready, gateway.gateway],
+        ),
+        in_cluster,
+    )
     scales_to_zero = any(m.autoscaling.scale_to_zero for m in spec.models)
     keda = Keda(
         f"{prefix}-keda",
@@ -180,7 +194,13 @@ def deploy_eks(spec: StackSpec, aws_provider: aws.Provider) -> dict:
             ),
             in_cluster,
         )
-    return {"clusterName": cluster.name, "vpcId": network.vpc_id, "modelBucket": storage.bucket.bucket}
+    return {
+        "clusterName": cluster.name,
+        "vpcId": network.vpc_id,
+        "modelBucket": storage.bucket.bucket,
+        "modelZoneId": dns.zone.zone_id,
+        "modelUrls": {m.name: f"http://{m.name}.{cluster_spec.model_domain}" for m in spec.models},
+    }
 
 
 def deploy_sagemaker(spec: StackSpec, aws_provider: aws.Provider) -> dict:

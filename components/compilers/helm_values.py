@@ -25,6 +25,7 @@ RELEASES = {
     "dcgm-exporter": "dcgm-exporter",
     "cluster-autoscaler": "cluster-autoscaler",
     "envoy-gateway": "eg",
+    "external-dns": "external-dns",
 }
 NAMESPACES = {
     "cert-manager": "cert-manager",
@@ -37,12 +38,14 @@ NAMESPACES = {
     "dcgm-exporter": "monitoring",
     "cluster-autoscaler": "kube-system",
     "envoy-gateway": "envoy-gateway-system",
+    "external-dns": "external-dns",
 }
 MONITOR_LABELS = {"release": RELEASES["kube-prometheus-stack"]}
 # The operator always creates this headless Service in front of Prometheus.
 PROMETHEUS_URL = f"http://prometheus-operated.{NAMESPACES['kube-prometheus-stack']}.svc:9090"
 GRAFANA_ADMIN_SECRET = "grafana-admin"
 CLUSTER_AUTOSCALER_SERVICE_ACCOUNT = "cluster-autoscaler"
+EXTERNAL_DNS_SERVICE_ACCOUNT = "external-dns"
 GPU_TOLERATION = {"key": GPU_TAINT_KEY, "operator": "Exists", "effect": "NoSchedule"}
 # A GPU node boots, joins and advertises its GPUs; Cluster Autoscaler gives up after this.
 MAX_NODE_PROVISION_S = 1200
@@ -150,3 +153,19 @@ def kserve() -> Values:
         }
     }
 
+
+def external_dns(domain: str, owner: str, region: str) -> Values:
+    """Publish each model route's hostname in the private zone, aliased to the gateway's
+    internal load balancer (Envoy Gateway writes its address into the Gateway's status)."""
+    return {
+        "provider": {"name": "aws"},
+        "sources": ["gateway-httproute"],
+        "domainFilters": [domain],
+        # sync: records of deleted routes go too; the TXT registry keeps other owners' records.
+        "policy": "sync",
+        "registry": "txt",
+        "txtOwnerId": owner,
+        "extraArgs": {"aws-zone-type": "private"},
+        "env": [{"name": "AWS_DEFAULT_REGION", "value": region}],
+        "serviceAccount": {"create": True, "name": EXTERNAL_DNS_SERVICE_ACCOUNT},
+    }

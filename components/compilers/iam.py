@@ -92,6 +92,25 @@ def cluster_autoscaler(cluster_name: str, partition: str = "aws") -> Policy:
     )
 
 
+def external_dns(zone_arn: str) -> Policy:
+    """external-dns on the model zone only (its AWS tutorial, narrowed to one zone)."""
+    return _document(
+        {
+            "Sid": "ManageModelRecords",
+            "Effect": "Allow",
+            "Action": ["route53:ChangeResourceRecordSets", "route53:ListResourceRecordSets", "route53:ListTagsForResources"],
+            "Resource": zone_arn,
+        },
+        {
+            # Takes no resource: listing is how external-dns finds the zone for its domain.
+            "Sid": "FindZones",
+            "Effect": "Allow",
+            "Action": ["route53:ListHostedZones"],
+            "Resource": "*",
+        },
+    )
+
+
 def ebs_csi_kms(key_arn: str) -> Policy:
     """The EBS CSI driver creates and attaches volumes encrypted with the stack's key."""
     return _document(

@@ -128,6 +128,7 @@ class AddonVersions(Spec):
     dcgm_exporter: str = _pinned("dcgm-exporter")
     cluster_autoscaler: str = _pinned("cluster-autoscaler")
     envoy_gateway: str = _pinned("envoy-gateway")
+    external_dns: str = _pinned("external-dns")
 
 
 class ClusterSpec(Spec):

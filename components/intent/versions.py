@@ -39,6 +39,9 @@ CHARTS: dict[str, Chart] = {
     "dcgm-exporter": Chart("https://nvidia.github.io/dcgm-exporter/helm-charts", "dcgm-exporter", "4.8.2"),
     # kubernetes/autoscaler cluster-autoscaler/charts/cluster-autoscaler 9.59.0 (2026-07-21).
     "cluster-autoscaler": Chart("https://kubernetes.github.io/autoscaler", "cluster-autoscaler", "9.59.0"),
+    # kubernetes-sigs/external-dns tag external-dns-helm-chart-1.21.1 (app v0.21.0, 2026-04-30):
+    # the newest chart whose files were read; 1.22 changed the annotation prefix and `policy`.
+    "external-dns": Chart("https://kubernetes-sigs.github.io/external-dns", "external-dns", "1.21.1"),
     # envoyproxy/gateway v1.9.0 (2026-08-15); bundles Gateway API v1.6.1 CRDs.
     "envoy-gateway": Chart("oci://docker.io/envoyproxy", "gateway-helm", "v1.9.0"),
 }

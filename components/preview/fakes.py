@@ -95,6 +95,10 @@ def _specific(typ: str, name: str, physical: str, inputs: dict[str, Any], region
         image_digest = f"sha256:{digest('image:' + name)}"
         tags = inputs.get("tags") or [name]
         return {"digest": image_digest, "ref": f"{tags[0].split(':')[0]}@{image_digest}"}
+    if typ == "aws:route53/zone:Zone":
+        zone_id = "Z" + digest(name, 20).upper()
+        return {"id": zone_id, "zoneId": zone_id, "arn": f"arn:{PARTITION}:route53:::hostedzone/{zone_id}",
+                "nameServers": [f"ns-{i}.awsdns.example" for i in range(4)]}
     if typ.startswith("aws:sagemaker/"):
         return {"id": physical, "name": physical}
     if typ == "random:index/randomPassword:RandomPassword":

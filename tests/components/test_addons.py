@@ -110,3 +110,23 @@ def test_model_namespace_service_account_and_priorities():
     priorities = {p.inputs["metadata"]["name"]: p.inputs for p in rec.of_type("kubernetes:scheduling.k8s.io/v1:PriorityClass")}
     assert priorities["warm-pool-placeholder"]["value"] < 0 < priorities["model-serving"]["value"]
     assert priorities["warm-pool-placeholder"]["preemptionPolicy"] == "Never"
+
+
+def test_model_names_resolve_in_a_private_zone_written_by_external_dns():
+    from components.model_dns import ModelDns, ModelDnsArgs
+
+    args = ModelDnsArgs("models.internal", "vpc-1", "us-east-1", "ml-serving-dev", "ml-serving-dev", "1.21.1")
+    rec = run_under_mocks(lambda: ModelDns("dns", args))
+    zone = rec.get("aws:route53/zone:Zone", "dns-zone")
+    assert zone.inputs["name"] == "models.internal"
+    assert zone.inputs["vpcs"] == [{"vpcId": "vpc-1", "vpcRegion": "us-east-1"}]
+    release = _releases(rec)["external-dns"]
+    values = release.inputs["values"]
+    assert values["sources"] == ["gateway-httproute"] and values["domainFilters"] == ["models.internal"]
+    assert values["extraArgs"] == {"aws-zone-type": "private"} and values["txtOwnerId"] == "ml-serving-dev"
+    policy = json.loads(rec.get("aws:iam/rolePolicy:RolePolicy", "dns-external-dns").inputs["policy"])
+    changes = next(s for s in policy["Statement"] if s["Sid"] == "ManageModelRecords")
+    assert changes["Resource"].startswith("arn:aws:route53:::hostedzone/Z")
+    association = rec.get("aws:eks/podIdentityAssociation:PodIdentityAssociation", "dns-external-dns").inputs
+    assert (association["namespace"], association["serviceAccount"]) == ("external-dns", "external-dns")
+    assert association["clusterName"] == "ml-serving-dev"

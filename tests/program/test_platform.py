@@ -5,7 +5,7 @@ from tests.conftest import STACK_NAMES, stack_config
 
 PLATFORM_CHARTS = {
     "kube-prometheus-stack", "keda", "cert-manager", "kserve-crd", "kserve", "nvidia-device-plugin",
-    "dcgm-exporter", "cluster-autoscaler", "eg",
+    "dcgm-exporter", "cluster-autoscaler", "eg", "external-dns",
 }
 
 
@@ -16,7 +16,7 @@ def _release_names(recording):
 def test_dev_preview_has_the_whole_platform(previews):
     rec = previews("dev").recording
     assert PLATFORM_CHARTS | {"http-add-on"} == _release_names(rec)
-    for typ in ("aws:ec2/vpc:Vpc", "aws:eks/cluster:Cluster", "aws:kms/key:Key", "aws:s3/bucket:Bucket",
+    for typ in ("aws:ec2/vpc:Vpc", "aws:eks/cluster:Cluster", "aws:kms/key:Key", "aws:s3/bucket:Bucket", "aws:route53/zone:Zone",
                 "aws:eks/podIdentityAssociation:PodIdentityAssociation", "pulumi:providers:kubernetes"):
         assert rec.of_type(typ), typ
     groups = {g.inputs["nodeGroupName"] for g in rec.of_type("aws:eks/nodeGroup:NodeGroup")}
