@@ -10,6 +10,7 @@ import pulumi_aws as aws
 
 from components import helm
 from components.compilers import helm_values, iam
+from components.pod_identity import pod_role
 
 
 @dataclass(frozen=True)
@@ -25,28 +26,20 @@ class ClusterAutoscalerArgs:
 class ClusterAutoscaler(pulumi.ComponentResource):
     def __init__(self, name: str, args: ClusterAutoscalerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ml-serving:cluster_autoscaler:ClusterAutoscaler", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
         partition = aws.get_partition(opts=pulumi.InvokeOptions(parent=self)).partition
-        role = aws.iam.Role(f"{name}-role", assume_role_policy=json.dumps(iam.pod_identity_trust()), opts=child)
-        policy = aws.iam.RolePolicy(
-            f"{name}-policy",
-            role=role.name,
-            policy=json.dumps(iam.cluster_autoscaler(args.cluster_name, partition)),
-            opts=child,
-        )
-        association = aws.eks.PodIdentityAssociation(
-            f"{name}-identity",
+        access = pod_role(
+            f"{name}-aws",
+            parent=self,
             cluster_name=args.cluster,
             namespace=helm_values.NAMESPACES["cluster-autoscaler"],
             service_account=helm_values.CLUSTER_AUTOSCALER_SERVICE_ACCOUNT,
-            role_arn=role.arn,
-            opts=child,
+            policy=json.dumps(iam.cluster_autoscaler(args.cluster_name, partition)),
         )
         release = helm.install(
             f"{name}-release",
             "cluster-autoscaler",
             args.chart_version,
             helm_values.cluster_autoscaler(args.cluster_name, args.region, args.kubernetes_version),
-            pulumi.ResourceOptions(parent=self, depends_on=[policy, association, *args.after]),
+            pulumi.ResourceOptions(parent=self, depends_on=[*access.ready, *args.after]),
         )
-        self.register_outputs({"release": release.name, "roleArn": role.arn})
+        self.register_outputs({"release": release.name, "roleArn": access.role.arn})

@@ -10,6 +10,7 @@ import pulumi_aws as aws
 
 from components import helm
 from components.compilers import helm_values, iam
+from components.pod_identity import pod_role
 
 
 @dataclass(frozen=True)
@@ -38,26 +39,19 @@ class ModelDns(pulumi.ComponentResource):
             force_destroy=True,
             opts=child,
         )
-        role = aws.iam.Role(f"{name}-external-dns", assume_role_policy=json.dumps(iam.pod_identity_trust()), opts=child)
-        policy = aws.iam.RolePolicy(
+        access = pod_role(
             f"{name}-external-dns",
-            role=role.name,
-            policy=self.zone.arn.apply(lambda arn: json.dumps(iam.external_dns(arn))),
-            opts=child,
-        )
-        association = aws.eks.PodIdentityAssociation(
-            f"{name}-external-dns",
+            parent=self,
             cluster_name=args.cluster,
             namespace=helm_values.NAMESPACES["external-dns"],
             service_account=helm_values.EXTERNAL_DNS_SERVICE_ACCOUNT,
-            role_arn=role.arn,
-            opts=child,
+            policy=self.zone.arn.apply(lambda arn: json.dumps(iam.external_dns(arn))),
         )
         release = helm.install(
             f"{name}-external-dns",
             "external-dns",
             args.chart_version,
             helm_values.external_dns(args.domain, args.cluster_name, args.region),
-            pulumi.ResourceOptions(parent=self, depends_on=[policy, association, *args.after]),
+            pulumi.ResourceOptions(parent=self, depends_on=[*access.ready, *args.after]),
         )
         self.register_outputs({"zoneId": self.zone.zone_id, "release": release.name})

@@ -8,6 +8,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.compilers import iam
+from components.pod_identity import pod_role
 
 
 @dataclass(frozen=True)
@@ -103,27 +104,16 @@ class ModelStorage(pulumi.ComponentResource):
         self.reader_role_arn = None
         if args.reader is not None:
             reader = args.reader
-            role = aws.iam.Role(
+            access = pod_role(
                 f"{name}-reader",
-                description="Model pods: read-only access to the model bucket",
-                assume_role_policy=json.dumps(iam.pod_identity_trust()),
-                opts=child,
-            )
-            aws.iam.RolePolicy(
-                f"{name}-reader",
-                role=role.name,
-                policy=pulumi.Output.all(self.bucket.arn, args.key_arn).apply(
-                    lambda a: json.dumps(iam.model_reader(a[0], a[1], reader.prefixes))
-                ),
-                opts=child,
-            )
-            aws.eks.PodIdentityAssociation(
-                f"{name}-reader",
+                parent=self,
                 cluster_name=reader.cluster_name,
                 namespace=reader.namespace,
                 service_account=reader.service_account,
-                role_arn=role.arn,
-                opts=child,
+                policy=pulumi.Output.all(self.bucket.arn, args.key_arn).apply(
+                    lambda a: json.dumps(iam.model_reader(a[0], a[1], reader.prefixes))
+                ),
+                description="Model pods: read-only access to the model bucket",
             )
-            self.reader_role_arn = role.arn
+            self.reader_role_arn = access.role.arn
         self.register_outputs({"bucket": self.bucket.bucket, "readerRoleArn": self.reader_role_arn})

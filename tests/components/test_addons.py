@@ -84,9 +84,10 @@ def test_cluster_autoscaler_gets_a_scoped_role_through_pod_identity():
     rec = run_under_mocks(lambda: ClusterAutoscaler("ca", args))
     release = _releases(rec)["cluster-autoscaler"]
     assert release.inputs["values"]["autoDiscovery"] == {"clusterName": "ml-serving-dev"}
-    association = rec.get("aws:eks/podIdentityAssociation:PodIdentityAssociation", "ca-identity").inputs
+    association = rec.get("aws:eks/podIdentityAssociation:PodIdentityAssociation", "ca-aws").inputs
     assert (association["namespace"], association["serviceAccount"]) == ("kube-system", "cluster-autoscaler")
-    policy = json.loads(rec.get("aws:iam/rolePolicy:RolePolicy", "ca-policy").inputs["policy"])
+    policy = json.loads(rec.get("aws:iam/rolePolicy:RolePolicy", "ca-aws").inputs["policy"])
+    assert rec.get("aws:iam/rolePolicy:RolePolicy", "ca-aws").urn in release.depends_on
     scale = next(s for s in policy["Statement"] if s["Sid"] == "ScaleOwnedGroups")
     assert "aws:ResourceTag/k8s.io/cluster-autoscaler/ml-serving-dev" in scale["Condition"]["StringEquals"]
 
