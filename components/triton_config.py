@@ -29,7 +29,7 @@ def repositories(model: ModelSpec) -> dict[str, str]:
         # The intent admits only s3:// sources for Triton models.
         prefix = s3_prefix(source)
         assert prefix is not None, source
-        found[version] = prefix if prefix.endswith("/") or not prefix else prefix + "/"
+        found[version] = prefix
     return found
 
 

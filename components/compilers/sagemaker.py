@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from components.compilers import iam
-from components.compilers.sources import s3_prefix
+from components.compilers.sources import model_prefixes
 from components.compilers.triton import config_digest
 from components.intent.images import ImageSource
 from components.intent.model import ModelSpec
@@ -522,17 +522,6 @@ def execution_trust(account_id: str) -> iam.Policy:
     }
 
 
-def model_prefixes(model: ModelSpec) -> list[str]:
-    """S3 prefixes of the stable and the candidate weights: the role can read both, so a
-    rollout and a rollback need no policy change."""
-    prefixes = []
-    for source in (model.source, model.canary.source if model.canary else None):
-        prefix = s3_prefix(source) if source else None
-        if prefix is not None and prefix not in prefixes:
-            prefixes.append(prefix)
-    return prefixes
-
-
 def execution_policy(
     model: ModelSpec,
     settings: SageMakerSpec,
@@ -549,7 +538,8 @@ def execution_policy(
 ) -> iam.Policy:
     """What the endpoint's instances do as this role: read the model's weights, pull its
     image, write its logs, attach to the VPC, and write captured requests."""
-    policy = iam.model_reader(bucket_arn, key_arn, model_prefixes(model))
+    # Stable and candidate weights both: a rollout and a rollback need no policy change.
+    policy = iam.model_reader(bucket_arn, key_arn, model_prefixes([model]))
     statements = policy["Statement"]
     repository = ecr_repository_arn(image, partition)
     if repository is not None:

@@ -5,10 +5,12 @@ from components.intent.model import ModelSpec
 
 
 def s3_prefix(source: str) -> str | None:
-    """`s3://bucket/a/b/` -> `a/b/`; None for a source outside S3."""
+    """`s3://bucket/a/b/` (or `.../a/b`) -> `a/b/`; None for a source outside S3. A source is
+    a folder: without the slash, `a/v1` would also cover `a/v10/`."""
     if not source.startswith("s3://"):
         return None
-    return source[len("s3://"):].split("/", 1)[1]
+    prefix = source[len("s3://"):].split("/", 1)[1]
+    return prefix if prefix.endswith("/") else f"{prefix}/"
 
 
 def model_prefixes(models: list[ModelSpec]) -> list[str]:

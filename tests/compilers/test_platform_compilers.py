@@ -139,3 +139,10 @@ def test_stack_key_lets_ec2_encrypt_this_accounts_volumes_only():
     assert grants["Condition"]["Bool"] == {"kms:GrantIsForAWSResource": "true"}
     logs = statements["CloudWatchLogsEncryptsThisAccountsGroups"]
     assert logs["Principal"] == {"Service": "logs.us-east-1.amazonaws.com"}
+
+
+def test_s3_sources_are_folders():
+    from components.compilers.sources import s3_prefix
+
+    assert s3_prefix("s3://b/llama/v1/") == s3_prefix("s3://b/llama/v1") == "llama/v1/"
+    assert s3_prefix("hf://org/model") is None
