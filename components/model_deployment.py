@@ -49,7 +49,7 @@ class ModelDeployment(pulumi.ComponentResource):
 
         services = []
         for served in versions:
-            isvc = apply(inference_service(served, args.pool_name, args.region, args.surge))
+            isvc = apply(inference_service(served, args.pool_name, args.region, args.surge, args.image))
             services.append(isvc)
             wake_route = None
             if model.autoscaling.scale_to_zero:

@@ -11,7 +11,8 @@ from components.intent.autoscaling import AutoscalingPolicy
 from components.intent.base import ModelName, ModelSource, Problems, Spec, VersionLabel
 from components.intent.canary import CanaryPolicy
 from components.intent.instances import catalog
-from components.intent.memory import GIB, MemoryPlan, fit_problem, plan_memory, triton_fit_problem
+from components.intent.lora import LoraAdapter, lora_bytes_per_gpu
+from components.intent.memory import DTYPE_BYTES, GIB, MemoryPlan, fit_problem, plan_memory, triton_fit_problem
 from components.intent.slo import Slo
 from components.intent.triton import TritonModelConfig
 
@@ -44,6 +45,41 @@ class VllmEngine(Spec):
         "auto", description="`auto` keeps the model dtype; `fp8` halves the KV cache."
     )
     max_num_seqs: int = Field(64, ge=1, le=1024, description="Most sequences batched at once.")
+    adapters: list[LoraAdapter] = Field(
+        default_factory=list,
+        max_length=64,
+        description="LoRA adapters served on this model (`--enable-lora --lora-modules`), each asked for by name.",
+    )
+    max_loras: int | None = Field(
+        None,
+        ge=1,
+        le=64,
+        description="Adapters a replica keeps on its GPUs at once (`--max-loras`); default: all of them, up to 4. "
+        "Each slot reserves GPU memory at the highest adapter rank.",
+    )
+    max_cpu_loras: int | None = Field(
+        None,
+        ge=1,
+        le=256,
+        description="Adapters kept in host memory for quick swapping onto the GPU (`--max-cpu-loras`); "
+        "default: all of them.",
+    )
+
+    def resolved_max_loras(self) -> int:
+        return self.max_loras if self.max_loras is not None else min(len(self.adapters), 4)
+
+    def resolved_max_cpu_loras(self) -> int:
+        return self.max_cpu_loras if self.max_cpu_loras is not None else max(len(self.adapters), self.resolved_max_loras())
+
+    def max_lora_rank(self) -> int:
+        return max(adapter.rank for adapter in self.adapters)
+
+    def lora_bytes_per_gpu(self) -> float:
+        if not self.adapters:
+            return 0.0
+        return lora_bytes_per_gpu(
+            self.resolved_architecture(), self.resolved_max_loras(), self.max_lora_rank(), DTYPE_BYTES[self.dtype]
+        )
 
     def resolved_architecture(self) -> LlmArchitecture:
         if isinstance(self.architecture, LlmArchitecture):
@@ -76,6 +112,7 @@ class VllmEngine(Spec):
                 f"{self.quantization} checkpoints keep their embeddings in 16 bits; give hidden_size and "
                 "vocab_size (from config.json) so the GPU memory check can count them",
             )
+        self._check_adapters(problems, shape)
         limit = shape.max_position_embeddings
         if self.max_model_len > limit:
             problems.add(
@@ -85,6 +122,53 @@ class VllmEngine(Spec):
             )
         problems.raise_if_any()
         return self
+
+    def _check_adapters(self, problems: Problems, shape: LlmArchitecture) -> None:
+        if not self.adapters:
+            for field in ("max_loras", "max_cpu_loras"):
+                if getattr(self, field) is not None:
+                    problems.add((field,), f"{field} applies only to a model with adapters", getattr(self, field))
+            return
+        names = [adapter.name for adapter in self.adapters]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            problems.add(("adapters",), f"adapter names must be unique; repeated: {', '.join(repeated)}")
+        base = self.architecture if isinstance(self.architecture, str) else None
+        for index, adapter in enumerate(self.adapters):
+            if not adapter.source.startswith("s3://"):
+                problems.add(
+                    ("adapters", index, "source"),
+                    "adapters are copied from the model bucket onto each replica; upload it to "
+                    "s3://<model bucket>/<prefix>/",
+                    adapter.source,
+                )
+            if base is not None and adapter.base_model != base:
+                problems.add(
+                    ("adapters", index, "base_model"),
+                    f"adapter {adapter.name} was trained on {adapter.base_model}, but this model is {base}; "
+                    "an adapter only works on the checkpoint it was trained from",
+                    adapter.base_model,
+                )
+        if shape.hidden_size is None:
+            problems.add(
+                ("architecture",),
+                "adapters reserve GPU memory per layer width; give hidden_size and vocab_size (from config.json) "
+                "so the GPU memory check can count them",
+            )
+        if self.max_loras is not None and self.max_loras > len(self.adapters):
+            problems.add(
+                ("max_loras",),
+                f"max_loras ({self.max_loras}) exceeds the {len(self.adapters)} adapter(s) listed; each slot "
+                "reserves GPU memory whether used or not",
+                self.max_loras,
+            )
+        if self.max_cpu_loras is not None and self.max_cpu_loras < self.resolved_max_loras():
+            problems.add(
+                ("max_cpu_loras",),
+                f"max_cpu_loras ({self.max_cpu_loras}) must be at least max_loras ({self.resolved_max_loras()}); "
+                "vLLM refuses to start otherwise",
+                self.max_cpu_loras,
+            )
 
 
 class ModelSpec(Spec):
@@ -128,6 +212,7 @@ class ModelSpec(Spec):
             dtype=engine.dtype,
             quantization=engine.quantization,
             kv_cache_dtype=engine.kv_cache_dtype,
+            lora_bytes_per_gpu=engine.lora_bytes_per_gpu() if engine.resolved_architecture().hidden_size else 0.0,
         )
 
     def weights_gib(self) -> float:
@@ -212,7 +297,17 @@ class ModelSpec(Spec):
         if self.runtime == "triton" and self.triton is not None and self.gpus != 1:
             problems.add(("gpus",), "a Triton replica uses one GPU; scale with replicas or instance_groups")
 
+    def _check_adapter_names(self, problems: Problems) -> None:
+        for index, adapter in enumerate(self.vllm.adapters if self.vllm is not None else []):
+            if adapter.name == self.name:
+                problems.add(
+                    ("vllm", "adapters", index, "name"),
+                    f"an adapter needs a name other than its base model's ({self.name}): clients pick one by name",
+                    adapter.name,
+                )
+
     def _check_canary(self, problems: Problems) -> None:
+        self._check_adapter_names(problems)
         if self.canary is None:
             return
         if self.canary.version == self.version:
@@ -221,7 +316,28 @@ class ModelSpec(Spec):
                 f"the candidate needs a version label other than the stable one ({self.version})",
                 self.canary.version,
             )
-        if self.canary.source == self.source:
+        stable_source = self.source
+        if self.canary.adapter is not None:
+            adapters = {a.name: a for a in self.vllm.adapters} if self.vllm is not None else {}
+            target = adapters.get(self.canary.adapter)
+            if target is None:
+                known = ", ".join(sorted(adapters)) or "none"
+                problems.add(
+                    ("canary", "adapter"),
+                    f"the canary targets adapter {self.canary.adapter!r}, which this model does not serve "
+                    f"(adapters: {known})",
+                    self.canary.adapter,
+                )
+            else:
+                stable_source = target.source
+                if not self.canary.source.startswith("s3://"):
+                    problems.add(
+                        ("canary", "source"),
+                        "an adapter candidate is copied from the model bucket like the adapter itself; "
+                        "use s3://<model bucket>/<prefix>/",
+                        self.canary.source,
+                    )
+        if self.canary.source == stable_source:
             problems.add(
                 ("canary", "source"),
                 "the candidate serves the same weights as the stable version; point it at the new ones",
