@@ -133,7 +133,13 @@ def deploy_eks(spec: StackSpec, aws_provider: aws.Provider) -> dict:
     namespace = ModelNamespace(f"{prefix}-model-namespace", ModelNamespaceArgs(after=ready), in_cluster)
     gateway = ModelGateway(
         f"{prefix}-gateway",
-        ModelGatewayArgs(versions.envoy_gateway, MODELS_NAMESPACE, cluster_spec.model_domain, after=[*ready, namespace]),
+        ModelGatewayArgs(
+            versions.envoy_gateway,
+            MODELS_NAMESPACE,
+            cluster_spec.model_domain,
+            after=[*ready, namespace],
+            inference_pools=any(m.routing.balancer == "endpoint_picker" for m in spec.models),
+        ),
         in_cluster,
     )
     dns = ModelDns(

@@ -8,15 +8,17 @@ from dataclasses import dataclass, field
 
 import pulumi
 
-from components import kube
+from components import helm, kube
 from components.compilers import metrics
 from components.compilers.capacity import disruption_budget, warm_pool
+from components.compilers.endpoint_picker import picker_values, pool_name, uses_picker
 from components.compilers.keda import interceptor_route, scaled_object
 from components.compilers.kserve import inference_service
 from components.compilers.monitoring import prometheus_rule
 from components.compilers.rollout import served_versions
 from components.compilers.routing import http_route, model_host
 from components.compilers.serving import MODELS_NAMESPACE
+from components.intent import versions as pins
 from components.intent.model import ModelSpec
 
 
@@ -48,6 +50,7 @@ class ModelDeployment(pulumi.ComponentResource):
             )
 
         services = []
+        pickers: list[pulumi.Resource] = []
         for served in versions:
             isvc = apply(inference_service(served, args.pool_name, args.region, args.surge, args.image))
             services.append(isvc)
@@ -59,7 +62,21 @@ class ModelDeployment(pulumi.ComponentResource):
             query = metrics.load(model.runtime, model.autoscaling.signal, metrics.selector(MODELS_NAMESPACE, served.name))
             apply(scaled_object(served, query, wake_route), [isvc])
             apply(disruption_budget(served), [isvc])
-        apply(http_route(model, versions, args.domain), services)
+            if uses_picker(served):
+                # Every version keeps its pool, also while a canary's route splits over the
+                # Services, so the route can move onto a pool without waiting for its picker.
+                pickers.append(
+                    helm.install_release(
+                        f"{name}-{served.version}-picker",
+                        "inferencepool",
+                        pool_name(served),
+                        MODELS_NAMESPACE,
+                        pins.CHARTS["inferencepool"].version,
+                        picker_values(served),
+                        pulumi.ResourceOptions(parent=self, depends_on=[*args.after, isvc]),
+                    )
+                )
+        apply(http_route(model, versions, args.domain), [*services, *pickers])
         apply(prometheus_rule(model, versions))
         placeholders = warm_pool(model, args.pool_name, args.image)
         if placeholders is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from components.compilers.endpoint_picker import pool_backend, uses_picker
 from components.compilers.gateway import GATEWAY_API, GATEWAY_NAME
 from components.compilers.helm_values import NAMESPACES
 from components.compilers.keda import INTERCEPTOR_PORT, INTERCEPTOR_SERVICE, RESPONSE_TIMEOUT_S
@@ -16,6 +17,12 @@ Manifest = dict[str, Any]
 
 # The rollout plan rides along on the route, where the policy pack can check it.
 CANARY_STEPS_ANNOTATION = "ml-serving/canary-steps"
+# Envoy Gateway v1.9.0 resolves InferencePool backendRefs through its extension server, the
+# Envoy AI Gateway controller, which takes one InferencePool per route rule: weights across
+# two pools (GIE conformance GatewayWeightedAcrossTwoInferencePools) are an open proposal
+# there (envoyproxy/ai-gateway#2657, 2026-09). Until it lands, a canary splitting requests
+# between two versions splits them over the versions' Services.
+WEIGHTED_POOLS_SUPPORTED = False
 
 
 def model_host(model: ModelSpec, domain: str) -> str:
@@ -41,9 +48,7 @@ def http_route(model: ModelSpec, versions: list[ServedVersion], domain: str) -> 
     else:
         # Gateway API weights are per request (weight / sum of weights), unlike KServe's
         # Standard-mode canary, which splits by replica count.
-        backends = [
-            {"group": "", "kind": "Service", "name": v.predictor, "port": 80, "weight": v.weight} for v in versions
-        ]
+        backends = version_backends(versions)
     metadata: dict[str, Any] = {"name": model.name, "namespace": MODELS_NAMESPACE, "labels": {"ml-serving/model": model.name}}
     if model.canary is not None:
         metadata["annotations"] = {CANARY_STEPS_ANNOTATION: ",".join(str(step) for step in model.canary.steps)}
@@ -57,3 +62,16 @@ def http_route(model: ModelSpec, versions: list[ServedVersion], domain: str) -> 
             "rules": [{"backendRefs": backends, "timeouts": {"request": f"{timeout}s"}}],
         },
     }
+
+
+def version_backends(versions: list[ServedVersion], weighted_pools: bool = WEIGHTED_POOLS_SUPPORTED) -> list[dict[str, Any]]:
+    """Request-weighted backendRefs: each live version's InferencePool where its picker can
+    take the requests, else each version's Service."""
+    live = [v for v in versions if v.weight > 0]
+    if live and all(uses_picker(v) for v in live) and (len(live) == 1 or weighted_pools):
+        return [pool_backend(v) for v in live]
+    return [service_backend(v) for v in versions]
+
+
+def service_backend(served: ServedVersion) -> dict[str, Any]:
+    return {"group": "", "kind": "Service", "name": served.predictor, "port": 80, "weight": served.weight}

@@ -12,6 +12,7 @@ from components.intent.base import ModelName, ModelSource, Problems, Spec, Versi
 from components.intent.canary import CanaryPolicy
 from components.intent.instances import catalog
 from components.intent.lora import LoraAdapter, lora_bytes_per_gpu
+from components.intent.routing import PICKER_NAME_LIMIT, RoutingPolicy
 from components.intent.memory import DTYPE_BYTES, GIB, MemoryPlan, fit_problem, plan_memory, triton_fit_problem
 from components.intent.slo import Slo
 from components.intent.triton import TritonModelConfig
@@ -184,6 +185,7 @@ class ModelSpec(Spec):
     triton: TritonModelConfig | None = Field(None, description="Model configuration; required for runtime triton.")
     autoscaling: AutoscalingPolicy = Field(default_factory=AutoscalingPolicy)
     canary: CanaryPolicy | None = Field(None, description="A candidate version in rollout, if any.")
+    routing: RoutingPolicy = Field(default_factory=RoutingPolicy, description="How requests pick a replica.")
     slo: Slo = Field(description="Objectives alerts and canary gates are measured against.")
 
     @model_validator(mode="after")
@@ -192,6 +194,7 @@ class ModelSpec(Spec):
         self._check_instance(problems)
         self._check_runtime_blocks(problems)
         self._check_canary(problems)
+        self._check_routing(problems)
         self._check_memory_fit(problems)
         problems.raise_if_any()
         return self
@@ -296,6 +299,33 @@ class ModelSpec(Spec):
                     )
         if self.runtime == "triton" and self.triton is not None and self.gpus != 1:
             problems.add(("gpus",), "a Triton replica uses one GPU; scale with replicas or instance_groups")
+
+    def _check_routing(self, problems: Problems) -> None:
+        if self.routing.balancer != "endpoint_picker":
+            return
+        if self.runtime != "vllm":
+            problems.add(
+                ("routing", "balancer"),
+                "the endpoint picker scores vLLM replicas by their queue and KV-cache metrics; Triton models "
+                "use round_robin",
+                self.routing.balancer,
+            )
+        if self.autoscaling.scale_to_zero:
+            problems.add(
+                ("routing", "balancer"),
+                "a model that scales to zero is reached through the KEDA interceptor, which holds requests "
+                "while it wakes and cannot hand them to a picker; use round_robin or keep a replica",
+                self.routing.balancer,
+            )
+        for loc, version in ((("version",), self.version), (("canary", "version"), self.canary and self.canary.version)):
+            if version and len(f"{self.name}-{version}") > PICKER_NAME_LIMIT:
+                problems.add(
+                    loc,
+                    f"each version's picker is named after `<model>-<version>` cut to {PICKER_NAME_LIMIT} "
+                    f"characters; {self.name}-{version} is longer, so two versions could share one picker; "
+                    "shorten the model name or the version label",
+                    version,
+                )
 
     def _check_adapter_names(self, problems: Problems) -> None:
         for index, adapter in enumerate(self.vllm.adapters if self.vllm is not None else []):

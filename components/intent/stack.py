@@ -220,6 +220,12 @@ class StackSpec(Spec):
                     "which the pulumi-aws provider cannot create; serve adapters on target eks "
                     "(docs/decisions.md, LoRA adapters)",
                 )
+            if model.routing.balancer == "endpoint_picker":
+                problems.add(
+                    (*where, "routing", "balancer"),
+                    "SageMaker routes requests to its own instances; the endpoint picker runs on target eks",
+                    model.routing.balancer,
+                )
             for loc, source in (("source",), model.source), (("canary", "source"), model.canary and model.canary.source):
                 if source and source.startswith("hf://"):
                     problems.add(

@@ -44,6 +44,16 @@ CHARTS: dict[str, Chart] = {
     "external-dns": Chart("https://kubernetes-sigs.github.io/external-dns", "external-dns", "1.21.1"),
     # envoyproxy/gateway v1.9.0 (2026-08-15); bundles Gateway API v1.6.1 CRDs.
     "envoy-gateway": Chart("oci://docker.io/envoyproxy", "gateway-helm", "v1.9.0"),
+    # kubernetes-sigs/gateway-api-inference-extension v1.5.0 config/charts/inferencepool: one
+    # InferencePool and its endpoint picker per release. v1.6.0 has no chart (the EPP moved to
+    # llm-d/llm-d-router); v1.5.0's InferencePool v1 equals v1.6.0's CRD (../shared SOURCES.md).
+    "inferencepool": Chart("oci://registry.k8s.io/gateway-api-inference-extension/charts", "inferencepool", "v1.5.0"),
+    # envoyproxy/ai-gateway: the Envoy Gateway extension server that turns InferencePool
+    # backendRefs into ext_proc + original-destination clusters (Envoy Gateway v1.9.0 has no
+    # InferencePool code of its own). v1.1.0 is the release paired with Envoy Gateway 1.9 in
+    # public install notes read 2026-12-01; its charts are not in ../shared, so only defaults.
+    "ai-gateway-crds": Chart("oci://docker.io/envoyproxy", "ai-gateway-crds-helm", "v1.1.0"),
+    "ai-gateway": Chart("oci://docker.io/envoyproxy", "ai-gateway-helm", "v1.1.0"),
 }
 
 # Cluster Autoscaler must match the cluster's minor version (its README); newest patch of

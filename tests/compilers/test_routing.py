@@ -7,7 +7,7 @@ from tests.factories import model_of
 
 @pytest.mark.parametrize("percent, weights", [(0, [100, 0]), (10, [90, 10]), (25, [75, 25]), (100, [0, 100])])
 def test_requests_are_weighted_by_the_current_step(percent, weights):
-    model = model_of("prod", "llama-8b", canary={"traffic_percent": percent})
+    model = model_of("prod", "llama-8b", canary={"traffic_percent": percent}, routing={"balancer": "round_robin"})
     route = http_route(model, served_versions(model), "models.internal")
     backends = route["spec"]["rules"][0]["backendRefs"]
     assert [(b["name"], b["weight"]) for b in backends] == [

@@ -31,6 +31,8 @@ def test_a_canary_in_flight_deploys_both_versions_each_scaled_and_protected():
         ("PodDisruptionBudget", "m-poddisruptionbudget-llama-8b-v1"),
         ("PodDisruptionBudget", "m-poddisruptionbudget-llama-8b-v2"),
         ("PrometheusRule", "m-prometheusrule-llama-8b-alerts"),
+        ("Release", "m-v1-picker"),
+        ("Release", "m-v2-picker"),
         ("ScaledObject", "m-scaledobject-llama-8b-v1"),
         ("ScaledObject", "m-scaledobject-llama-8b-v2"),
     ]
