@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from components.compilers import metrics
+from components.compilers.endpoint_picker import picker_alerts, uses_picker
 from components.compilers.helm_values import MONITOR_LABELS
 from components.compilers.kserve import MODEL_LABEL, RUNTIME_LABEL, VERSION_LABEL
 from components.compilers.rollout import ServedVersion
@@ -193,8 +194,18 @@ def _gate_alerts(model: ModelSpec, versions: list[ServedVersion]) -> list[dict[s
     ]
 
 
+def _picker_rules(served: ServedVersion) -> list[dict[str, Any]]:
+    return [
+        _alert(name, expr, duration, severity, summary, served.model.name, {"version": served.version})
+        for name, expr, duration, severity, summary in picker_alerts(served, MODELS_NAMESPACE)
+    ]
+
+
 def prometheus_rule(model: ModelSpec, versions: list[ServedVersion]) -> Manifest:
     groups = [{"name": f"{model.name}-{v.version}-slo", "rules": _slo_alerts(v)} for v in versions]
+    groups += [
+        {"name": f"{model.name}-{v.version}-picker", "rules": _picker_rules(v)} for v in versions if uses_picker(v)
+    ]
     gates = _gate_alerts(model, versions)
     if gates:
         groups.append({"name": f"{model.name}-canary-gates", "interval": "30s", "rules": gates})

@@ -32,6 +32,10 @@ def test_slo_alerts_for_a_vllm_model():
         "MLServingTTFTAboveSLO",
         "MLServingTPOTAboveSLO",
         "MLServingKVCacheFull",
+        # prod routes it through an endpoint picker (tests/compilers/test_picker_alerts.py).
+        "MLServingEndpointPickerDown",
+        "MLServingEndpointPickerFailing",
+        "MLServingEndpointPickerSlow",
     }
     exprs = {a[0]: a[2] for a in alerts}
     assert exprs["MLServingTTFTAboveSLO"].endswith("> 3")
