@@ -216,9 +216,8 @@ class StackSpec(Spec):
             if model.vllm is not None and model.vllm.adapters:
                 problems.add(
                     (*where, "vllm", "adapters"),
-                    "LoRA adapters need SageMaker inference components on an endpoint config without a model, "
-                    "which the pulumi-aws provider cannot create; serve adapters on target eks "
-                    "(docs/decisions.md, LoRA adapters)",
+                    "LoRA adapters need SageMaker inference components, which the pulumi-aws provider has no "
+                    "resource for; serve adapters on target eks (docs/decisions.md, LoRA adapters)",
                 )
             if model.routing.balancer == "endpoint_picker":
                 problems.add(
