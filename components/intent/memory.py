@@ -164,17 +164,24 @@ def plan_memory(
     bytes_per_param: float | None = None,
     overhead_gib: float = NON_KV_OVERHEAD_GIB,
     lora_bytes_per_gpu: float = 0.0,
+    pipeline_parallel: int = 1,
 ) -> MemoryPlan:
+    """`pipeline_parallel` stages split the layers (one stage per node in a multi-node
+    replica); each GPU then holds its stage's layers, split again by tensor parallelism. The
+    busiest stage (the one with the most layers) decides the fit."""
     kv_dtype_bytes = 1 if kv_cache_dtype == "fp8" else DTYPE_BYTES[dtype]
+    stage_layers = math.ceil(arch.num_layers / pipeline_parallel)
+    stage = arch if pipeline_parallel == 1 else arch.model_copy(update={"num_layers": stage_layers})
     return MemoryPlan(
         gpu=gpu,
         gpu_memory_mib=gpu_memory_mib,
         utilization=utilization,
         tensor_parallel=tensor_parallel,
-        weights_bytes_per_gpu=weight_bytes(arch, quantization, dtype, bytes_per_param) / tensor_parallel,
+        weights_bytes_per_gpu=weight_bytes(arch, quantization, dtype, bytes_per_param)
+        / (tensor_parallel * pipeline_parallel),
         overhead_bytes=overhead_gib * GIB,
-        kv_bytes_per_token_per_gpu=kv_bytes_per_token(arch, kv_dtype_bytes, tensor_parallel),
-        num_layers=arch.num_layers,
+        kv_bytes_per_token_per_gpu=kv_bytes_per_token(stage, kv_dtype_bytes, tensor_parallel),
+        num_layers=stage_layers,
         max_model_len=max_model_len,
         lora_bytes_per_gpu=lora_bytes_per_gpu,
     )
