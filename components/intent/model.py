@@ -12,8 +12,8 @@ from components.intent.base import ModelName, ModelSource, Problems, Spec, Versi
 from components.intent.canary import CanaryPolicy
 from components.intent.instances import catalog
 from components.intent.lora import LoraAdapter, lora_bytes_per_gpu
-from components.intent.routing import PICKER_NAME_LIMIT, RoutingPolicy
 from components.intent.memory import DTYPE_BYTES, GIB, MemoryPlan, fit_problem, plan_memory, triton_fit_problem
+from components.intent.routing import PICKER_NAME_LIMIT, RoutingPolicy
 from components.intent.slo import Slo
 from components.intent.triton import TritonModelConfig
 
@@ -25,7 +25,7 @@ class VllmEngine(Spec):
 
     architecture: str | LlmArchitecture = Field(
         description=(
-            "The model's shape: a reference name (llama-3.1-8b, llama-3.1-70b, mistral-7b-v0.3, "
+            "The model's shape: a reference name (llama-3.1-8b, llama-3.1-70b, llama-3.1-405b, mistral-7b-v0.3, "
             "qwen2.5-7b, qwen2.5-72b, mixtral-8x7b) or the numbers from its config.json."
         )
     )
