@@ -13,6 +13,7 @@ from components.images import ServingImages, ServingImagesArgs
 from components.intent.stack import SageMakerSpec, StackSpec
 from components.keda import Keda, KedaArgs
 from components.kserve import KServe, KServeArgs
+from components.leader_worker_set import LeaderWorkerSetController, LeaderWorkerSetControllerArgs
 from components.model_deployment import ModelDeployment, ModelDeploymentArgs
 from components.model_dns import ModelDns, ModelDnsArgs
 from components.model_namespace import ModelNamespace, ModelNamespaceArgs
@@ -173,6 +174,9 @@ def deploy_eks(spec: StackSpec, aws_provider: aws.Provider) -> dict:
         KServeArgs(versions.kserve, versions.cert_manager, keda=keda.release, monitoring=monitoring.release, after=ready),
         in_cluster,
     )
+    multinode = [
+        LeaderWorkerSetController(f"{prefix}-lws", LeaderWorkerSetControllerArgs(after=ready), in_cluster)
+    ] if any(m.nodes_per_replica() > 1 for m in spec.models) else []
     images = serving_images(spec, prefix, key, protect, on_aws)
     configs = triton_configs(spec, prefix, storage, key, on_aws)
     runtimes = ServingRuntimes(
@@ -196,7 +200,7 @@ def deploy_eks(spec: StackSpec, aws_provider: aws.Provider) -> dict:
                 region=spec.region,
                 domain=cluster_spec.model_domain,
                 image=images.refs[model.runtime],
-                after=[runtimes, keda, gateway, namespace, *configs.get(model.name, [])],
+                after=[runtimes, keda, gateway, namespace, *multinode, *configs.get(model.name, [])],
             ),
             in_cluster,
         )

@@ -14,6 +14,13 @@ from components.compilers.capacity import disruption_budget, warm_pool
 from components.compilers.endpoint_picker import picker_values, pool_name, uses_picker
 from components.compilers.keda import interceptor_route, scaled_object
 from components.compilers.kserve import inference_service
+from components.compilers.leader_worker_set import (
+    group_disruption_budget,
+    is_multinode,
+    leader_service,
+    leader_worker_set,
+    scale_groups,
+)
 from components.compilers.monitoring import prometheus_rule
 from components.compilers.rollout import served_versions
 from components.compilers.routing import http_route, model_host
@@ -52,6 +59,15 @@ class ModelDeployment(pulumi.ComponentResource):
         services = []
         pickers: list[pulumi.Resource] = []
         for served in versions:
+            if is_multinode(served):
+                # A replica across nodes: a LeaderWorkerSet group per replica, its leaders
+                # behind the version's Service, scaled by whole groups.
+                group = apply(leader_worker_set(served, args.pool_name, args.region, args.image))
+                services += [group, apply(leader_service(served), [group])]
+                query = metrics.load(model.runtime, model.autoscaling.signal, metrics.selector(MODELS_NAMESPACE, served.name))
+                apply(scale_groups(scaled_object(served, query, None), served), [group])
+                apply(group_disruption_budget(served), [group])
+                continue
             isvc = apply(inference_service(served, args.pool_name, args.region, args.surge, args.image))
             services.append(isvc)
             wake_route = None

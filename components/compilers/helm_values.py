@@ -28,6 +28,7 @@ RELEASES = {
     "external-dns": "external-dns",
     "ai-gateway-crds": "aieg-crd",
     "ai-gateway": "aieg",
+    "lws": "lws",
 }
 NAMESPACES = {
     "cert-manager": "cert-manager",
@@ -43,6 +44,7 @@ NAMESPACES = {
     "external-dns": "external-dns",
     "ai-gateway-crds": "envoy-ai-gateway-system",
     "ai-gateway": "envoy-ai-gateway-system",
+    "lws": "lws-system",
 }
 # The AI Gateway chart's controller Service and the port Envoy Gateway calls its hooks on.
 AI_GATEWAY_EXTENSION_HOST = "ai-gateway-controller.envoy-ai-gateway-system.svc.cluster.local"

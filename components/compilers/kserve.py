@@ -110,10 +110,11 @@ def pod_size(model: ModelSpec) -> PodSize:
     """A replica's share of its node: CPU and memory split by replicas per node, leaving room
     for the kubelet and the node's daemons. /dev/shm is memory-backed and counts against it."""
     itype = catalog().instances[model.instance_type]
-    per_node = itype.gpu_count // model.gpus
+    # A replica across nodes has one pod per node, each holding the whole node.
+    per_node = max(1, itype.gpu_count // model.gpus)
     cpu = max(1, math.floor(itype.vcpus / per_node) - 1)
     memory_gib = max(4, math.floor(itype.memory_gib / per_node * 0.75))
-    shm_gib = 2 if model.gpus == 1 else min(16, 4 * model.gpus)
+    shm_gib = 2 if model.gpus == 1 else min(16, 4 * min(model.gpus, itype.gpu_count))
     return PodSize(cpu=str(cpu), memory=f"{memory_gib}Gi", shm=f"{shm_gib}Gi")
 
 
@@ -159,6 +160,11 @@ def _probes(runtime: str, weights_gib: float) -> dict[str, Any]:
     }
 
 
+def vllm_args(served: ServedVersion) -> list[str]:
+    """The `vllm serve` flags of a served version (multi-node groups add their own)."""
+    return _vllm_args(served)
+
+
 def _vllm_args(served: ServedVersion) -> list[str]:
     model = served.model
     engine = model.vllm
@@ -174,7 +180,7 @@ def _vllm_args(served: ServedVersion) -> list[str]:
         f"--max-model-len={engine.max_model_len}",
         f"--gpu-memory-utilization={engine.gpu_memory_utilization}",
         f"--dtype={engine.dtype}",
-        f"--tensor-parallel-size={model.gpus}",
+        f"--tensor-parallel-size={tensor_parallel(model)}",
         f"--max-num-seqs={engine.max_num_seqs}",
     ]
     if engine.quantization != "none":
@@ -183,6 +189,11 @@ def _vllm_args(served: ServedVersion) -> list[str]:
         args.append(f"--kv-cache-dtype={engine.kv_cache_dtype}")
     args.extend(_lora_args(served))
     return args
+
+
+def tensor_parallel(model: ModelSpec) -> int:
+    """GPUs one tensor-parallel group spans: the replica's GPUs, at most one node's."""
+    return min(model.gpus, catalog().instances[model.instance_type].gpu_count)
 
 
 def adapter_path(name: str) -> str:

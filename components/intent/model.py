@@ -18,6 +18,9 @@ from components.intent.slo import Slo
 from components.intent.triton import TritonModelConfig
 
 Runtime = Literal["vllm", "triton"]
+# 8-GPU instance types with EFA (AWS EFA supported instance types): the only ones a replica
+# may span nodes on, since pipeline stages exchange activations every step.
+MULTINODE_INSTANCE_TYPES = frozenset({"p4d.24xlarge", "p4de.24xlarge", "p5.48xlarge", "p5en.48xlarge"})
 
 
 class VllmEngine(Spec):
@@ -180,7 +183,13 @@ class ModelSpec(Spec):
     version: VersionLabel = Field("v1", description="Label of the stable version.")
     source: ModelSource = Field(description="Weights: s3://<model bucket>/<prefix>/ or hf://<org>/<model>.")
     instance_type: str = Field(description="GPU instance type a replica runs on, EC2 naming (g6e.xlarge).")
-    gpus: int = Field(1, ge=1, le=8, description="GPUs per replica (vLLM tensor parallelism).")
+    gpus: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="GPUs per replica: tensor parallelism inside a node; a multiple of the node's GPUs above "
+        "that runs one replica across that many nodes (vLLM pipeline parallelism, a LeaderWorkerSet group).",
+    )
     vllm: VllmEngine | None = Field(None, description="Engine settings; required for runtime vllm.")
     triton: TritonModelConfig | None = Field(None, description="Model configuration; required for runtime triton.")
     autoscaling: AutoscalingPolicy = Field(default_factory=AutoscalingPolicy)
@@ -209,7 +218,8 @@ class ModelSpec(Spec):
             engine.resolved_architecture(),
             gpu=itype.gpu,
             gpu_memory_mib=catalog().gpus[itype.gpu].memory_mib,
-            tensor_parallel=self.gpus,
+            tensor_parallel=min(self.gpus, itype.gpu_count),
+            pipeline_parallel=self.nodes_per_replica(),
             max_model_len=engine.max_model_len,
             utilization=engine.gpu_memory_utilization,
             dtype=engine.dtype,
@@ -218,12 +228,19 @@ class ModelSpec(Spec):
             lora_bytes_per_gpu=engine.lora_bytes_per_gpu() if engine.resolved_architecture().hidden_size else 0.0,
         )
 
+    def nodes_per_replica(self) -> int:
+        """Nodes one replica spans: 1, or gpus / the node's GPUs for a multi-node replica."""
+        itype = catalog().instances.get(self.instance_type)
+        if itype is None or self.gpus <= itype.gpu_count:
+            return 1
+        return self.gpus // itype.gpu_count
+
     def weights_gib(self) -> float:
         """GiB of weights one replica loads onto its GPUs: what downloads, start-up times and
         probe budgets scale with."""
         plan = self.memory_plan()
         if plan is not None:
-            return plan.weights_bytes_per_gpu * plan.tensor_parallel / GIB
+            return plan.weights_bytes_per_gpu * self.gpus / GIB
         assert self.triton is not None
         instances = sum(group.count for group in self.triton.instance_groups)
         return instances * self.triton.gpu_memory_mib_per_instance / 1024
@@ -240,6 +257,18 @@ class ModelSpec(Spec):
                 self.instance_type,
             )
             return
+        if self.gpus > itype.gpu_count:
+            if self.instance_type not in MULTINODE_INSTANCE_TYPES:
+                problems.add(
+                    ("gpus",),
+                    f"{self.instance_type} has {itype.gpu_count} GPU(s); gpus per replica ({self.gpus}) must divide "
+                    "that evenly so whole replicas fill the instance. A replica across nodes needs an EFA instance "
+                    f"type ({', '.join(sorted(MULTINODE_INSTANCE_TYPES))})",
+                    self.gpus,
+                )
+                return
+            self._check_multinode(problems, itype.gpu_count)
+            return
         if itype.gpu_count % self.gpus:
             problems.add(
                 ("gpus",),
@@ -248,9 +277,46 @@ class ModelSpec(Spec):
                 self.gpus,
             )
 
+    def _check_multinode(self, problems: Problems, node_gpus: int) -> None:
+        """A replica across nodes: whole nodes, vLLM only, and nothing that needs a replica to
+        be one pod (placeholders, the interceptor's wake-up, per-pod adapters or the picker)."""
+        if self.gpus % node_gpus:
+            problems.add(
+                ("gpus",),
+                f"{self.instance_type} has {node_gpus} GPU(s); a replica across nodes takes whole nodes, so gpus "
+                f"({self.gpus}) must be a multiple of {node_gpus}",
+                self.gpus,
+            )
+        reasons = {
+            ("runtime",): (self.runtime != "vllm", "only vLLM runs a replica across nodes"),
+            ("autoscaling", "scale_to_zero"): (
+                self.autoscaling.scale_to_zero,
+                "a replica across nodes starts too slowly to wake on a request; keep min_replicas at 1 or more",
+            ),
+            ("autoscaling", "warm_pool"): (
+                self.autoscaling.warm_pool > 0,
+                "warm-pool placeholders hold one node each; a replica across nodes needs a whole group",
+            ),
+            ("routing", "balancer"): (
+                self.routing.balancer == "endpoint_picker",
+                "the endpoint picker scores single-pod replicas; a replica across nodes is routed round_robin "
+                "to its leader",
+            ),
+            ("vllm", "adapters"): (
+                bool(self.vllm and self.vllm.adapters),
+                "LoRA adapters are served on single-node replicas only",
+            ),
+        }
+        for loc, (wrong, message) in reasons.items():
+            if wrong:
+                problems.add(loc, f"gpus {self.gpus} spans {self.gpus // node_gpus} nodes: {message}")
+
     def _check_memory_fit(self, problems: Problems) -> None:
         itype = catalog().instances.get(self.instance_type)
-        if itype is None or itype.gpu_count % self.gpus:
+        if itype is None or (self.gpus <= itype.gpu_count and itype.gpu_count % self.gpus) or (
+            self.gpus > itype.gpu_count
+            and (self.gpus % itype.gpu_count or self.instance_type not in MULTINODE_INSTANCE_TYPES)
+        ):
             return
         if self.runtime == "vllm" and self.vllm is not None:
             plan = self.memory_plan()

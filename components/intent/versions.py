@@ -52,6 +52,9 @@ CHARTS: dict[str, Chart] = {
     # backendRefs into ext_proc + original-destination clusters (Envoy Gateway v1.9.0 has no
     # InferencePool code of its own). v1.1.0 is the release paired with Envoy Gateway 1.9 in
     # public install notes read 2026-12-01; its charts are not in ../shared, so only defaults.
+    # kubernetes-sigs/lws v0.10.0 charts/lws: the LeaderWorkerSet controller and CRDs that
+    # replicas across nodes run on (../shared/charts/lws-v0.10.0.tgz).
+    "lws": Chart("oci://registry.k8s.io/lws/charts", "lws", "v0.10.0"),
     "ai-gateway-crds": Chart("oci://docker.io/envoyproxy", "ai-gateway-crds-helm", "v1.1.0"),
     "ai-gateway": Chart("oci://docker.io/envoyproxy", "ai-gateway-helm", "v1.1.0"),
 }

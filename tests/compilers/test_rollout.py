@@ -33,7 +33,7 @@ def test_full_step_sends_everything_to_the_candidate():
 def test_surge_only_with_spare_gpus_at_peak():
     prod = spec_of("prod")
     pools = prod.cluster.gpu_pools
-    llama, llama_70b, sentiment = prod.models
+    llama, llama_70b, _llama_405b, sentiment = prod.models
     # l40s: 12 GPUs, llama-8b peaks at 8 + 1 canary = 9 -> room for a surge replica.
     assert surge_allowed(llama, pool_of(llama, pools), prod.models)
     # l40s-x4: 2 nodes x 4 GPUs, llama-70b peaks at 2 x 4 -> none to spare.

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from components.compilers.kserve import cluster_serving_runtime, inference_service
+from components.compilers.leader_worker_set import is_multinode, leader_worker_set
 from components.compilers.rollout import served_versions
 from components.compilers.sagemaker import container_environment, timeouts
 from components.intent.stack import StackSpec
@@ -50,9 +51,15 @@ def test_every_rendered_kserve_flag_exists_in_vllm():
     assert models
     for model in models:
         for served in served_versions(model):
+            if is_multinode(served):
+                template = leader_worker_set(served, "pool", "us-east-1", IMAGE)["spec"]["leaderWorkerTemplate"]
+                for role in ("leaderTemplate", "workerTemplate"):
+                    rendered += flags_in(template[role]["spec"]["containers"][0]["args"])
+                continue
             predictor = inference_service(served, "pool", "us-east-1", False, IMAGE)["spec"]["predictor"]
             rendered += flags_in(predictor["model"]["args"])
     assert "--enable-lora" in rendered, "a stack serves adapters"
+    assert "--pipeline-parallel-size" in rendered and "--headless" in rendered, "a stack runs a model across nodes"
     unknown = sorted(set(rendered) - flags)
     assert not unknown, f"flags vLLM 0.31.0 does not define: {unknown}"
 

@@ -28,7 +28,9 @@ def test_gpus_per_replica_must_divide_the_instance():
 def test_gpus_per_replica_cannot_exceed_the_instance():
     errors = errors_of(ModelSpec, {**VLLM, "gpus": 2})
     assert errors == {
-        ("gpus",): "g6e.xlarge has 1 GPU(s); gpus per replica (2) must divide that evenly so whole replicas fill the instance"
+        ("gpus",): "g6e.xlarge has 1 GPU(s); gpus per replica (2) must divide that evenly so whole replicas fill the "
+        "instance. A replica across nodes needs an EFA instance type (p4d.24xlarge, p4de.24xlarge, p5.48xlarge, "
+        "p5en.48xlarge)"
     }
 
 

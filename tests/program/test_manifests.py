@@ -17,7 +17,7 @@ UNSCHEMATISED = {
     ("gateway.envoyproxy.io/v1alpha1", "EnvoyProxy"),
     ("http.keda.sh/v1beta1", "InterceptorRoute"),
 }
-CUSTOM_GROUPS = ("serving.kserve.io", "keda.sh", "monitoring.coreos.com", "karpenter")
+CUSTOM_GROUPS = ("serving.kserve.io", "keda.sh", "monitoring.coreos.com", "karpenter", "leaderworkerset.x-k8s.io")
 
 
 def _objects(previews, stack):
