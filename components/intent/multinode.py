@@ -1,9 +1,8 @@
 """How many nodes one replica of a vLLM model needs: tensor parallelism over a node's GPUs,
 pipeline parallelism across nodes (vLLM's multi-node layout), and what that costs.
 
-A pure planning aid for the fit check and the cost preview. Serving a multi-node replica
-(a LeaderWorkerSet group per replica) is not built yet: ModelSpec still keeps `gpus` within
-one node, and docs/decisions.md says when splitting across nodes pays.
+A pure planning aid: which split fits and what it costs. ModelSpec's own fit check uses the
+same memory model; docs/decisions.md says when splitting across nodes pays.
 """
 from __future__ import annotations
 
