@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from contextvars import ContextVar
 from ipaddress import IPv4Network
 from typing import Annotated, Any
 
@@ -23,6 +25,10 @@ class Spec(BaseModel):
 
 Loc = tuple[str | int, ...]
 
+# Set while components/intent/partial.py runs rules on a model rebuilt without its invalid
+# fields: a rule that reads one of them is skipped instead of failing.
+PARTIAL: ContextVar[bool] = ContextVar("PARTIAL", default=False)
+
 
 class Problems:
     """Collects every rule violation of one model so they are all reported at once.
@@ -39,6 +45,14 @@ class Problems:
         # The message goes through the context, not the template, so braces in it are safe.
         error = PydanticCustomError("ml_serving_rule", "{message}", {"message": message})
         self._errors.append(InitErrorDetails(type=error, loc=loc, input=value))
+
+    def run(self, check: Callable[[Problems], object]) -> None:
+        """Run one group of rules; on a partly valid model, skip it if it needs a missing field."""
+        try:
+            check(self)
+        except AttributeError:
+            if not PARTIAL.get():
+                raise
 
     def raise_if_any(self) -> None:
         if self._errors:

@@ -105,10 +105,10 @@ class ModelSpec(Spec):
     @model_validator(mode="after")
     def _consistent(self) -> ModelSpec:
         problems = Problems(self)
-        self._check_instance(problems)
-        self._check_runtime_blocks(problems)
-        self._check_canary(problems)
-        self._check_memory_fit(problems)
+        problems.run(self._check_instance)
+        problems.run(self._check_runtime_blocks)
+        problems.run(self._check_canary)
+        problems.run(self._check_memory_fit)
         problems.raise_if_any()
         return self
 

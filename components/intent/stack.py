@@ -102,17 +102,24 @@ class StackSpec(Spec):
     @model_validator(mode="after")
     def _whole_stack_rules(self) -> StackSpec:
         problems = Problems(self)
-        self._check_tags(problems)
-        self._check_target_sections(problems)
-        self._check_models(problems)
-        if self.environment == "prod":
-            self._check_prod(problems)
-        if self.target == "eks" and self.cluster is not None:
-            self._check_eks_capacity(problems)
-        if self.target == "sagemaker":
-            self._check_sagemaker(problems)
+        problems.run(self._check_tags)
+        problems.run(self._check_target_sections)
+        problems.run(self._check_models)
+        problems.run(self._check_environment)
+        problems.run(lambda p: self.target == "eks" and self.cluster is not None and self._check_eks_capacity(p))
+        problems.run(lambda p: self.target == "sagemaker" and self._check_sagemaker(p))
         problems.raise_if_any()
         return self
+
+    def _check_environment(self, problems: Problems) -> None:
+        if self.environment in ("staging", "prod") and not self.models:
+            problems.add(
+                ("models",),
+                f"a {self.environment} stack serves at least one model; with none, `pulumi up` would "
+                "delete every model it runs (list them under ml-serving:models)",
+            )
+        if self.environment == "prod":
+            self._check_prod(problems)
 
     def _check_tags(self, problems: Problems) -> None:
         missing = [t for t in REQUIRED_TAGS if t not in self.tags]
