@@ -61,12 +61,21 @@ class Problems:
             )
 
 
+SHOWN = 60
+
+
+def shown(value: Any) -> str:
+    """A value as a message quotes it: repr, cut to a readable length."""
+    text = repr(value)
+    return text if len(text) <= SHOWN else f"{text[:SHOWN]}... ({len(text):,} characters)"
+
+
 def pattern_check(pattern: str, rule: str):
     compiled = re.compile(pattern)
 
     def check(value: str) -> str:
         if not compiled.fullmatch(value):
-            raise ValueError(f"{value!r} is not valid: {rule}")
+            raise ValueError(f"{shown(value)} is not valid: {rule}")
         return value
 
     return AfterValidator(check)

@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from components.intent.base import SHOWN, shown
 from components.intent.partial import partial_problems
 from components.intent.stack import StackSpec
 
@@ -24,8 +25,6 @@ NAMESPACES = (PROJECT, *PROVIDER_NAMESPACES, "pulumi")
 # No value of a real stack file comes near this (ARNs, sources and image references are the
 # longest); anything longer is a paste gone wrong and is never echoed.
 MAX_TEXT = 2048
-# How much of a value a message quotes.
-SHOWN = 60
 
 
 class SpecError(Exception):
@@ -49,12 +48,6 @@ def decode(raw: Any) -> Any:
         return json.loads(raw)
     except (ValueError, RecursionError):
         return raw
-
-
-def shown(value: Any) -> str:
-    """A value as a message quotes it: repr, cut to a readable length."""
-    text = repr(value)
-    return text if len(text) <= SHOWN else f"{text[:SHOWN]}... ({len(text):,} characters)"
 
 
 def parse_stack_config(config: Mapping[str, Any], source: str) -> StackSpec:

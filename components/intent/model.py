@@ -8,7 +8,8 @@ from pydantic import Field, model_validator
 
 from components.intent.architecture import LlmArchitecture, presets
 from components.intent.autoscaling import AutoscalingPolicy
-from components.intent.base import ModelName, ModelSource, Problems, Spec, VersionLabel
+from components.intent.aws_data import unknown_ec2_type
+from components.intent.base import ModelName, shown, ModelSource, Problems, Spec, VersionLabel
 from components.intent.canary import CanaryPolicy
 from components.intent.instances import catalog
 from components.intent.memory import GIB, MemoryPlan, fit_problem, plan_memory, triton_fit_problem
@@ -146,11 +147,12 @@ class ModelSpec(Spec):
         if itype is None:
             close = difflib.get_close_matches(self.instance_type, list(known), n=1)
             hint = f" (did you mean {close[0]}?)" if close else ""
-            problems.add(
-                ("instance_type",),
-                f"unknown GPU instance type {self.instance_type!r}{hint}; known: {', '.join(sorted(known))}",
-                self.instance_type,
+            what = (
+                f"{shown(self.instance_type)} is not an EC2 instance type"
+                if unknown_ec2_type(self.instance_type)
+                else f"unknown GPU instance type {shown(self.instance_type)}"
             )
+            problems.add(("instance_type",), f"{what}{hint}; known: {', '.join(sorted(known))}", self.instance_type)
             return
         if itype.gpu_count % self.gpus:
             problems.add(

@@ -5,21 +5,30 @@ import math
 import re
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
+from components.intent.aws_data import sagemaker_instance_types, unknown_region
 from components.intent.base import Problems, Spec, TagKey, TagValue, duplicates, pattern_check
 from components.intent.cluster import ClusterSpec
 from components.intent.images import ImagesSpec
-from components.intent.instances import catalog
+from components.intent.instances import catalog, sagemaker_instance
 from components.intent.model import ModelSpec
 from components.intent.network import NetworkSpec
 
 Environment = Literal["dev", "staging", "prod"]
 Target = Literal["eks", "sagemaker"]
 
+def _real_region(region: str) -> str:
+    problem = unknown_region(region)
+    if problem:
+        raise ValueError(problem)
+    return region
+
+
 AwsRegion = Annotated[
     str,
     pattern_check(r"[a-z]{2}(-gov)?-[a-z]+-\d", "expected an AWS region such as us-east-1"),
+    AfterValidator(_real_region),
 ]
 BucketName = Annotated[
     str,
@@ -230,7 +239,7 @@ class StackSpec(Spec):
                     )
             itype = instances.get(model.instance_type)
             if itype is not None:
-                if not itype.sagemaker:
+                if sagemaker_instance(model.instance_type) not in sagemaker_instance_types():
                     problems.add(
                         (*where, "instance_type"),
                         f"SageMaker endpoints offer no ml.{model.instance_type}",
