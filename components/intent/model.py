@@ -9,10 +9,11 @@ from pydantic import Field, model_validator
 from components.intent.architecture import LlmArchitecture, presets
 from components.intent.autoscaling import AutoscalingPolicy
 from components.intent.aws_data import unknown_ec2_type
-from components.intent.base import ModelName, shown, ModelSource, Problems, Spec, VersionLabel
+from components.intent.base import ModelName, ModelSource, Problems, Spec, VersionLabel, shown
 from components.intent.canary import CanaryPolicy
 from components.intent.instances import catalog
 from components.intent.memory import GIB, MemoryPlan, fit_problem, plan_memory, triton_fit_problem
+from components.intent.quantization import quantization_problem
 from components.intent.slo import Slo
 from components.intent.triton import TritonModelConfig
 
@@ -110,6 +111,7 @@ class ModelSpec(Spec):
         problems.run(self._check_runtime_blocks)
         problems.run(self._check_canary)
         problems.run(self._check_memory_fit)
+        problems.run(self._check_quantization)
         problems.raise_if_any()
         return self
 
@@ -161,6 +163,17 @@ class ModelSpec(Spec):
                 "divide that evenly so whole replicas fill the instance",
                 self.gpus,
             )
+
+    def _check_quantization(self, problems: Problems) -> None:
+        itype = catalog().instances.get(self.instance_type)
+        if self.vllm is None or itype is None:
+            return
+        gpu = catalog().gpus[itype.gpu]
+        problem = quantization_problem(
+            self.vllm.quantization, self.vllm.dtype, itype.gpu, gpu.compute_capability, self.instance_type
+        )
+        if problem is not None:
+            problems.add(("vllm", "quantization" if self.vllm.quantization != "none" else "dtype"), problem)
 
     def _check_memory_fit(self, problems: Problems) -> None:
         itype = catalog().instances.get(self.instance_type)
