@@ -152,7 +152,7 @@ def _key_text(node: yaml.Node) -> str:
 
 def _duplicate_keys(root: yaml.Node) -> list[str]:
     """Every key written twice in one mapping, at any depth, with both lines."""
-    problems: list[str] = []
+    problems: list[tuple[int, str]] = []
     seen: set[int] = set()
     todo = [_Visit(root, "")]
     while todo:
@@ -179,13 +179,16 @@ def _duplicate_keys(root: yaml.Node) -> list[str]:
             if signature in first_line:
                 lines = f"lines {first_line[signature]} and {line}" if first_line[signature] != line else f"line {line}"
                 problems.append(
-                    f"{where}: written twice, at {lines}; YAML would keep only the last one, so remove "
-                    "or merge one of them"
+                    (
+                        first_line[signature],
+                        f"{where}: written twice, at {lines}; YAML would keep only the last one, so remove "
+                        "or merge one of them",
+                    )
                 )
             else:
                 first_line[signature] = line
             todo.append(_Visit(value_node, where))
-    return sorted(problems, key=_line_of)
+    return [message for _, message in sorted(problems)]
 
 
 def _join(parent: _Visit, name: str) -> str:
@@ -193,9 +196,3 @@ def _join(parent: _Visit, name: str) -> str:
     if parent.path in ("", "config"):
         return name
     return f"{parent.path}.{name}"
-
-
-def _line_of(problem: str) -> int:
-    marker = "at lines "
-    start = problem.find(marker)
-    return int(problem[start + len(marker):].split(" ", 1)[0]) if start >= 0 else 0
