@@ -64,6 +64,9 @@ def preview(stack_file: Path, out_root: Path | None = None) -> Preview:
     os.environ[STACK_FILE_ENV] = shown
     try:
         config = read_stack_file(stack_file, shown)
+        # Validated here first so a bad file is reported before the Pulumi runtime starts;
+        # the program validates the same config again, as `pulumi up` would.
+        spec = parse_stack_config(config, shown)
         recording = run_program(config, stack)
     except (SpecError, pulumi.RunError) as error:
         raise InvalidStack(str(error) + _discard_stale(out_root, stack)) from None
@@ -72,9 +75,6 @@ def preview(stack_file: Path, out_root: Path | None = None) -> Preview:
             os.environ.pop(STACK_FILE_ENV, None)
         else:
             os.environ[STACK_FILE_ENV] = previous
-    # The program validated this config already; parsing it again only rebuilds the model
-    # the summary is written from.
-    spec = parse_stack_config(config, shown)
     policy = check_policies(recording, spec.environment)
     planning, cost = preview_section(spec)
     summary = render(spec, recording, shown, sections=[planning, policy.section()])
