@@ -201,23 +201,26 @@ def _describe(error: Mapping[str, Any]) -> str:
 
 
 def _quote_hint(error: Mapping[str, Any]) -> str:
-    """A number where text is expected is nearly always an unquoted version (1.35, 2): say so."""
+    """A number (or yes/no) where text is expected is nearly always a value YAML read as
+    something else: an unquoted version (1.35, 2) or word. Say how to write it."""
     value = error.get("input")
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return ""
     kind = error["type"]
+    if kind not in ("literal_error", "string_type") or not isinstance(value, (int, float)):
+        return ""
+    expected: list[str] = []
     if kind == "literal_error":
         expected = re.findall(r"'([^']*)'", str((error.get("ctx") or {}).get("expected", "")))
-        if not expected or not all(isinstance(e, str) for e in expected):
+        if not expected:
             return ""
-        # YAML reads 1.30 as the number 1.3: offer the allowed text that number came from.
-        matching = [e for e in expected if _same_number(e, value)]
-        if not matching:
-            return ""
-        return f'; write it as a string: "{matching[0]}"'
+    if isinstance(value, bool):
+        return "; YAML reads true/false/yes/no/on/off unquoted as a boolean: write the value in quotes"
     if kind == "string_type":
         return f'; write it as a string: "{value}"'
-    return ""
+    # YAML reads 1.30 as the number 1.3: offer the allowed text that number came from.
+    matching = [e for e in expected if _same_number(e, value)]
+    if matching:
+        return f'; write it as a string: "{matching[0]}"'
+    return f'; unquoted, YAML reads it as a number: write it as a string, such as "{expected[-1]}"'
 
 
 def _same_number(text: str, value: float) -> bool:

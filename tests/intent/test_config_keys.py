@@ -145,3 +145,19 @@ def test_staging_and_prod_stacks_need_models(stack):
 def test_a_dev_eks_stack_may_have_no_models(dev_config):
     dev_config["ml-serving:models"] = []
     assert parse(dev_config).models == []
+
+
+def test_a_number_that_is_no_allowed_version_still_says_to_quote(dev_config):
+    dev_config["ml-serving:cluster"]["kubernetes_version"] = 1.30  # YAML reads 1.30 as 1.3
+    assert problems_of(dev_config) == [
+        "ml-serving:cluster.kubernetes_version: Input should be '1.34', '1.35' or '1.36' (got 1.3); unquoted, YAML "
+        'reads it as a number: write it as a string, such as "1.36"'
+    ]
+
+
+def test_yes_read_as_a_boolean_says_to_quote(dev_config):
+    dev_config["ml-serving:environment"] = True
+    assert problems_of(dev_config) == [
+        "ml-serving:environment: Input should be 'dev', 'staging' or 'prod' (got True); YAML reads "
+        "true/false/yes/no/on/off unquoted as a boolean: write the value in quotes"
+    ]
