@@ -25,6 +25,8 @@ NAMESPACES = (PROJECT, *PROVIDER_NAMESPACES, "pulumi")
 # No value of a real stack file comes near this (ARNs, sources and image references are the
 # longest); anything longer is a paste gone wrong and is never echoed.
 MAX_TEXT = 2048
+# A list of thousands of broken entries is reported by its first problems and a count.
+MAX_SHOWN_PROBLEMS = 50
 
 
 class SpecError(Exception):
@@ -33,9 +35,11 @@ class SpecError(Exception):
     def __init__(self, source: str, problems: list[str]) -> None:
         self.source = source
         self.problems = problems
-        count = f"{len(problems)} problem" + ("s" if len(problems) != 1 else "")
+        count = f"{len(problems):,} problem" + ("s" if len(problems) != 1 else "")
         lines = [f"{source}: {count} in the stack configuration:"]
-        lines += [f"  - {p}" for p in problems]
+        lines += [f"  - {p}" for p in problems[:MAX_SHOWN_PROBLEMS]]
+        if len(problems) > MAX_SHOWN_PROBLEMS:
+            lines.append(f"  ... and {len(problems) - MAX_SHOWN_PROBLEMS:,} more, most likely of the same kind")
         lines.append("Nothing was created, changed or deleted.")
         super().__init__("\n".join(lines))
 

@@ -2,7 +2,7 @@
 every problem at once, and stacks that would deploy no models."""
 import pytest
 
-from components.intent.loading import NAMESPACES, PROVIDER_NAMESPACES
+from components.intent.loading import NAMESPACES, PROVIDER_NAMESPACES, SpecError
 from tests.conftest import STACK_NAMES, parse, problems_of, stack_config
 
 ALLOWED = "ml-serving:, aws:, docker-build:, kubernetes:, random:, pulumi:"
@@ -161,3 +161,14 @@ def test_yes_read_as_a_boolean_says_to_quote(dev_config):
         "ml-serving:environment: Input should be 'dev', 'staging' or 'prod' (got True); YAML reads "
         "true/false/yes/no/on/off unquoted as a boolean: write the value in quotes"
     ]
+
+
+def test_thousands_of_broken_entries_are_counted_not_all_listed(dev_config):
+    dev_config["ml-serving:models"] = ["junk"] * 180
+    with pytest.raises(SpecError) as caught:
+        parse(dev_config)
+    text = str(caught.value)
+    assert text.startswith("stacks/Pulumi.test.yaml: 180 problems in the stack configuration:\n")
+    assert "  - ml-serving:models[49]: Input should be a valid dictionary or instance of ModelSpec (got 'junk')\n" in text
+    assert "  ... and 130 more, most likely of the same kind\nNothing was created, changed or deleted." in text
+    assert len(text.splitlines()) == 53
