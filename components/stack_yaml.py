@@ -44,19 +44,23 @@ class _Visit:
 def read_stack_yaml(path: Path) -> dict[str, Any]:
     """The parsed document (a mapping), or StackFileProblems naming every problem found."""
     try:
-        size = path.stat().st_size
+        if not path.is_file():
+            what = "no such file" if not path.exists() else "not a regular file"
+            raise StackFileProblems([f"cannot read the stack file: {what}"])
+        with path.open("rb") as stream:
+            # Never more than the limit plus one byte, whatever the file claims to be.
+            data = stream.read(MAX_FILE_BYTES + 1)
     except OSError as error:
         raise StackFileProblems([f"cannot read the stack file: {error.strerror}"]) from None
-    if size > MAX_FILE_BYTES:
+    if len(data) > MAX_FILE_BYTES:
+        size = path.stat().st_size
         raise StackFileProblems(
             [f"the file is {size:,} bytes; a stack file is at most {MAX_FILE_BYTES:,} bytes (1 MiB)"]
         )
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise StackFileProblems([f"cannot read the stack file: {error.strerror}"]) from None
+        text = data.decode("utf-8")
     except UnicodeDecodeError as error:
-        raise StackFileProblems([f"not UTF-8 text (byte {error.start})"]) from None
+        raise StackFileProblems([f"not UTF-8 text (byte {error.start + 1} is not valid UTF-8)"]) from None
     return parse_stack_yaml(text)
 
 

@@ -82,3 +82,14 @@ def test_not_a_mapping():
 
 def test_broken_yaml_says_where():
     assert problems("config:\n  a: [b\n")[0].startswith("not valid YAML at line 3, column 1:")
+
+
+def test_a_directory_or_binary_file_is_refused_with_a_reason(tmp_path):
+    with pytest.raises(StackFileProblems) as caught:
+        read_stack_yaml(tmp_path)
+    assert caught.value.problems == ["cannot read the stack file: not a regular file"]
+    binary = tmp_path / "Pulumi.bin.yaml"
+    binary.write_bytes(b"config:\n  a: \xff\xfe\n")
+    with pytest.raises(StackFileProblems) as caught:
+        read_stack_yaml(binary)
+    assert caught.value.problems == ["not UTF-8 text (byte 14 is not valid UTF-8)"]
