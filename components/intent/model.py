@@ -40,7 +40,12 @@ class VllmEngine(Spec):
     )
     dtype: Literal["bfloat16", "float16"] = Field("bfloat16", description="Activation and weight dtype.")
     quantization: Literal["none", "fp8", "awq", "gptq"] = Field(
-        "none", description="Weight quantization the checkpoint uses (or fp8 on the fly)."
+        "none",
+        description=(
+            "Weight quantization the checkpoint uses (or fp8 on the fly). In bfloat16, awq and gptq run "
+            "vLLM's marlin kernels (4- or 8-bit, group size -1/32/64/128, symmetric GPTQ); in float16 the "
+            "plain kernels, which take any AWQ/GPTQ checkpoint."
+        ),
     )
     kv_cache_dtype: Literal["auto", "fp8"] = Field(
         "auto", description="`auto` keeps the model dtype; `fp8` halves the KV cache."
