@@ -67,7 +67,7 @@ class VllmEngine(Spec):
                 hint = f" (did you mean {close[0]}?)" if close else ""
                 problems.add(
                     ("architecture",),
-                    f"unknown architecture {self.architecture!r}{hint}; use one of {', '.join(known)} "
+                    f"unknown architecture {shown(self.architecture)}{hint}; use one of {', '.join(known)} "
                     "or give params_billion, num_layers, num_kv_heads, head_dim and max_position_embeddings",
                     self.architecture,
                 )
