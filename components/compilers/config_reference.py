@@ -91,7 +91,7 @@ def _reading_rules() -> list[str]:
         "- Regions and EC2 / SageMaker instance types are checked against botocore's data, offline.",
         "- A staging or prod stack lists at least one model.",
         "- Quantized vLLM models run vLLM 0.31.0's marlin kernels (`awq_marlin`, `gptq_marlin`) in bfloat16 and",
-        "  the plain `awq` / `gptq` kernels in float16 (they are fp16-only); bfloat16 and marlin need a GPU of",
+        "  the plain `awq` / `gptq` kernels in float16 (they are fp16-only); bfloat16 and fp8 need a GPU of",
         "  compute capability 8.0 or newer.",
     ]
 

@@ -9,13 +9,13 @@ crash-loop: the intent rejects what no kernel accepts, and the compilers name th
 
 - awq and gptq (plain kernels): float16 only. An explicit `--quantization=awq` makes vLLM
   skip its own upgrade to awq_marlin ("forcing awq"), so bfloat16 must name the marlin kernel.
-- awq_marlin and gptq_marlin: float16 and bfloat16, compute capability 8.0 and up. They take
-  the usual 4- and 8-bit checkpoints (group size -1, 32, 64 or 128; GPTQ symmetric); other
-  checkpoints need dtype float16, which keeps the plain kernel.
-- fp8: float16 and bfloat16, capability 8.0 and up; below 8.9 (no FP8 tensor cores) vLLM runs
-  it as weight-only FP8 through the marlin kernel.
-- bfloat16 itself needs capability 8.0.
-"""
+- awq_marlin and gptq_marlin: float16 and bfloat16. Minimum capability 7.5 since vLLM PR
+  #29901 (Marlin on Turing, documented by PR #34319, 2026-02; gptq_marlin.py of 2026 returns
+  75; older releases said 80). They take the usual 4- and 8-bit checkpoints (group size -1,
+  32, 64 or 128; GPTQ symmetric); other checkpoints need dtype float16 and the plain kernel.
+- fp8: float16 and bfloat16, capability 8.0 and up (fp8.py as read; not re-read at 0.31.0);
+  below 8.9 (no FP8 tensor cores) vLLM runs it as weight-only FP8 through the marlin kernel.
+- bfloat16 itself needs capability 8.0 (Turing has no bfloat16), whatever the kernel.
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -30,9 +30,9 @@ class Kernel:
 
 KERNELS = {
     "awq": Kernel("awq", ("float16",), 7.5),
-    "awq_marlin": Kernel("awq_marlin", ("float16", "bfloat16"), 8.0),
+    "awq_marlin": Kernel("awq_marlin", ("float16", "bfloat16"), 7.5),
     "gptq": Kernel("gptq", ("float16",), 6.0),
-    "gptq_marlin": Kernel("gptq_marlin", ("float16", "bfloat16"), 8.0),
+    "gptq_marlin": Kernel("gptq_marlin", ("float16", "bfloat16"), 7.5),
     "fp8": Kernel("fp8", ("bfloat16", "float16"), 8.0),
 }
 BF16_MIN_CAPABILITY = 8.0

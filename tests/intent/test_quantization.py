@@ -26,7 +26,11 @@ def test_every_catalog_gpu_runs_every_kernel():
                 assert quantization_problem(quantization, dtype, name, gpu.compute_capability, "x") is None
 
 
-def test_marlin_below_capability_8_is_refused_at_the_limit():
+def test_marlin_runs_from_turing_but_bfloat16_needs_ampere():
+    assert KERNELS["awq_marlin"].min_capability == KERNELS["gptq_marlin"].min_capability == 7.5
+
+
+def test_below_capability_8_bf16_and_fp8_are_refused_at_the_limit():
     assert quantization_problem("awq", "float16", "T4", 7.5, "g4dn.xlarge") is None
     assert quantization_problem("awq", "bfloat16", "A100", 8.0, "p4d.24xlarge") is None
     assert quantization_problem("gptq", "bfloat16", "T4", 7.5, "g4dn.xlarge") == (
