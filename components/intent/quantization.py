@@ -16,6 +16,7 @@ crash-loop: the intent rejects what no kernel accepts, and the compilers name th
 - fp8: float16 and bfloat16, capability 8.0 and up (fp8.py as read; not re-read at 0.31.0);
   below 8.9 (no FP8 tensor cores) vLLM runs it as weight-only FP8 through the marlin kernel.
 - bfloat16 itself needs capability 8.0 (Turing has no bfloat16), whatever the kernel.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
