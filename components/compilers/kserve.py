@@ -12,6 +12,7 @@ from components.compilers.serving import MODEL_PRIORITY_CLASS, MODEL_SERVICE_ACC
 from components.compilers.triton import config_digest
 from components.intent.instances import catalog
 from components.intent.model import ModelSpec
+from components.intent.quantization import kernel
 
 Manifest = dict[str, Any]
 
@@ -173,8 +174,10 @@ def _vllm_args(served: ServedVersion) -> list[str]:
         f"--tensor-parallel-size={model.gpus}",
         f"--max-num-seqs={engine.max_num_seqs}",
     ]
-    if engine.quantization != "none":
-        args.append(f"--quantization={engine.quantization}")
+    chosen = kernel(engine.quantization, engine.dtype)
+    if chosen is not None:
+        # The kernel, not the checkpoint format: vLLM's plain AWQ/GPTQ kernels are fp16-only.
+        args.append(f"--quantization={chosen.name}")
     if engine.kv_cache_dtype != "auto":
         args.append(f"--kv-cache-dtype={engine.kv_cache_dtype}")
     return args

@@ -25,6 +25,7 @@ from components.compilers.sources import model_prefixes
 from components.compilers.triton import config_digest
 from components.intent.images import ImageSource
 from components.intent.model import ModelSpec
+from components.intent.quantization import kernel
 from components.intent.stack import SAGEMAKER_UPDATE_WAIT_S, SageMakerSpec, sagemaker_traffic_shift
 
 Request = dict[str, Any]
@@ -135,8 +136,10 @@ def container_environment(model: ModelSpec, kind: ImageKind, limits: Timeouts) -
             "OPTION_DTYPE": {"bfloat16": "bf16", "float16": "fp16"}[engine.dtype],
             "OPTION_MODEL_LOADING_TIMEOUT": str(limits.startup_s),
         }
-        if engine.quantization != "none":
-            env["OPTION_QUANTIZE"] = engine.quantization
+        chosen = kernel(engine.quantization, engine.dtype)
+        if chosen is not None:
+            # LMI hands option.quantize to vLLM as its quantization method.
+            env["OPTION_QUANTIZE"] = chosen.name
         if engine.kv_cache_dtype != "auto":
             env["OPTION_KV_CACHE_DTYPE"] = engine.kv_cache_dtype
         return env
@@ -149,8 +152,9 @@ def container_environment(model: ModelSpec, kind: ImageKind, limits: Timeouts) -
         "SM_VLLM_MAX_NUM_SEQS": str(engine.max_num_seqs),
         "SM_VLLM_TENSOR_PARALLEL_SIZE": str(model.gpus),
     }
-    if engine.quantization != "none":
-        flags["SM_VLLM_QUANTIZATION"] = engine.quantization
+    chosen = kernel(engine.quantization, engine.dtype)
+    if chosen is not None:
+        flags["SM_VLLM_QUANTIZATION"] = chosen.name
     if engine.kv_cache_dtype != "auto":
         flags["SM_VLLM_KV_CACHE_DTYPE"] = engine.kv_cache_dtype
     # The weights are on disk and the container has no network: never ask the Hugging Face Hub.

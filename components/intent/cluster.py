@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 from ipaddress import IPv4Network
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from components.intent import versions
+from components.intent.aws_data import unknown_ec2_type
 from components.intent.base import Cidr, IamRoleArn, Problems, ResourceName, Spec, duplicates
 from components.intent.instances import catalog
 
@@ -14,10 +15,20 @@ KubernetesVersion = Literal[versions.EKS_KUBERNETES_VERSIONS]  # type: ignore[va
 LogType = Literal["api", "audit", "authenticator", "controllerManager", "scheduler"]
 
 
+def _ec2_type(instance_type: str) -> str:
+    problem = unknown_ec2_type(instance_type)
+    if problem:
+        raise ValueError(problem)
+    return instance_type
+
+
+Ec2InstanceType = Annotated[str, AfterValidator(_ec2_type)]
+
+
 class SystemNodeGroup(Spec):
     """On-demand CPU nodes for the platform's own pods (CoreDNS, controllers, Prometheus)."""
 
-    instance_types: list[str] = Field(
+    instance_types: list[Ec2InstanceType] = Field(
         ["m6i.xlarge"], min_length=1, max_length=5, description="CPU instance types."
     )
     min_size: int = Field(2, ge=1, le=50)
@@ -74,9 +85,24 @@ class GpuNodePool(Spec):
                 ("warm_pool", "reuse_on_scale_in"),
                 "EKS warm pools cannot return Bottlerocket instances on scale-in; set it to false",
             )
+        if self.warm_pool is not None and self.capacity_type == "spot":
+            problems.add(
+                ("warm_pool",),
+                "EC2 Auto Scaling refuses a warm pool on a group that launches Spot Instances; use "
+                "capacity_type on_demand for this pool or drop warm_pool",
+            )
+        if self.warm_pool is not None and len(self.instance_types) > 1:
+            problems.add(
+                ("warm_pool",),
+                "EC2 Auto Scaling refuses a warm pool on a group with a mixed instances policy, which "
+                f"{len(self.instance_types)} instance types need; give this pool one instance type or drop warm_pool",
+            )
         known = catalog().instances
+        not_ec2 = [problem for t in self.instance_types if (problem := unknown_ec2_type(t))]
         unknown = [t for t in self.instance_types if t not in known]
-        if unknown:
+        if not_ec2:
+            problems.add(("instance_types",), "; ".join(not_ec2))
+        elif unknown:
             problems.add(
                 ("instance_types",),
                 f"unknown GPU instance types {unknown}; known: {', '.join(sorted(known))}",

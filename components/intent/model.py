@@ -8,10 +8,12 @@ from pydantic import Field, model_validator
 
 from components.intent.architecture import LlmArchitecture, presets
 from components.intent.autoscaling import AutoscalingPolicy
-from components.intent.base import ModelName, ModelSource, Problems, Spec, VersionLabel
+from components.intent.aws_data import unknown_ec2_type
+from components.intent.base import ModelName, ModelSource, Problems, Spec, VersionLabel, shown
 from components.intent.canary import CanaryPolicy
 from components.intent.instances import catalog
 from components.intent.memory import GIB, MemoryPlan, fit_problem, plan_memory, triton_fit_problem
+from components.intent.quantization import quantization_problem
 from components.intent.slo import Slo
 from components.intent.triton import TritonModelConfig
 
@@ -38,7 +40,12 @@ class VllmEngine(Spec):
     )
     dtype: Literal["bfloat16", "float16"] = Field("bfloat16", description="Activation and weight dtype.")
     quantization: Literal["none", "fp8", "awq", "gptq"] = Field(
-        "none", description="Weight quantization the checkpoint uses (or fp8 on the fly)."
+        "none",
+        description=(
+            "Weight quantization the checkpoint uses (or fp8 on the fly). In bfloat16, awq and gptq run "
+            "vLLM's marlin kernels (4- or 8-bit, group size -1/32/64/128, symmetric GPTQ); in float16 the "
+            "plain kernels, which take any AWQ/GPTQ checkpoint."
+        ),
     )
     kv_cache_dtype: Literal["auto", "fp8"] = Field(
         "auto", description="`auto` keeps the model dtype; `fp8` halves the KV cache."
@@ -60,7 +67,7 @@ class VllmEngine(Spec):
                 hint = f" (did you mean {close[0]}?)" if close else ""
                 problems.add(
                     ("architecture",),
-                    f"unknown architecture {self.architecture!r}{hint}; use one of {', '.join(known)} "
+                    f"unknown architecture {shown(self.architecture)}{hint}; use one of {', '.join(known)} "
                     "or give params_billion, num_layers, num_kv_heads, head_dim and max_position_embeddings",
                     self.architecture,
                 )
@@ -105,10 +112,11 @@ class ModelSpec(Spec):
     @model_validator(mode="after")
     def _consistent(self) -> ModelSpec:
         problems = Problems(self)
-        self._check_instance(problems)
-        self._check_runtime_blocks(problems)
-        self._check_canary(problems)
-        self._check_memory_fit(problems)
+        problems.run(self._check_instance)
+        problems.run(self._check_runtime_blocks)
+        problems.run(self._check_canary)
+        problems.run(self._check_memory_fit)
+        problems.run(self._check_quantization)
         problems.raise_if_any()
         return self
 
@@ -146,11 +154,12 @@ class ModelSpec(Spec):
         if itype is None:
             close = difflib.get_close_matches(self.instance_type, list(known), n=1)
             hint = f" (did you mean {close[0]}?)" if close else ""
-            problems.add(
-                ("instance_type",),
-                f"unknown GPU instance type {self.instance_type!r}{hint}; known: {', '.join(sorted(known))}",
-                self.instance_type,
+            what = (
+                f"{shown(self.instance_type)} is not an EC2 instance type"
+                if unknown_ec2_type(self.instance_type)
+                else f"unknown GPU instance type {shown(self.instance_type)}"
             )
+            problems.add(("instance_type",), f"{what}{hint}; known: {', '.join(sorted(known))}", self.instance_type)
             return
         if itype.gpu_count % self.gpus:
             problems.add(
@@ -159,6 +168,17 @@ class ModelSpec(Spec):
                 "divide that evenly so whole replicas fill the instance",
                 self.gpus,
             )
+
+    def _check_quantization(self, problems: Problems) -> None:
+        itype = catalog().instances.get(self.instance_type)
+        if self.vllm is None or itype is None:
+            return
+        gpu = catalog().gpus[itype.gpu]
+        problem = quantization_problem(
+            self.vllm.quantization, self.vllm.dtype, itype.gpu, gpu.compute_capability, self.instance_type
+        )
+        if problem is not None:
+            problems.add(("vllm", "quantization" if self.vllm.quantization != "none" else "dtype"), problem)
 
     def _check_memory_fit(self, problems: Problems) -> None:
         itype = catalog().instances.get(self.instance_type)

@@ -5,21 +5,30 @@ import math
 import re
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
+from components.intent.aws_data import sagemaker_instance_types, unknown_region
 from components.intent.base import Problems, Spec, TagKey, TagValue, duplicates, pattern_check
 from components.intent.cluster import ClusterSpec
 from components.intent.images import ImagesSpec
-from components.intent.instances import catalog
+from components.intent.instances import catalog, sagemaker_instance
 from components.intent.model import ModelSpec
 from components.intent.network import NetworkSpec
 
 Environment = Literal["dev", "staging", "prod"]
 Target = Literal["eks", "sagemaker"]
 
+def _real_region(region: str) -> str:
+    problem = unknown_region(region)
+    if problem:
+        raise ValueError(problem)
+    return region
+
+
 AwsRegion = Annotated[
     str,
     pattern_check(r"[a-z]{2}(-gov)?-[a-z]+-\d", "expected an AWS region such as us-east-1"),
+    AfterValidator(_real_region),
 ]
 BucketName = Annotated[
     str,
@@ -102,17 +111,24 @@ class StackSpec(Spec):
     @model_validator(mode="after")
     def _whole_stack_rules(self) -> StackSpec:
         problems = Problems(self)
-        self._check_tags(problems)
-        self._check_target_sections(problems)
-        self._check_models(problems)
-        if self.environment == "prod":
-            self._check_prod(problems)
-        if self.target == "eks" and self.cluster is not None:
-            self._check_eks_capacity(problems)
-        if self.target == "sagemaker":
-            self._check_sagemaker(problems)
+        problems.run(self._check_tags)
+        problems.run(self._check_target_sections)
+        problems.run(self._check_models)
+        problems.run(self._check_environment)
+        problems.run(lambda p: self.target == "eks" and self.cluster is not None and self._check_eks_capacity(p))
+        problems.run(lambda p: self.target == "sagemaker" and self._check_sagemaker(p))
         problems.raise_if_any()
         return self
+
+    def _check_environment(self, problems: Problems) -> None:
+        if self.environment in ("staging", "prod") and not self.models:
+            problems.add(
+                ("models",),
+                f"a {self.environment} stack serves at least one model; with none, `pulumi up` would "
+                "delete every model it runs (list them under ml-serving:models)",
+            )
+        if self.environment == "prod":
+            self._check_prod(problems)
 
     def _check_tags(self, problems: Problems) -> None:
         missing = [t for t in REQUIRED_TAGS if t not in self.tags]
@@ -223,7 +239,7 @@ class StackSpec(Spec):
                     )
             itype = instances.get(model.instance_type)
             if itype is not None:
-                if not itype.sagemaker:
+                if sagemaker_instance(model.instance_type) not in sagemaker_instance_types():
                     problems.add(
                         (*where, "instance_type"),
                         f"SageMaker endpoints offer no ml.{model.instance_type}",

@@ -15,7 +15,7 @@ def test_reference_architectures_resolve_to_their_shapes():
 def test_unknown_instance_type_suggests_the_closest():
     errors = errors_of(ModelSpec, {**VLLM, "instance_type": "g6e.xlarg"})
     message = errors[("instance_type",)]
-    assert message.startswith("unknown GPU instance type 'g6e.xlarg' (did you mean g6e.xlarge?); known: g5.12xlarge,")
+    assert message.startswith("'g6e.xlarg' is not an EC2 instance type (did you mean g6e.xlarge?); known: g5.12xlarge,")
 
 
 def test_gpus_per_replica_must_divide_the_instance():
