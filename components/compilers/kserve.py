@@ -10,6 +10,7 @@ from components.compilers.node_groups import GPU_LABEL, GPU_TAINT_KEY, POOL_LABE
 from components.compilers.rollout import ServedVersion
 from components.compilers.serving import MODEL_PRIORITY_CLASS, MODEL_SERVICE_ACCOUNT, MODELS_NAMESPACE
 from components.compilers.triton import config_digest
+from components.intent.base import hf_repository
 from components.intent.instances import catalog
 from components.intent.model import ModelSpec
 
@@ -163,7 +164,9 @@ def _vllm_args(served: ServedVersion) -> list[str]:
         # Stream safetensors from S3 straight to the GPU: no copy to local disk first.
         where = [f"--model={served.source}", "--load-format=runai_streamer"]
     else:
-        where = [f"--model={served.source.removeprefix('hf://')}"]
+        repository, revision = hf_repository(served.source)
+        # A pinned revision (a commit) keeps a restart from loading weights pushed since.
+        where = [f"--model={repository}", *([f"--revision={revision}"] if revision else [])]
     args = [
         *where,
         f"--served-model-name={model.name}",
