@@ -17,7 +17,7 @@ from pulumi_policy import (
 
 from .review import REVIEW
 from .settings import config_schema, settings
-from .values import get, is_map, items, mapping
+from .values import get, is_map, items, mapping, tolerant
 from .workloads import containers
 
 SAGEMAKER_MODEL = "aws:sagemaker/model:Model"
@@ -132,7 +132,8 @@ def _validate_own_account(args: StackValidationArgs, report: ReportViolation) ->
     own = get(review.props, "accountId")
     allowed = mapping(settings(args, OWN_ACCOUNT_SCHEMA)["allowedAccounts"])
     for resource in args.resources:
-        for where, image in images(resource.resource_type, resource.props):
+        # An image known only after deployment is one this stack builds, into its own registry.
+        for where, image in tolerant(lambda r=resource: list(images(r.resource_type, r.props)), []):
             ecr = ECR.match(image)
             if ecr is None or ecr.group("account") in (own, *allowed):
                 continue
