@@ -252,6 +252,8 @@ def inference_service(served: ServedVersion, pool_name: str, region: str, surge:
                 "minReplicas": served.min_replicas,
                 "maxReplicas": served.max_replicas,
                 "serviceAccountName": MODEL_SERVICE_ACCOUNT,
+                # No Kubernetes API token in model pods; Pod Identity mounts its own (see serving.py).
+                "automountServiceAccountToken": False,
                 "priorityClassName": MODEL_PRIORITY_CLASS,
                 "nodeSelector": {POOL_LABEL: pool_name},
                 "tolerations": [GPU_TOLERATION],
