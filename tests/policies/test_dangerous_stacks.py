@@ -17,8 +17,8 @@ import yaml
 
 from components.intent.loading import SpecError, parse_stack_config
 from components.preview.engine import run_program
-from components.preview.policy import evaluate
 from components.preview.policy import check as check_policies
+from components.preview.policy import evaluate
 from components.preview.stackfile import read_stack_file
 from policies.ml_serving_policies import PACK_ENFORCEMENT, POLICIES
 from policies.ml_serving_policies.config import for_environment
