@@ -77,6 +77,7 @@ def _canary(model: ModelSpec) -> dict[str, Any] | None:
         "version": canary.version,
         "steps": list(canary.steps),
         "trafficPercent": canary.traffic_percent,
+        "stepIntervalS": canary.step_interval_s,
         "rollbackOnBreach": canary.rollback_on_breach,
         "gates": gates,
     }

@@ -177,6 +177,11 @@ def _check_gates(args: ResourceValidationArgs, report: ReportViolation) -> None:
                        f"{objective * multiple:g}.")
             if ratio is not None and ratio > ratio_limit:
                 report(f"{where} lets the candidate be {ratio:g}x worse than stable; at most {ratio_limit:g}x here.")
+            window, bake = number(get(gate, "windowS")), number(get(canary, "stepIntervalS"))
+            if window is not None and bake is not None and window > bake:
+                report(f"{where} measures over {window:g} s, longer than each step's bake (step_interval_s "
+                       f"{bake:g} s): traffic moves on before the gate has seen a full window. Set window_s to at "
+                       f"most {bake:g} or bake longer.")
 
 
 CANARY_GATES = ResourceValidationPolicy(
@@ -184,8 +189,8 @@ CANARY_GATES = ResourceValidationPolicy(
     display_name="Canary gates at least as strict as the SLO",
     description=(
         "Judgement with thresholds (policy): a gate's absolute ceiling is no looser than the stable version's "
-        "objective for that metric (times maxGateToSlo), and its ratio to stable at most maxRatioToStable, so a "
-        "candidate that breaks the SLO trips its gate."
+        "objective for that metric (times maxGateToSlo), its ratio to stable at most maxRatioToStable, and its "
+        "window no longer than a step's bake, so a candidate that breaks the SLO trips its gate in time."
     ),
     validate=_check_gates,
     config_schema=config_schema(GATES_SCHEMA),

@@ -99,7 +99,7 @@ IMAGES_FROM_ECR = ResourceValidationPolicy(
     description=(
         "Container images ml-serving renders come from a private ECR registry (of the allowed accounts, if "
         "configured) or an explicitly allowed prefix, never straight from a public registry. Add-on Helm "
-        "charts pull their own images and are out of scope."
+        "charts pull their own images and are out of scope. Which account's registry: images-from-own-account."
     ),
     validate=_check_registry,
     config_schema=config_schema(REGISTRY_SCHEMA),

@@ -42,7 +42,8 @@ def _check_weights(args: ResourceValidationArgs, report: ReportViolation) -> Non
             repository, _, revision = source.removeprefix("hf://").partition("@")
             if COMMIT.match(revision) or allow_unpinned:
                 continue
-            now = f"revision {revision!r} is a branch or tag, which moves" if revision else "no revision"
+            now = (f"revision {revision!r}, which is not a full commit sha (a branch or tag moves)" if revision
+                   else "no revision")
             report(f"model {get(model, 'name')} downloads {source} from the Hugging Face Hub at every start with "
                    f"{now}: a restart or scale-out can load different weights. Upload them to "
                    f"s3://{bucket}/<prefix>/ and use that, or pin a commit: hf://{repository}@<40-hex commit sha>.")

@@ -268,7 +268,7 @@ CASES = [
     Case("model-weights-pinned", "hub-unpinned", setting("review", "models.0.sources.0", "hf://meta-llama/Llama-3.1-8B"),
          "downloads hf://meta-llama/Llama-3.1-8B from the Hugging Face Hub at every start with no revision"),
     Case("model-weights-pinned", "hub-branch", setting("review", "models.0.sources.1", "hf://meta-llama/Llama-3.1-8B@main"),
-         "revision 'main' is a branch or tag"),
+         "revision 'main', which is not a full commit sha"),
     Case("model-weights-pinned", "other-bucket", setting("review", "models.0.sources.0", "s3://someone-else/llama/"),
          "outside the stack's model bucket acme-models"),
     Case("slo-within-sane-bounds", "ttft-2-minutes", setting("review", "models.0.slo.ttftP99Ms", 120000),
@@ -303,6 +303,8 @@ CASES = [
          "canary.gates[0] (error_rate) allows the candidate 0.5, looser than the stable objective slo.error_rate = 0.01"),
     Case("canary-gates-within-slo", "loose-ratio", setting("review", "models.0.canary.gates.0.maxRatioToStable", 5),
          "5x worse than stable; at most 1.5x here"),
+    Case("canary-gates-within-slo", "window-beyond-bake", setting("review", "models.0.canary.gates.1.windowS", 1800),
+         "measures over 1800 s, longer than each step's bake (step_interval_s 600 s)"),
 ]
 
 

@@ -256,6 +256,7 @@ def review_facts() -> dict[str, Any]:
             "slo": {"ttftP99Ms": 1000, "tpotP99Ms": 50, "errorRate": 0.01},
             "vllm": {"gpuMemoryUtilization": 0.9, "maxNumSeqs": 32, "maxModelLen": 8192, "kvCacheTokens": 60000},
             "canary": {"version": "v2", "steps": [10, 25, 50, 100], "trafficPercent": 10, "rollbackOnBreach": True,
+                       "stepIntervalS": 600,
                        "gates": [{"metric": "error_rate", "maxValue": 0.01, "maxRatioToStable": 1.5, "windowS": 300},
                                  {"metric": "ttft_p99", "maxValue": 1000, "windowS": 300}]},
         }],

@@ -38,7 +38,7 @@ def scan(previews, tmp_path_factory):
             (folder / f"{index:03d}-{doc['kind']}-{doc['metadata']['name']}.yaml").write_text(yaml.safe_dump(doc))
     # One run over every stack keeps checkov's start-up (~10 s) to once.
     done = subprocess.run(
-        [str(CHECKOV), "-d", str(root), "--framework", "kubernetes", "-o", "json", "--quiet", "--compact",
+        [str(CHECKOV), "-d", str(root), "--framework", "kubernetes", "-o", "json", "--compact",
          "--skip-download"],
         capture_output=True, text=True, timeout=600,
     )
@@ -70,6 +70,9 @@ def test_model_pods_are_scanned_and_pass_the_token_and_network_checks(scan):
     # CKV_K8S_38: service account tokens mounted only where needed.
     token_checks = [c for c in passed if c["check_id"] == "CKV_K8S_38" and "-predictor" in str(c.get("resource"))]
     assert token_checks
+    # CKV2_K8S_6: every model pod is selected by a NetworkPolicy (the models namespace's default-deny).
+    covered = {c["resource"].split(".")[2] for c in passed if c["check_id"] == "CKV2_K8S_6"}
+    assert {r.split(".")[2] for r in model_deployments} <= covered
 
 
 def test_skips_are_written_on_the_manifests_ml_serving_deploys(previews):
