@@ -30,9 +30,9 @@ policy-venv: $(POLICY_STAMP)
 # checkov in its own virtualenv (it pins an old boto3); tests/security/test_checkov.py runs it
 # over every stack's rendered workloads and skips, saying why, where it is absent.
 CHECKOV_STAMP := .venv-checkov/.installed
-$(CHECKOV_STAMP): requirements-checkov.txt
+$(CHECKOV_STAMP): requirements-checkov.txt constraints-checkov.txt
 	$(PYTHON) -m venv .venv-checkov
-	.venv-checkov/bin/pip install --disable-pip-version-check --quiet -r requirements-checkov.txt
+	.venv-checkov/bin/pip install --disable-pip-version-check --quiet -r requirements-checkov.txt -c constraints-checkov.txt
 	touch $@
 
 checkov-venv: $(CHECKOV_STAMP)
