@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 STACK  ?= dev
 STACKS := $(patsubst stacks/Pulumi.%.yaml,%,$(wildcard stacks/Pulumi.*.yaml))
 
-.PHONY: venv policy-venv synth synth-all simulate bench test docs constraints bootstrap clean
+.PHONY: venv policy-venv checkov-venv synth synth-all simulate bench test docs constraints bootstrap clean
 
 $(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,16 @@ $(POLICY_STAMP): policies/requirements.txt constraints.txt
 	touch $@
 
 policy-venv: $(POLICY_STAMP)
+
+# checkov in its own virtualenv (it pins an old boto3); tests/security/test_checkov.py runs it
+# over every stack's rendered workloads and skips, saying why, where it is absent.
+CHECKOV_STAMP := .venv-checkov/.installed
+$(CHECKOV_STAMP): requirements-checkov.txt constraints-checkov.txt
+	$(PYTHON) -m venv .venv-checkov
+	.venv-checkov/bin/pip install --disable-pip-version-check --quiet -r requirements-checkov.txt -c constraints-checkov.txt
+	touch $@
+
+checkov-venv: $(CHECKOV_STAMP)
 
 # Offline preview: STACK=<name> for stacks/Pulumi.<name>.yaml, or STACK_FILE=<path>.
 synth: $(STAMP)
@@ -66,4 +76,4 @@ bootstrap: $(STAMP)
 	cd .ci/bootstrap && pulumi up --stack ci
 
 clean:
-	rm -rf build $(VENV) policies/venv
+	rm -rf build $(VENV) policies/venv .venv-checkov

@@ -4,6 +4,7 @@ import pulumi_aws as aws
 
 from components.cluster import STORAGE_CLASS, Cluster, ClusterArgs
 from components.cluster_autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
+from components.compilers.review import stack_review
 from components.compilers.rollout import pool_of, surge_allowed
 from components.compilers.serving import MODEL_SERVICE_ACCOUNT, MODELS_NAMESPACE
 from components.compilers.sources import model_prefixes
@@ -20,9 +21,11 @@ from components.model_storage import ModelStorage, ModelStorageArgs, PodReader
 from components.network import Network, NetworkArgs
 from components.nvidia import NvidiaGpu, NvidiaGpuArgs
 from components.observability import Observability, ObservabilityArgs
+from components.planning.cost import stack_cost
 from components.sagemaker_endpoint import SageMakerEndpoint, SageMakerEndpointArgs
 from components.serving_runtimes import ServingRuntimes, ServingRuntimesArgs
 from components.stack_config import load_stack_spec
+from components.stack_review import StackReview, StackReviewArgs
 from components.triton_config import TritonConfigObject, TritonConfigObjectArgs
 
 
@@ -249,5 +252,12 @@ provider = aws.Provider(
     default_tags=aws.ProviderDefaultTagsArgs(tags=stack_tags(spec)),
 )
 outputs = deploy_eks(spec, provider) if spec.target == "eks" else deploy_sagemaker(spec, provider)
+StackReview(
+    f"{name_prefix()}-review",
+    StackReviewArgs(
+        facts=stack_review(spec, stack_cost(spec)),
+        account_id=aws.get_caller_identity(opts=pulumi.InvokeOptions(provider=provider)).account_id,
+    ),
+)
 for key, value in outputs.items():
     pulumi.export(key, value)

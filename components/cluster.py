@@ -20,6 +20,7 @@ from components.node_group import NodeGroup, NodeGroupArgs
 CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
 CLUSTER_VIEW_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy"
 STORAGE_CLASS = "gp3-encrypted"
+VPC_CNI_CONFIGURATION = {"enableNetworkPolicy": "true"}
 
 
 @dataclass(frozen=True)
@@ -221,5 +222,7 @@ class Cluster(pulumi.ComponentResource):
             resolve_conflicts_on_create="OVERWRITE",
             resolve_conflicts_on_update="OVERWRITE",
             pod_identity_associations=pod_identity,
+            # The VPC CNI enforces NetworkPolicies (the models namespace's default-deny) only when asked to.
+            configuration_values=json.dumps(VPC_CNI_CONFIGURATION) if addon == "vpc-cni" else None,
             opts=opts or pulumi.ResourceOptions(parent=self),
         )

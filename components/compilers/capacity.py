@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from components.compilers.kserve import CONTAINER_SECURITY, GPU_TOLERATION, POD_SECURITY
+from components.compilers.kserve import CHECKOV_SKIPS, CONTAINER_SECURITY, GPU_TOLERATION, POD_SECURITY
 from components.compilers.node_groups import POOL_LABEL
 from components.compilers.rollout import ServedVersion
 from components.compilers.serving import MANAGED_BY, MODELS_NAMESPACE, PLACEHOLDER_PRIORITY_CLASS
@@ -24,7 +24,18 @@ def warm_pool(model: ModelSpec, pool_name: str, image: str) -> Manifest | None:
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": {"name": f"{model.name}-warm-pool", "namespace": MODELS_NAMESPACE, "labels": labels},
+        "metadata": {
+            "name": f"{model.name}-warm-pool",
+            "namespace": MODELS_NAMESPACE,
+            "labels": labels,
+            "annotations": {
+                **CHECKOV_SKIPS,
+                "checkov.io/skip3": "CKV_K8S_8=a placeholder sleeps and serves nothing; no liveness to probe, it "
+                "exists only to be preempted",
+                "checkov.io/skip4": "CKV_K8S_9=a placeholder never receives traffic (no Service selects it), so "
+                "readiness means nothing",
+            },
+        },
         "spec": {
             "replicas": replicas,
             "selector": {"matchLabels": {"app.kubernetes.io/name": labels["app.kubernetes.io/name"]}},

@@ -156,7 +156,13 @@ VersionLabel = Annotated[
 ModelSource = Annotated[
     str,
     pattern_check(
-        r"(s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/[^\s]+|hf://[\w.-]+/[\w.-]+)",
-        "expected s3://<bucket>/<prefix>/ or hf://<organisation>/<model>",
+        r"(s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/[^\s]+|hf://[\w.-]+/[\w.-]+(@[\w.-]{1,64})?)",
+        "expected s3://<bucket>/<prefix>/ or hf://<organisation>/<model>[@<revision>]",
     ),
 ]
+
+
+def hf_repository(source: str) -> tuple[str, str | None]:
+    """`hf://org/model@rev` -> (`org/model`, `rev`); the revision is None when unpinned."""
+    repository, _, revision = source.removeprefix("hf://").partition("@")
+    return repository, revision or None

@@ -70,6 +70,16 @@ class CanaryPolicy(Spec):
             "roll it back. Promote or roll back by changing this one line."
         ),
     )
+    previous_percent: int | None = Field(
+        None,
+        ge=0,
+        le=100,
+        description=(
+            "The step this candidate was at before this change (the value traffic_percent had). Leave it "
+            "out for a brand-new candidate: it starts at the first step. The policy pack lets a change "
+            "move one step at a time from here."
+        ),
+    )
     step_interval_s: int = Field(
         600, ge=60, le=86_400, description="Minimum bake time at each step before the next."
     )
@@ -95,6 +105,13 @@ class CanaryPolicy(Spec):
                 f"traffic_percent must be 0 (dark or rolled back) or one of the steps {self.steps}; "
                 f"got {self.traffic_percent}",
                 self.traffic_percent,
+            )
+        if self.previous_percent not in (None, 0, *self.steps):
+            problems.add(
+                ("previous_percent",),
+                f"previous_percent is a step the candidate was at: 0 or one of {self.steps}; "
+                f"got {self.previous_percent}",
+                self.previous_percent,
             )
         metrics = [gate.metric for gate in self.gates]
         repeated = sorted({m for m in metrics if metrics.count(m) > 1})

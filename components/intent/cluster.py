@@ -8,7 +8,7 @@ from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from components.intent import versions
 from components.intent.aws_data import unknown_ec2_type
-from components.intent.base import Cidr, IamRoleArn, Problems, ResourceName, Spec, duplicates
+from components.intent.base import Cidr, IamRoleArn, Problems, ResourceName, Spec, duplicates, pattern_check
 from components.intent.instances import catalog
 
 KubernetesVersion = Literal[versions.EKS_KUBERNETES_VERSIONS]  # type: ignore[valid-type]
@@ -137,24 +137,46 @@ class Observability(Spec):
     grafana: bool = Field(True, description="Install Grafana with our dashboards.")
 
 
+# One exact chart version. A range ("*", ">=0.1.0", "~1.2") is never a pin: Helm resolves it to
+# whatever is newest at install time, so two `pulumi up` runs of one commit can install different code.
+ChartVersion = Annotated[
+    str,
+    pattern_check(
+        r"v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?",
+        "give one exact chart version such as 1.2.3 or v1.2.3; a range or wildcard lets Helm pick "
+        "whatever is newest at install time",
+    ),
+]
+
+
 def _pinned(chart: str) -> Any:
     pin = versions.CHARTS[chart]
-    return Field(pin.version, min_length=1, max_length=40, description=f"Version of {pin.repo}/{pin.chart}.")
+    return Field(
+        pin.version,
+        max_length=40,
+        description=f"Version of {pin.repo}/{pin.chart}. Anything but the pin ({pin.version}) needs a reasoned "
+        "entry in the addon-versions-pinned policy's allow-list.",
+    )
+
+
+# Domains AWS answers for inside every VPC: a private zone named after one of them, or under
+# one, shadows the service endpoints (ECR, S3, STS, EKS) nodes need to pull images and join.
+AWS_DOMAINS = ("amazonaws.com", "amazonaws.com.cn", "aws", "amazon.com", "amazontrust.com")
 
 
 class AddonVersions(Spec):
     """Chart versions of the cluster add-ons. The defaults are the pins in versions.py."""
 
-    cert_manager: str = _pinned("cert-manager")
-    keda: str = _pinned("keda")
-    keda_http_add_on: str = _pinned("keda-http-add-on")
-    kserve: str = _pinned("kserve")
-    kube_prometheus_stack: str = _pinned("kube-prometheus-stack")
-    nvidia_device_plugin: str = _pinned("nvidia-device-plugin")
-    dcgm_exporter: str = _pinned("dcgm-exporter")
-    cluster_autoscaler: str = _pinned("cluster-autoscaler")
-    envoy_gateway: str = _pinned("envoy-gateway")
-    external_dns: str = _pinned("external-dns")
+    cert_manager: ChartVersion = _pinned("cert-manager")
+    keda: ChartVersion = _pinned("keda")
+    keda_http_add_on: ChartVersion = _pinned("keda-http-add-on")
+    kserve: ChartVersion = _pinned("kserve")
+    kube_prometheus_stack: ChartVersion = _pinned("kube-prometheus-stack")
+    nvidia_device_plugin: ChartVersion = _pinned("nvidia-device-plugin")
+    dcgm_exporter: ChartVersion = _pinned("dcgm-exporter")
+    cluster_autoscaler: ChartVersion = _pinned("cluster-autoscaler")
+    envoy_gateway: ChartVersion = _pinned("envoy-gateway")
+    external_dns: ChartVersion = _pinned("external-dns")
 
 
 class ClusterSpec(Spec):
@@ -200,6 +222,17 @@ class ClusterSpec(Spec):
     gpu_pools: list[GpuNodePool] = Field(min_length=1, max_length=20)
     observability: Observability = Field(default_factory=Observability)
     addon_versions: AddonVersions = Field(default_factory=AddonVersions)
+
+    @field_validator("model_domain")
+    @classmethod
+    def _not_an_aws_domain(cls, domain: str) -> str:
+        for aws_domain in AWS_DOMAINS:
+            if domain == aws_domain or domain.endswith("." + aws_domain):
+                raise ValueError(
+                    f"{domain} is AWS's own domain ({aws_domain}): the private zone would shadow the service "
+                    "endpoints nodes need inside the VPC; use a name under .internal, e.g. models.internal"
+                )
+        return domain
 
     @field_validator("public_access_cidrs")
     @classmethod

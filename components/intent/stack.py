@@ -67,6 +67,15 @@ class SageMakerSpec(Spec):
     data_capture_percent: int = Field(
         0, ge=0, le=100, description="Share of requests and responses captured to the model bucket (0 = off)."
     )
+    data_capture_approval: str | None = Field(
+        None,
+        min_length=10,
+        max_length=300,
+        description=(
+            "Who approved capturing more requests than the policy pack's ceiling, and where (e.g. a DPIA "
+            "ticket): captured prompts and responses may hold personal data."
+        ),
+    )
     routing: Literal["least_outstanding_requests", "random"] = Field(
         "least_outstanding_requests", description="How the endpoint spreads requests over instances."
     )

@@ -34,7 +34,7 @@ def test_a_misspelt_nested_field_lists_the_allowed_fields(dev_config):
     assert problems_of(dev_config) == [
         "ml-serving:models[0].autoscaling.max_replica: unknown field (did you mean max_replicas?); allowed: "
         "idle_timeout_s, max_replicas, min_replicas, scale_down_window_s, scale_to_zero, scale_up_window_s, "
-        "signal, target, warm_pool"
+        "signal, single_replica_reason, target, warm_pool"
     ]
 
 

@@ -117,7 +117,7 @@ def test_model_names_are_dns_labels(name, message):
 def test_sources_are_s3_or_hugging_face():
     errors = errors_of(ModelSpec, {**VLLM, "source": "gs://bucket/model"})
     assert errors == {
-        ("source",): "'gs://bucket/model' is not valid: expected s3://<bucket>/<prefix>/ or hf://<organisation>/<model>"
+        ("source",): "'gs://bucket/model' is not valid: expected s3://<bucket>/<prefix>/ or hf://<organisation>/<model>[@<revision>]"
     }
     assert ModelSpec.model_validate({**VLLM, "source": "hf://meta-llama/Llama-3.1-8B-Instruct"}).source.startswith("hf://")
 
@@ -142,3 +142,9 @@ def test_triton_needs_an_s3_model_repository():
     canary = {"version": "v2", "source": "hf://org/classifier-v2", "traffic_percent": 10,
               "gates": [{"metric": "error_rate", "max_value": 0.01}]}
     assert errors_of(ModelSpec, {**TRITON, "canary": canary}) == {("canary", "source"): message}
+
+
+def test_hub_sources_may_pin_a_revision():
+    pinned = ModelSpec.model_validate({**VLLM, "source": "hf://meta-llama/Llama-3.1-8B-Instruct@" + "ab12" * 10})
+    assert pinned.source.endswith("@" + "ab12" * 10)
+    assert errors_of(ModelSpec, {**VLLM, "source": "hf://org/model@"})
