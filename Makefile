@@ -39,6 +39,12 @@ synth-all: $(STAMP)
 urns: $(STAMP)
 	$(BIN)/python -m components.preview.inventory
 
+# Offline diff of one stack: BASE (default: the merge base with main) previewed by its own code
+# and stack file, against the working tree. Writes build/<stack>/diff.json and diff.md; exits 3
+# on a guarded change not acknowledged with ALLOW_DESTRUCTIVE=<what>,... (docs/ci.md).
+diff: $(STAMP)
+	ALLOW_DESTRUCTIVE="$(ALLOW_DESTRUCTIVE)" $(BIN)/python -m components.preview.diff --stack $(STACK) $(if $(BASE),--base $(BASE))
+
 # Capacity plan and autoscaling simulation of every model of a stack: prints the comparison
 # with common defaults and the oracle, and writes build/<stack>/simulation.png.
 # TRACE=bursty (default), diurnal, steady or a CSV file.
