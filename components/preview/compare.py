@@ -177,7 +177,7 @@ def resource_changes(base: list[dict[str, Any]], head: list[dict[str, Any]]) -> 
                            f"{_split(p.head_urn)[0] or 'the stack'}) without an alias")
         elif p.how == "renamed":
             reasons.append(f"renamed from {_split(p.base_urn)[2]} without an alias")
-        for prop in forcing(p.head["type"], paths):
+        for prop in forcing(p.head["type"], paths, p.base.get("inputs"), p.head.get("inputs")):
             before = _value_at(p.base.get("inputs") or {}, prop)
             after = _value_at(p.head.get("inputs") or {}, prop)
             reasons.append(f"{prop} changed ({_short(before)} -> {_short(after)}), which forces replacement")

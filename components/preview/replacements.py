@@ -37,9 +37,12 @@ AWS: dict[str, tuple[str, ...]] = {
     "aws:eks/accessEntry:AccessEntry": ("clusterName", "principalArn", "type"),
     "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": ("clusterName", "principalArn", "policyArn", "accessScope"),
     "aws:eks/addon:Addon": ("addonName", "clusterName"),
+    # eks/cluster.go (read at commit 00555dc5): vpcConfig, version, logging and access mode
+    # update in place; encryptionConfig forces a new cluster only when removed (REMOVAL_FORCES).
     "aws:eks/cluster:Cluster": (
-        "name", "roleArn", "encryptionConfig", "kubernetesNetworkConfig", "bootstrapSelfManagedAddons",
-        "accessConfig.bootstrapClusterCreatorAdminPermissions", "outpostConfig",
+        "name", "roleArn", "bootstrapSelfManagedAddons", "accessConfig.bootstrapClusterCreatorAdminPermissions",
+        "kubernetesNetworkConfig.ipFamily", "kubernetesNetworkConfig.serviceIpv4Cidr", "outpostConfig",
+        "remoteNetworkConfig", "computeConfig.nodeRoleArn",
     ),
     "aws:eks/nodeGroup:NodeGroup": (
         "amiType", "capacityType", "clusterName", "diskSize", "instanceTypes", "launchTemplate.id",
@@ -78,6 +81,9 @@ AWS: dict[str, tuple[str, ...]] = {
     "docker-build:index:Image": (),
 }
 
+# Properties that force a replacement only when they are taken away (a CustomizeDiff rule).
+REMOVAL_FORCES: dict[str, tuple[str, ...]] = {"aws:eks/cluster:Cluster": ("encryptionConfig",)}
+
 _KUBERNETES_IDENTITY = ("metadata.name", "metadata.namespace")
 KUBERNETES_IMMUTABLE: dict[str, tuple[str, ...]] = {
     "kubernetes:apps/v1:Deployment": ("spec.selector",),
@@ -101,11 +107,16 @@ def replace_on_change(typ: str) -> tuple[str, ...] | None:
     return None
 
 
-def forcing(typ: str, changed_paths: Iterable[str]) -> list[str]:
-    """The replace-on-change properties among `changed_paths` (dotted input paths)."""
-    properties = replace_on_change(typ) or ()
-    hits = []
-    for prop in properties:
-        if any(path == prop or path.startswith(prop + ".") for path in changed_paths):
+def forcing(typ: str, changed_paths: Iterable[str], before: dict | None = None, after: dict | None = None) -> list[str]:
+    """The replace-on-change properties among `changed_paths` (dotted input paths of the
+    `before` and `after` inputs)."""
+    paths = list(changed_paths)
+
+    def touched(prop: str) -> bool:
+        return any(path == prop or path.startswith(prop + ".") for path in paths)
+
+    hits = [prop for prop in replace_on_change(typ) or () if touched(prop)]
+    for prop in REMOVAL_FORCES.get(typ, ()):
+        if touched(prop) and (before or {}).get(prop) and not (after or {}).get(prop):
             hits.append(prop)
     return hits

@@ -159,3 +159,14 @@ def test_the_diff_has_exactly_the_documented_shape(prod):
     assert set(diff["cost"]) == {"idle_delta_usd_month", "busy_delta_usd_month"}
     assert set(diff["policy"]) == {"new_violations"}
     assert all(set(v) == {"before", "after"} for v in diff["slo"].values())
+
+
+def test_cluster_encryption_forces_a_new_cluster_only_when_taken_away(prod):
+    head = copy.deepcopy(prod)
+    cluster = _named(head, "aws:eks/cluster:Cluster", "ml-serving-prod-eks")
+    cluster["inputs"]["vpcConfig"]["endpointPublicAccess"] = not cluster["inputs"]["vpcConfig"].get("endpointPublicAccess")
+    assert _diff(prod, head)["replaced"] == []
+    del cluster["inputs"]["encryptionConfig"]
+    diff = _diff(prod, head)
+    assert [r["why"].split(" (")[0] for r in diff["replaced"]] == ["encryptionConfig changed"]
+    assert [g["what"] for g in diff["guarded"]] == ["cluster:ml-serving-prod-eks"]
