@@ -165,24 +165,64 @@ def pair(base: list[dict[str, Any]], head: list[dict[str, Any]]) -> tuple[list[P
     return pairs, sorted(unmatched), sorted(left)
 
 
+def _why(p: Pairing, paths: list[str]) -> list[str]:
+    reasons = []
+    if p.how == "reparented":
+        reasons.append(f"its parent changed ({_split(p.base_urn)[0] or 'the stack'} -> "
+                       f"{_split(p.head_urn)[0] or 'the stack'}) without an alias")
+    elif p.how == "renamed":
+        reasons.append(f"renamed from {_split(p.base_urn)[2]} without an alias")
+    for prop in forcing(p.head["type"], paths, p.base.get("inputs"), p.head.get("inputs")):
+        before = _value_at(p.base.get("inputs") or {}, prop)
+        after = _value_at(p.head.get("inputs") or {}, prop)
+        reasons.append(f"{prop} changed ({_short(before)} -> {_short(after)}), which forces replacement")
+    return reasons
+
+
+def _cascade(pairs: list[Pairing], reasons: dict[str, list[str]], added: list[str], head: list[dict[str, Any]]) -> None:
+    """A replaced (or new) resource has new outputs: an input built from them that forces
+    replacement replaces the dependent too, as `pulumi preview` shows it. Updates `reasons`."""
+    head_urns = engine_urns(head)
+    names = {r["urn"]: r["name"] for r in head}
+    fresh = {mock for mock, urn in head_urns.items() if urn in reasons or urn in added}
+    changed = True
+    while changed:
+        changed = False
+        for p in pairs:
+            if p.head_urn in reasons:
+                continue
+            for prop, sources in sorted((p.head.get("propertyDependencies") or {}).items()):
+                hit = next((s for s in sources if s in fresh), None)
+                if hit is not None and forcing(p.head["type"], [prop]) + _forcing_below(p.head["type"], prop):
+                    reasons[p.head_urn] = [f"{prop} comes from {names.get(hit, hit)}, which is replaced or new"]
+                    fresh.add(p.head["urn"])
+                    changed = True
+                    break
+
+
+def _forcing_below(typ: str, prop: str) -> list[str]:
+    """Replace-on-change paths inside a top-level input (`launchTemplate` holds `launchTemplate.id`)."""
+    from components.preview.replacements import replace_on_change
+
+    return [p for p in replace_on_change(typ) or () if p.startswith(prop + ".")]
+
+
 def resource_changes(base: list[dict[str, Any]], head: list[dict[str, Any]]) -> dict[str, Any]:
     pairs, added, removed = pair(base, head)
-    replaced, changed = [], []
+    reasons: dict[str, list[str]] = {}
+    paths_of: dict[str, list[str]] = {}
     for p in pairs:
         ignored = p.head.get("ignoreChanges") or []
-        paths = changed_paths(p.base.get("inputs") or {}, p.head.get("inputs") or {}, ignored)
-        reasons = []
-        if p.how == "reparented":
-            reasons.append(f"its parent changed ({_split(p.base_urn)[0] or 'the stack'} -> "
-                           f"{_split(p.head_urn)[0] or 'the stack'}) without an alias")
-        elif p.how == "renamed":
-            reasons.append(f"renamed from {_split(p.base_urn)[2]} without an alias")
-        for prop in forcing(p.head["type"], paths, p.base.get("inputs"), p.head.get("inputs")):
-            before = _value_at(p.base.get("inputs") or {}, prop)
-            after = _value_at(p.head.get("inputs") or {}, prop)
-            reasons.append(f"{prop} changed ({_short(before)} -> {_short(after)}), which forces replacement")
-        if reasons:
-            replaced.append({"urn": p.head_urn, "why": "; ".join(reasons), "_base": p.base, "_head": p.head})
+        paths_of[p.head_urn] = changed_paths(p.base.get("inputs") or {}, p.head.get("inputs") or {}, ignored)
+        why = _why(p, paths_of[p.head_urn])
+        if why:
+            reasons[p.head_urn] = why
+    _cascade(pairs, reasons, added, head)
+    replaced, changed = [], []
+    for p in pairs:
+        paths = paths_of[p.head_urn]
+        if p.head_urn in reasons:
+            replaced.append({"urn": p.head_urn, "why": "; ".join(reasons[p.head_urn]), "_base": p.base, "_head": p.head})
         elif paths or p.how == "alias":
             if p.how == "alias":
                 paths = [f"urn (aliased from {p.base_urn})", *paths]

@@ -42,6 +42,8 @@ class Resource:
     engine_urn: str = ""
     # Engine URNs this resource answers to besides its own (its `aliases=`).
     alias_urns: list[str] = field(default_factory=list)
+    # Input property -> mock URNs of the resources whose outputs it was built from.
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def parent_type(self) -> str:
@@ -63,6 +65,7 @@ class Resource:
             "inputs": self.inputs,
             "engineUrn": self.engine_urn,
             "aliasUrns": self.alias_urns,
+            "propertyDependencies": self.property_dependencies,
         }
 
 
@@ -156,6 +159,9 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     inputs=_plain(rpc.deserialize_properties(request.object)),
                     engine_urn=engine_urn,
                     alias_urns=self._alias_urns(request),
+                    property_dependencies={
+                        key: sorted(value.urns) for key, value in request.propertyDependencies.items() if value.urns
+                    },
                 )
             )
         return response

@@ -2,7 +2,7 @@
 acknowledgement outside the stack file (ALLOW_DESTRUCTIVE, or a pull-request label).
 
 Guarded: removing a model; deleting or replacing a stateful resource (bucket, ECR repository,
-cluster, KMS key, log group, SageMaker endpoint) or a node group models run on; lowering a pool's (or an
+cluster, KMS key, log group, VPC, SageMaker endpoint) or a node group models run on; lowering a pool's (or an
 endpoint's) maximum below what its models need at their planned busy load.
 """
 from __future__ import annotations
@@ -27,6 +27,7 @@ STATEFUL: dict[str, tuple[str, str]] = {
     "aws:eks/cluster:Cluster": ("cluster", "every workload and object in it"),
     "aws:kms/key:Key": ("kms-key", "the means to decrypt everything encrypted with it"),
     "aws:cloudwatch/logGroup:LogGroup": ("log-group", "the logs it holds"),
+    "aws:ec2/vpc:Vpc": ("vpc", "every subnet, node and load balancer in it (a cluster cannot move to another VPC)"),
     "aws:sagemaker/endpoint:Endpoint": ("endpoint", "the endpoint clients call, until the new one is in service"),
 }
 

@@ -58,9 +58,16 @@ def test_changing_a_gpu_pools_instance_types_replaces_its_node_group_and_says_wh
     diff = _diff(prod, head)
     urn = ("urn:pulumi:prod::ml-serving::ml-serving:cluster:Cluster$ml-serving:node_group:NodeGroup"
            "$aws:eks/nodeGroup:NodeGroup::ml-serving-prod-gpu-l4-nodes")
-    assert diff["replaced"] == [
-        {"urn": urn, "why": 'instanceTypes changed (["g6.xlarge"] -> ["g6.2xlarge"]), which forces replacement'}
-    ]
+    assert diff["replaced"][0] == {
+        "urn": urn, "why": 'instanceTypes changed (["g6.xlarge"] -> ["g6.2xlarge"]), which forces replacement'
+    }
+    # The new group has a new Auto Scaling group: its node-template tags go with it.
+    cascaded = diff["replaced"][1:]
+    assert len(cascaded) == len([r for r in prod.resources if r["type"] == "aws:autoscaling/tag:Tag"
+                                 and r["name"].startswith("ml-serving-prod-gpu-l4-")])
+    assert {r["why"] for r in cascaded} == {
+        "autoscalingGroupName comes from ml-serving-prod-gpu-l4-nodes, which is replaced or new"
+    }
     assert diff["guarded"] == [{
         "what": "node-group:l4",
         "why": "replacing node group l4 drains the nodes models sentiment run on "
@@ -168,5 +175,28 @@ def test_cluster_encryption_forces_a_new_cluster_only_when_taken_away(prod):
     assert _diff(prod, head)["replaced"] == []
     del cluster["inputs"]["encryptionConfig"]
     diff = _diff(prod, head)
-    assert [r["why"].split(" (")[0] for r in diff["replaced"]] == ["encryptionConfig changed"]
-    assert [g["what"] for g in diff["guarded"]] == ["cluster:ml-serving-prod-eks"]
+    why = {r["urn"].rsplit("::", 1)[1]: r["why"] for r in diff["replaced"]}
+    assert why["ml-serving-prod-eks"].startswith("encryptionConfig changed")
+    # A new cluster takes new node groups, add-ons and access entries with it.
+    assert why["ml-serving-prod-gpu-l4-nodes"] == "clusterName comes from ml-serving-prod-eks, which is replaced or new"
+    whats = [g["what"] for g in diff["guarded"]]
+    assert whats[0] == "cluster:ml-serving-prod-eks" and "node-group:l40s" in whats
+
+
+def test_a_replacement_replaces_what_is_built_from_its_outputs(prod):
+    # A new VPC CIDR: new VPC, new subnets, and node groups on them.
+    head = copy.deepcopy(prod)
+    _named(head, "aws:ec2/vpc:Vpc", "ml-serving-prod-vpc")["inputs"]["cidrBlock"] = "10.43.0.0/16"
+    diff = _diff(prod, head)
+    why = {compare._split(r["urn"])[1:]: r["why"] for r in diff["replaced"]}
+    assert why[("aws:ec2/vpc:Vpc", "ml-serving-prod-vpc")] == (
+        "cidrBlock changed (10.42.0.0/16 -> 10.43.0.0/16), which forces replacement"
+    )
+    assert why[("aws:ec2/subnet:Subnet", "ml-serving-prod-private-us-east-1a")] == (
+        "vpcId comes from ml-serving-prod-vpc, which is replaced or new"
+    )
+    assert why[("aws:eks/nodeGroup:NodeGroup", "ml-serving-prod-gpu-l4-nodes")].startswith(
+        "subnetIds comes from ml-serving-prod-private-us-east-1"
+    )
+    whats = [g["what"] for g in diff["guarded"]]
+    assert "vpc:ml-serving-prod-vpc" in whats and "node-group:l4" in whats
