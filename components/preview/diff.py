@@ -83,6 +83,9 @@ def main(argv: list[str] | None = None) -> int:
     except BaseError as error:
         print(error, file=sys.stderr)
         return 4
+    if result is None and base.build_dir is None:
+        print(f"stacks/Pulumi.{args.stack}.yaml exists neither in the working tree nor at {commit[:12]}", file=sys.stderr)
+        return 2
     diff = build_diff(args.stack, commit, base, head)
     out.mkdir(parents=True, exist_ok=True)
     (out / "diff.json").write_text(json.dumps(diff, indent=2, sort_keys=True) + "\n")

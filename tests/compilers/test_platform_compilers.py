@@ -146,3 +146,12 @@ def test_s3_sources_are_folders():
 
     assert s3_prefix("s3://b/llama/v1/") == s3_prefix("s3://b/llama/v1") == "llama/v1/"
     assert s3_prefix("hf://org/model") is None
+
+
+def test_node_group_name_prefixes_fit_the_provider_limit_at_the_longest_pool_name():
+    from components.compilers.node_groups import NODE_GROUP_PREFIX_MAX, node_group_name_prefix
+
+    assert node_group_name_prefix("l4") == "l4-"
+    longest = "a" * 39 + "b"  # 40 characters, the most a pool name may have
+    assert len(node_group_name_prefix(longest)) == NODE_GROUP_PREFIX_MAX == 37
+    assert node_group_name_prefix("a" * 35 + "-b") == "a" * 35 + "-"
