@@ -71,7 +71,8 @@ def test_pull_requests_run_the_offline_checks_for_every_stack():
 
 def test_pull_requests_preview_every_stack_with_the_pack_and_comment():
     preview = _workflow("pr.yml")["jobs"]["preview"]
-    assert preview["permissions"] == {"contents": "read", "id-token": "write", "pull-requests": "write"}
+    # The pull request's code runs here: no token that may write to the pull request.
+    assert preview["permissions"] == {"contents": "read", "id-token": "write"}
     assert preview["strategy"]["matrix"]["include"] == "${{ fromJSON(needs.stacks.outputs.all) }}"
     credentials = _steps(preview, "aws-actions/configure-aws-credentials")
     assert credentials[0]["with"]["role-to-assume"] == "${{ vars.AWS_PREVIEW_ROLE_ARN }}"
@@ -79,7 +80,8 @@ def test_pull_requests_preview_every_stack_with_the_pack_and_comment():
     assert len(run) == 1
     settings = run[0]["with"]
     assert settings["stack-name"] == "organization/ml-serving/${{ matrix.stack }}"
-    assert settings["comment-on-pr"] is True
+    assert settings["comment-on-pr"] is False and settings["comment-on-summary"] is True
+    assert "github-token" not in settings
     assert settings["policyPacks"] == "policies"
     assert settings["policyPackConfigs"] == "policies/config.${{ matrix.environment }}.json"
     assert any("make venv policy-venv" == s.get("run") for s in preview["steps"])
