@@ -9,6 +9,7 @@ library only.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import subprocess
@@ -23,6 +24,16 @@ MAX_ITEMS = 10
 SAFE_STACK = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
 Api = Callable[..., Any]
+# As components/preview/guard.py decides (a test keeps the two equal): a label names what it
+# acknowledges, or a digest of it where the label would pass GitHub's 50 characters.
+LABEL_PREFIX = "allow-destructive:"
+LABEL_MAX = 50
+
+
+def ack_token(what: str) -> str:
+    if len(LABEL_PREFIX + what) <= LABEL_MAX:
+        return what
+    return hashlib.sha256(what.encode()).hexdigest()[:12]
 
 
 def text(value: Any, limit: int = 200) -> str:
@@ -67,7 +78,11 @@ def stack_section(stack: str, diff: dict[str, Any], acknowledged: set[str], code
     models = diff.get("models") or {}
     cost = diff.get("cost") or {}
     guarded = [g for g in diff.get("guarded") or [] if isinstance(g, dict)]
-    waiting = [g for g in guarded if g.get("what") not in acknowledged]
+    def done(g: dict[str, Any]) -> bool:
+        what = str(g.get("what"))
+        return what in acknowledged or ack_token(what) in acknowledged
+
+    waiting = [g for g in guarded if not done(g)]
     state = "**blocked**: guarded change not acknowledged" if waiting else ("failed" if code not in (0, None) else "ok")
     lines = [f"#### `{text(stack)}`: {state}", ""]
     lines.append(
@@ -99,7 +114,8 @@ def stack_section(stack: str, diff: dict[str, Any], acknowledged: set[str], code
     if guarded:
         lines += ["", "| guarded | why | acknowledged |", "|---|---|---|"]
         for g in guarded:
-            mark = "yes" if g.get("what") in acknowledged else f"**no**: add the label `allow-destructive:{text(g.get('what'), 80)}`"
+            label = LABEL_PREFIX + ack_token(str(g.get("what")))
+            mark = "yes" if done(g) else f"**no**: add the label `{text(label, 80)}`"
             lines.append(f"| `{text(g.get('what'), 80)}` | {text(g.get('why'), 400)} | {mark} |")
     return [*lines, ""]
 

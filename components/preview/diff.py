@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{len(waiting)} guarded change(s) in stack {args.stack} not acknowledged: "
             + ", ".join(g["what"] for g in waiting)
             + f". If intended, run again with {ALLOW_ENV}={','.join(g['what'] for g in waiting)} "
-            "(in a pull request: a label allow-destructive:<what> for each).",
+            f"(in a pull request, the labels {', '.join(guard.label_for(g['what']) for g in waiting)}).",
             file=sys.stderr,
         )
         return 3

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from components.preview.guard import is_acknowledged, label_for
+
 LIST_LIMIT = 40
 
 
@@ -47,17 +49,18 @@ def render(diff: dict[str, Any], allowed: set[str], environment: str | None) -> 
     lines = [f"### Stack `{diff['stack']}` ({environment or 'unknown environment'}) against `{base[:12]}`", ""]
     guarded = diff["guarded"]
     if guarded:
-        waiting = [g for g in guarded if g["what"] not in allowed]
+        waiting = [g for g in guarded if not is_acknowledged(g["what"], allowed)]
         lines.append(
             f"**{len(guarded)} guarded change(s)**, {len(waiting)} not acknowledged"
-            + (" (acknowledge each with `ALLOW_DESTRUCTIVE=<what>,...`, or the label `allow-destructive:<what>` "
-               "on the pull request):" if waiting else ":")
+            + (" (acknowledge each with `ALLOW_DESTRUCTIVE=<what>,...`, or its label on the pull request):"
+               if waiting else ":")
         )
         lines.append("")
-        lines.append("| what | why | acknowledged |")
-        lines.append("|---|---|---|")
+        lines.append("| what | why | acknowledged | label |")
+        lines.append("|---|---|---|---|")
         for g in guarded:
-            lines.append(f"| `{g['what']}` | {g['why']} | {'yes' if g['what'] in allowed else '**no**'} |")
+            done = "yes" if is_acknowledged(g["what"], allowed) else "**no**"
+            lines.append(f"| `{g['what']}` | {g['why']} | {done} | `{label_for(g['what'])}` |")
         lines.append("")
     else:
         lines += ["No guarded change.", ""]

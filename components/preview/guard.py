@@ -7,12 +7,16 @@ endpoint's) maximum below what its models need at their planned busy load.
 """
 from __future__ import annotations
 
+import hashlib
 import math
 from typing import Any
 
 from components.preview.compare import Build, engine_urns
 
 GUARDED_ENVIRONMENTS = ("staging", "prod")
+# A pull-request label acknowledges one guarded change; GitHub label names have 50 characters.
+LABEL_PREFIX = "allow-destructive:"
+LABEL_MAX = 50
 POOL_LABEL = "ml-serving/pool"
 MODEL_LABEL = "ml-serving/model"
 GPU_TEMPLATE_TAG = "k8s.io/cluster-autoscaler/node-template/resources/nvidia.com/gpu"
@@ -87,11 +91,16 @@ def _node_groups(build: Build) -> dict[str, dict[str, Any]]:
     return {_pool(r): r for r in build.resources if r["type"] == NODE_GROUP}
 
 
+def _key(resource: dict[str, Any], stack: str) -> str:
+    """A resource's name without the `ml-serving-<stack>-` every name of the stack starts with."""
+    return resource["name"].removeprefix(f"ml-serving-{stack}-")
+
+
 def _stateful(resource: dict[str, Any], base: Build, action: str) -> dict[str, str] | None:
     typ = resource["type"]
     if typ in STATEFUL:
         kind, holds = STATEFUL[typ]
-        return {"what": f"{kind}:{resource['name']}", "why": f"{action} {resource['name']} loses {holds}"}
+        return {"what": f"{kind}:{_key(resource, base.stack)}", "why": f"{action} {resource['name']} loses {holds}"}
     if typ == NODE_GROUP:
         pool = _pool(resource)
         models = sorted(models_by_pool(base).get(pool, ()))
@@ -187,8 +196,23 @@ def guarded(base: Build, head: Build, resources: dict[str, Any], models: dict[st
     return list(unique.values())
 
 
+def ack_token(what: str) -> str:
+    """What acknowledges `what`: itself, or a digest of it when the label would be too long."""
+    if len(LABEL_PREFIX + what) <= LABEL_MAX:
+        return what
+    return hashlib.sha256(what.encode()).hexdigest()[:12]
+
+
+def label_for(what: str) -> str:
+    return LABEL_PREFIX + ack_token(what)
+
+
+def is_acknowledged(what: str, allowed: set[str]) -> bool:
+    return what in allowed or ack_token(what) in allowed
+
+
 def unacknowledged(entries: list[dict[str, str]], allowed: set[str]) -> list[dict[str, str]]:
-    return [e for e in entries if e["what"] not in allowed]
+    return [e for e in entries if not is_acknowledged(e["what"], allowed)]
 
 
 def parse_allowed(text: str | None) -> set[str]:

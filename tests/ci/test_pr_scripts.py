@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from components.preview import guard
 from tests.conftest import ROOT
 
 
@@ -137,3 +138,20 @@ def test_one_comment_per_pull_request_edited_in_place():
     api = FakeApi([forged])
     assert pr_comment.upsert("o/r", 7, "new body", api=api) == "created"
     assert api.calls[-1] == ("repos/o/r/issues/7/comments", ("--method", "POST"), "new body")
+
+
+@pytest.mark.parametrize(("what", "verbatim"), [
+    ("model:sentiment", True),
+    ("model:" + "m" * 26, True),  # allow-destructive:model:mmm... is exactly 50 characters
+    ("model:" + "m" * 27, False),
+    ("model:" + "m" * 36, False),  # the longest model name
+    ("node-group:" + "p" * 40, False),  # the longest pool name
+])
+def test_labels_fit_githubs_50_characters_and_both_sides_agree_on_them(what, verbatim):
+    token = pr_comment.ack_token(what)
+    assert token == guard.ack_token(what)
+    assert len(guard.label_for(what)) <= 50
+    assert (token == what) is verbatim
+    assert len(token) == (len(what) if verbatim else 12)
+    labels = json.dumps([guard.label_for(what)])
+    assert guard.unacknowledged([{"what": what, "why": ""}], set(pr_diff.acknowledged(labels))) == []

@@ -94,7 +94,7 @@ def test_a_rename_without_an_alias_is_a_replacement_and_with_one_a_move(prod):
     diff = _diff(prod, head)
     assert [r["why"] for r in diff["replaced"]] == ["renamed from ml-serving-prod-models-bucket without an alias"]
     assert diff["added"] == [] and diff["removed"] == []
-    assert [g["what"] for g in diff["guarded"]] == ["bucket:ml-serving-prod-weights"]
+    assert [g["what"] for g in diff["guarded"]] == ["bucket:weights"]
     bucket["aliasUrns"] = [old_urn]
     diff = _diff(prod, head)
     assert diff["replaced"] == [] and diff["guarded"] == []
@@ -109,8 +109,8 @@ def test_removing_a_model_and_its_stateful_resources_is_guarded_in_prod_not_in_d
     diff = _diff(prod, head)
     assert diff["models"] == {"added": [], "removed": ["sentiment"], "changed": []}
     whats = [g["what"] for g in diff["guarded"]]
-    assert whats == ["model:sentiment", "ecr-repository:ml-serving-prod-images-triton"]
-    assert guard.unacknowledged(diff["guarded"], guard.parse_allowed("model:sentiment, ecr-repository:ml-serving-prod-images-triton")) == []
+    assert whats == ["model:sentiment", "ecr-repository:images-triton"]
+    assert guard.unacknowledged(diff["guarded"], guard.parse_allowed("model:sentiment, ecr-repository:images-triton")) == []
     assert guard.unacknowledged(diff["guarded"], guard.parse_allowed("model:sentiment")) == diff["guarded"][1:]
     base, head = copy.deepcopy(prod), copy.deepcopy(head)
     base.environment = head.environment = "dev"
@@ -180,7 +180,7 @@ def test_cluster_encryption_forces_a_new_cluster_only_when_taken_away(prod):
     # A new cluster takes new node groups, add-ons and access entries with it.
     assert why["ml-serving-prod-gpu-l4-nodes"] == "clusterName comes from ml-serving-prod-eks, which is replaced or new"
     whats = [g["what"] for g in diff["guarded"]]
-    assert whats[0] == "cluster:ml-serving-prod-eks" and "node-group:l40s" in whats
+    assert whats[0] == "cluster:eks" and "node-group:l40s" in whats
 
 
 def test_a_replacement_replaces_what_is_built_from_its_outputs(prod):
@@ -199,4 +199,4 @@ def test_a_replacement_replaces_what_is_built_from_its_outputs(prod):
         "subnetIds comes from ml-serving-prod-private-us-east-1"
     )
     whats = [g["what"] for g in diff["guarded"]]
-    assert "vpc:ml-serving-prod-vpc" in whats and "node-group:l4" in whats
+    assert "vpc:vpc" in whats and "node-group:l4" in whats

@@ -68,9 +68,10 @@ def test_a_guarded_change_exits_3_naming_what_to_acknowledge(diffed):
     repo, run = diffed
     assert run.returncode == 3, run.stderr
     assert "Traceback" not in run.stderr
-    assert ("3 guarded change(s) in stack prod not acknowledged: model:sentiment, ecr-repository:ml-serving-prod-images-triton, "
+    assert ("3 guarded change(s) in stack prod not acknowledged: model:sentiment, ecr-repository:images-triton, "
             "node-group:l4. If intended, run again with ALLOW_DESTRUCTIVE=model:sentiment,"
-            "ecr-repository:ml-serving-prod-images-triton,node-group:l4") in run.stderr
+            "ecr-repository:images-triton,node-group:l4 (in a pull request, the labels allow-destructive:model:sentiment, "
+            "allow-destructive:ecr-repository:images-triton, allow-destructive:node-group:l4).") in run.stderr
 
 
 def test_the_diff_lists_the_removed_model_and_the_replaced_pool_with_its_reason(diffed):
@@ -84,7 +85,8 @@ def test_the_diff_lists_the_removed_model_and_the_replaced_pool_with_its_reason(
                        "why": 'instanceTypes changed (["g6.xlarge"] -> ["g6.2xlarge"]), which forces replacement'}]
     assert any("InferenceService::ml-serving-prod-model-sentiment" in urn for urn in diff["removed"])
     markdown = (repo / "build/prod/diff.md").read_text()
-    assert "| `model:sentiment` | model sentiment is removed: its endpoint stops serving | **no** |" in markdown
+    assert ("| `model:sentiment` | model sentiment is removed: its endpoint stops serving | **no** | "
+            "`allow-destructive:model:sentiment` |") in markdown
 
 
 def test_the_cost_delta_is_the_difference_of_the_two_cost_files(diffed, previews):
