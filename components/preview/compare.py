@@ -191,6 +191,12 @@ def _cascade(pairs: list[Pairing], reasons: dict[str, list[str]], added: list[st
         for p in pairs:
             if p.head_urn in reasons:
                 continue
+            provider = (p.head.get("provider") or "").rsplit("::", 1)[0]
+            if provider in fresh:
+                reasons[p.head_urn] = [f"its provider {names.get(provider, provider)} is replaced"]
+                fresh.add(p.head["urn"])
+                changed = True
+                continue
             for prop, sources in sorted((p.head.get("propertyDependencies") or {}).items()):
                 hit = next((s for s in sources if s in fresh), None)
                 if hit is not None and forcing(p.head["type"], [prop]) + _forcing_below(p.head["type"], prop):

@@ -94,6 +94,16 @@ KUBERNETES_IMMUTABLE: dict[str, tuple[str, ...]] = {
 }
 
 
+# A provider replaced is every resource it manages replaced: another region is other AWS
+# resources; another cluster (its kubeconfig) is other Kubernetes objects.
+PROVIDERS: dict[str, tuple[str, ...]] = {
+    "pulumi:providers:aws": ("region",),
+    "pulumi:providers:kubernetes": ("kubeconfig",),
+    "pulumi:providers:docker-build": (),
+    "pulumi:providers:random": (),
+}
+
+
 def replace_on_change(typ: str) -> tuple[str, ...] | None:
     """The replace-on-change input paths of `typ`; None for a type the table does not know."""
     if typ in AWS:
@@ -102,7 +112,9 @@ def replace_on_change(typ: str) -> tuple[str, ...] | None:
         return KUBERNETES_IMMUTABLE[typ]
     if typ.startswith("kubernetes:"):
         return _KUBERNETES_IDENTITY + KUBERNETES_IMMUTABLE.get(typ, ())
-    if typ.startswith(("ml-serving:", "pulumi:providers:")):
+    if typ in PROVIDERS:
+        return PROVIDERS[typ]
+    if typ.startswith("ml-serving:"):
         return ()
     return None
 

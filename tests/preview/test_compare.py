@@ -200,3 +200,20 @@ def test_a_replacement_replaces_what_is_built_from_its_outputs(prod):
     )
     whats = [g["what"] for g in diff["guarded"]]
     assert "vpc:vpc" in whats and "node-group:l4" in whats
+
+
+def test_another_region_replaces_everything_its_provider_manages(prod):
+    head = copy.deepcopy(prod)
+    provider = _named(head, "pulumi:providers:aws", "aws")
+    provider["inputs"]["region"] = "us-west-2"
+    diff = _diff(prod, head)
+    why = {compare._split(r["urn"])[1:]: r["why"] for r in diff["replaced"]}
+    assert why[("pulumi:providers:aws", "aws")] == "region changed (us-east-1 -> us-west-2), which forces replacement"
+    assert why[("aws:s3/bucket:Bucket", "ml-serving-prod-models-bucket")] == "its provider aws is replaced"
+    # The new cluster's kubeconfig is another provider: the in-cluster objects go with it.
+    assert why[("pulumi:providers:kubernetes", "ml-serving-prod-k8s")].startswith("kubeconfig comes from")
+    assert why[("kubernetes:serving.kserve.io/v1beta1:InferenceService", "ml-serving-prod-model-sentiment-inferenceservice-sentiment-v1")] == (
+        "its provider ml-serving-prod-k8s is replaced"
+    )
+    whats = {g["what"] for g in diff["guarded"]}
+    assert {"bucket:models-bucket", "cluster:eks", "kms-key:key", "vpc:vpc", "node-group:l4"} <= whats
