@@ -37,9 +37,10 @@ def acknowledged(labels_json: str | None) -> list[str]:
                    if isinstance(label, str) and label.startswith(LABEL_PREFIX) and label[len(LABEL_PREFIX):].strip()})
 
 
-def stacks(root: Path = ROOT, base: str = BASE) -> list[str]:
+def stacks(root: Path | None = None, base: str = BASE) -> list[str]:
     """Stacks of the working tree and of the base: a stack file the pull request deletes is a
     stack it destroys."""
+    root = root or ROOT
     names = {p.name for p in (root / "stacks").glob("Pulumi.*.yaml")}
     listed = subprocess.run(["git", "ls-tree", "--name-only", base, "stacks/"], cwd=root, capture_output=True, text=True)
     found = {f"stacks/{n}" for n in names} | set(listed.stdout.split())

@@ -155,3 +155,35 @@ def test_labels_fit_githubs_50_characters_and_both_sides_agree_on_them(what, ver
     assert len(token) == (len(what) if verbatim else 12)
     labels = json.dumps([guard.label_for(what)])
     assert guard.unacknowledged([{"what": what, "why": ""}], set(pr_diff.acknowledged(labels))) == []
+
+
+def test_the_pr_diff_runs_make_diff_per_stack_with_the_labels_and_collects_the_artifact(tmp_path, monkeypatch):
+    (tmp_path / "stacks").mkdir()
+    for name in ("dev", "prod"):
+        (tmp_path / "stacks" / f"Pulumi.{name}.yaml").write_text("config: {}\n")
+    calls = []
+
+    def fake_run(command, cwd=None, env=None, **kwargs):
+        calls.append((command, env.get("ALLOW_DESTRUCTIVE") if env else None))
+        if command[0] == "git":
+            # The base also had a stack the pull request deletes.
+            return subprocess.CompletedProcess(command, 0, stdout="stacks/Pulumi.old.yaml\nstacks/Pulumi.dev.yaml\n")
+        stack = command[3].removeprefix("STACK=")
+        (tmp_path / "build" / stack).mkdir(parents=True, exist_ok=True)
+        (tmp_path / "build" / stack / "diff.json").write_text("{}")
+        return subprocess.CompletedProcess(command, {"dev": 0, "old": 3, "prod": 0}[stack])
+
+    monkeypatch.setattr(pr_diff, "ROOT", tmp_path)
+    monkeypatch.setattr(pr_diff.subprocess, "run", fake_run)
+    monkeypatch.setenv("LABELS", json.dumps(["allow-destructive:model:a", "allow-destructive:bucket:models-bucket"]))
+    monkeypatch.setenv("PR_NUMBER", "12")
+    assert pr_diff.main() == 3
+    makes = [(c, allowed) for c, allowed in calls if c[0] == "make"]
+    assert makes == [
+        (["make", "--no-print-directory", "diff", f"STACK={s}", "BASE=HEAD^1"], "bucket:models-bucket,model:a")
+        for s in ("dev", "old", "prod")
+    ]
+    assert json.loads((tmp_path / "build/pr/pr.json").read_text()) == {
+        "number": 12, "acknowledged": ["bucket:models-bucket", "model:a"], "exit_codes": {"dev": 0, "old": 3, "prod": 0},
+    }
+    assert sorted(p.name for p in (tmp_path / "build/pr").iterdir()) == ["dev", "old", "pr.json", "prod"]
