@@ -181,7 +181,8 @@ def guarded(base: Build, head: Build, resources: dict[str, Any], models: dict[st
             if entry:
                 found.append(entry)
     for entry in resources["replaced"]:
-        hit = _stateful(entry["_head"], base, "replacing")
+        # Named after what is lost: the base's resource (a rename gives the new one another name).
+        hit = _stateful(entry["_base"], base, "replacing")
         if hit:
             hit["why"] += f" ({entry['why']})"
             found.append(hit)

@@ -94,7 +94,11 @@ def test_a_rename_without_an_alias_is_a_replacement_and_with_one_a_move(prod):
     diff = _diff(prod, head)
     assert [r["why"] for r in diff["replaced"]] == ["renamed from ml-serving-prod-models-bucket without an alias"]
     assert diff["added"] == [] and diff["removed"] == []
-    assert [g["what"] for g in diff["guarded"]] == ["bucket:weights"]
+    assert diff["guarded"] == [{
+        "what": "bucket:models-bucket",
+        "why": "replacing ml-serving-prod-models-bucket loses its objects (model weights, captured requests) "
+               "(renamed from ml-serving-prod-models-bucket without an alias)",
+    }]
     bucket["aliasUrns"] = [old_urn]
     diff = _diff(prod, head)
     assert diff["replaced"] == [] and diff["guarded"] == []
