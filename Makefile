@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 STACK  ?= dev
 STACKS := $(patsubst stacks/Pulumi.%.yaml,%,$(wildcard stacks/Pulumi.*.yaml))
 
-.PHONY: venv policy-venv checkov-venv synth synth-all simulate bench test docs constraints bootstrap clean
+.PHONY: venv policy-venv checkov-venv synth synth-all urns diff simulate bench test docs constraints bootstrap clean
 
 $(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,17 @@ synth: $(STAMP)
 
 synth-all: $(STAMP)
 	@for stack in $(STACKS); do $(BIN)/python -m components.preview --stack $$stack > /dev/null || exit 1; echo "build/$$stack/"; done
+
+# The committed inventory of every stack's resource URNs (tests/program/urns/): regenerate it after
+# a change that adds, removes or renames resources, and commit it with the change.
+urns: $(STAMP)
+	$(BIN)/python -m components.preview.inventory
+
+# Offline diff of one stack: BASE (default: the merge base with main) previewed by its own code
+# and stack file, against the working tree. Writes build/<stack>/diff.json and diff.md; exits 3
+# on a guarded change not acknowledged with ALLOW_DESTRUCTIVE=<what>,... (docs/ci.md).
+diff: $(STAMP)
+	ALLOW_DESTRUCTIVE="$(ALLOW_DESTRUCTIVE)" $(BIN)/python -m components.preview.diff --stack $(STACK) $(if $(BASE),--base $(BASE))
 
 # Capacity plan and autoscaling simulation of every model of a stack: prints the comparison
 # with common defaults and the oracle, and writes build/<stack>/simulation.png.

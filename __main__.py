@@ -11,7 +11,7 @@ from components.compilers.sources import model_prefixes
 from components.encryption import EncryptionKey, EncryptionKeyArgs
 from components.gateway import ModelGateway, ModelGatewayArgs
 from components.images import ServingImages, ServingImagesArgs
-from components.intent.stack import SageMakerSpec, StackSpec
+from components.intent.stack import StackSpec
 from components.keda import Keda, KedaArgs
 from components.kserve import KServe, KServeArgs
 from components.model_deployment import ModelDeployment, ModelDeploymentArgs
@@ -80,7 +80,7 @@ def deploy_eks(spec: StackSpec, aws_provider: aws.Provider) -> dict:
     cluster_spec = spec.cluster
     versions = cluster_spec.addon_versions
     prefix = name_prefix()
-    protect = spec.environment == "prod"
+    protect = spec.protects_stateful
     on_aws = pulumi.ResourceOptions(providers=[aws_provider])
 
     key = EncryptionKey(prefix, EncryptionKeyArgs(f"ml-serving {spec.environment}: secrets, volumes, models, logs", protect), on_aws)
@@ -158,7 +158,7 @@ def deploy_eks(spec: StackSpec, aws_provider: aws.Provider) -> dict:
         KedaArgs(
             keda_version=versions.keda,
             http_add_on_version=versions.keda_http_add_on if scales_to_zero else None,
-            interceptor_min_replicas=2 if spec.environment == "prod" else 1,
+            interceptor_min_replicas=spec.interceptor_min_replicas,
             routes_namespace=MODELS_NAMESPACE,
             monitoring=monitoring.release,
             after=[*ready, gateway.release],
@@ -208,9 +208,9 @@ def deploy_eks(spec: StackSpec, aws_provider: aws.Provider) -> dict:
 
 def deploy_sagemaker(spec: StackSpec, aws_provider: aws.Provider) -> dict:
     prefix = name_prefix()
-    protect = spec.environment == "prod"
+    protect = spec.protects_stateful
     on_aws = pulumi.ResourceOptions(providers=[aws_provider])
-    settings = spec.sagemaker or SageMakerSpec()
+    settings = spec.sagemaker_settings
 
     key = EncryptionKey(prefix, EncryptionKeyArgs(f"ml-serving {spec.environment}: models, captured data, logs", protect), on_aws)
     network = Network(prefix, NetworkArgs(spec.network), on_aws)

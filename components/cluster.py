@@ -183,9 +183,9 @@ class Cluster(pulumi.ComponentResource):
 
         self.provider = k8s.Provider(
             f"{name}-k8s",
-            kubeconfig=pulumi.Output.all(cluster.name, cluster.endpoint, cluster.certificate_authority.data).apply(
-                lambda a: kubeconfig(a[0], a[1], a[2], args.region)
-            ),
+            kubeconfig=pulumi.Output.all(
+                name=cluster.name, endpoint=cluster.endpoint, authority=cluster.certificate_authority.data
+            ).apply(lambda a: kubeconfig(a["name"], a["endpoint"], a["authority"], args.region)),
             enable_server_side_apply=True,
             opts=child,
         )

@@ -10,13 +10,14 @@ import pulumi
 
 from components import kube
 from components.compilers import metrics
-from components.compilers.capacity import disruption_budget, warm_pool
+from components.compilers.disruption import disruption_budget
 from components.compilers.keda import interceptor_route, scaled_object
 from components.compilers.kserve import inference_service
 from components.compilers.monitoring import prometheus_rule
 from components.compilers.rollout import served_versions
 from components.compilers.routing import http_route, model_host
 from components.compilers.serving import MODELS_NAMESPACE
+from components.compilers.warm_pool import warm_pool
 from components.intent.model import ModelSpec
 
 

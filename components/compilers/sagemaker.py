@@ -503,7 +503,7 @@ def log_group_name(endpoint: str) -> str:
     return f"/aws/sagemaker/Endpoints/{endpoint}"
 
 
-def ecr_repository_arn(image: str, partition: str = "aws") -> str | None:
+def ecr_repository_arn(image: str, partition: str) -> str | None:
     """The ECR repository an image reference lives in, None outside ECR."""
     found = ECR_REFERENCE.match(image)
     if found is None:

@@ -117,6 +117,22 @@ class StackSpec(Spec):
     images: ImagesSpec = Field(default_factory=ImagesSpec, description="Serving images per runtime.")
     models: list[ModelSpec] = Field(default_factory=list, max_length=200, description="The models this stack serves.")
 
+    # Decisions that follow from the environment: the program reads them here, never derives its own.
+    @property
+    def protects_stateful(self) -> bool:
+        """Prod's buckets, keys, clusters and repositories refuse `pulumi destroy` and replacement."""
+        return self.environment == "prod"
+
+    @property
+    def interceptor_min_replicas(self) -> int:
+        """The HTTP add-on's interceptor is on every scale-from-zero request path: prod keeps two."""
+        return 2 if self.environment == "prod" else 1
+
+    @property
+    def sagemaker_settings(self) -> SageMakerSpec:
+        """The `sagemaker` section as written, or its defaults when the section is left out."""
+        return self.sagemaker or SageMakerSpec()
+
     @model_validator(mode="after")
     def _whole_stack_rules(self) -> StackSpec:
         problems = Problems(self)
@@ -228,7 +244,7 @@ class StackSpec(Spec):
         instances = catalog().instances
         self._check_sagemaker_images(problems)
         # Updates without a canary bake twice on fleets of two or more (one instance, then the rest).
-        settings = self.sagemaker or SageMakerSpec()
+        settings = self.sagemaker_settings
         self._check_sagemaker_bakes(problems, ("sagemaker",), settings.bake_s, 2)
         for index, model in enumerate(self.models):
             where = ("models", index)

@@ -86,7 +86,9 @@ def _specific(typ: str, name: str, physical: str, inputs: dict[str, Any], region
             "status": "ACTIVE",
         }
     if typ == "aws:eks/nodeGroup:NodeGroup":
-        group = inputs.get("nodeGroupName") or physical
+        # A prefix gets a unique suffix, as the provider's create.Name does.
+        prefix = inputs.get("nodeGroupNamePrefix")
+        group = inputs.get("nodeGroupName") or (f"{prefix}{digest(name, 8)}" if prefix else physical)
         return {"resources": [{"autoscalingGroups": [{"name": f"eks-{group}-{digest(name, 8)}"}]}], "status": "ACTIVE"}
     if typ == "aws:ecr/repository:Repository":
         repo = inputs.get("name") or physical

@@ -475,10 +475,13 @@ def test_sagemaker_assumes_the_role_for_this_account_only():
 
 
 def test_ecr_repository_arns_from_references():
-    assert sm.ecr_repository_arn("123456789012.dkr.ecr.eu-west-1.amazonaws.com/ml-serving/vllm@sha256:" + "a" * 64) == (
+    assert sm.ecr_repository_arn("123456789012.dkr.ecr.eu-west-1.amazonaws.com/ml-serving/vllm@sha256:" + "a" * 64, "aws") == (
         "arn:aws:ecr:eu-west-1:123456789012:repository/ml-serving/vllm"
     )
-    assert sm.ecr_repository_arn("docker.io/vllm/vllm-openai:v1") is None
+    assert sm.ecr_repository_arn("123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/ml-serving/vllm:v1", "aws-cn") == (
+        "arn:aws-cn:ecr:cn-north-1:123456789012:repository/ml-serving/vllm"
+    )
+    assert sm.ecr_repository_arn("docker.io/vllm/vllm-openai:v1", "aws") is None
 
 
 # --- pulumi_aws arguments --------------------------------------------------------------------

@@ -19,8 +19,8 @@ def test_dev_preview_has_the_whole_platform(previews):
     for typ in ("aws:ec2/vpc:Vpc", "aws:eks/cluster:Cluster", "aws:kms/key:Key", "aws:s3/bucket:Bucket", "aws:route53/zone:Zone",
                 "aws:eks/podIdentityAssociation:PodIdentityAssociation", "pulumi:providers:kubernetes"):
         assert rec.of_type(typ), typ
-    groups = {g.inputs["nodeGroupName"] for g in rec.of_type("aws:eks/nodeGroup:NodeGroup")}
-    assert groups == {"system", "l4"}
+    groups = {g.inputs["nodeGroupNamePrefix"] for g in rec.of_type("aws:eks/nodeGroup:NodeGroup")}
+    assert groups == {"system-", "l4-"}
 
 
 def test_dev_models_can_idle_at_zero(previews):

@@ -1,11 +1,10 @@
-"""Objects that keep GPU capacity usable: warm-pool placeholders and disruption budgets."""
+"""Warm-pool placeholders: pods that hold GPUs (and the pulled serving image) for the next replica."""
 from __future__ import annotations
 
 from typing import Any
 
 from components.compilers.kserve import CHECKOV_SKIPS, CONTAINER_SECURITY, GPU_TOLERATION, POD_SECURITY
 from components.compilers.node_groups import POOL_LABEL
-from components.compilers.rollout import ServedVersion
 from components.compilers.serving import MANAGED_BY, MODELS_NAMESPACE, PLACEHOLDER_PRIORITY_CLASS
 from components.intent.model import ModelSpec
 
@@ -62,18 +61,5 @@ def warm_pool(model: ModelSpec, pool_name: str, image: str) -> Manifest | None:
                     ],
                 },
             },
-        },
-    }
-
-
-def disruption_budget(served: ServedVersion) -> Manifest:
-    """Node drains and consolidation take one replica of a version at a time."""
-    return {
-        "apiVersion": "policy/v1",
-        "kind": "PodDisruptionBudget",
-        "metadata": {"name": served.name, "namespace": MODELS_NAMESPACE, "labels": {"ml-serving/model": served.model.name}},
-        "spec": {
-            "maxUnavailable": 1,
-            "selector": {"matchLabels": {"serving.kserve.io/inferenceservice": served.name}},
         },
     }
