@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
+from components.intent.alerting import AlertingSpec
 from components.intent.base import Problems, Spec, TagKey, TagValue, duplicates, pattern_check
 from components.intent.cluster import ClusterSpec
 from components.intent.images import ImagesSpec
@@ -98,6 +99,9 @@ class StackSpec(Spec):
     sagemaker: SageMakerSpec | None = Field(None, description="Only for target sagemaker.")
     images: ImagesSpec = Field(default_factory=ImagesSpec, description="Serving images per runtime.")
     models: list[ModelSpec] = Field(default_factory=list, max_length=200, description="The models this stack serves.")
+    alerting: AlertingSpec = Field(
+        default_factory=AlertingSpec, description="Receivers and routes; staging and prod must route critical alerts to one."
+    )
 
     @model_validator(mode="after")
     def _whole_stack_rules(self) -> StackSpec:
@@ -105,6 +109,7 @@ class StackSpec(Spec):
         self._check_tags(problems)
         self._check_target_sections(problems)
         self._check_models(problems)
+        self._check_alerting(problems)
         if self.environment == "prod":
             self._check_prod(problems)
         if self.target == "eks" and self.cluster is not None:
@@ -153,6 +158,31 @@ class StackSpec(Spec):
                         f"{source} is outside the model bucket {self.storage.bucket}; model roles can read "
                         "only that bucket, so upload the weights there",
                         source,
+                    )
+
+    def _check_alerting(self, problems: Problems) -> None:
+        alerting = self.alerting
+        if self.environment != "dev":
+            team = self.tags.get("team")
+            unrouted = [
+                model.name
+                for model in self.models
+                if alerting.receiver_for({"severity": "critical", "model": model.name, "team": team}) is None
+            ]
+            if alerting.receiver_for({"severity": "critical", "team": team}) is None or unrouted:
+                which = f" (not reached for models: {', '.join(unrouted)})" if unrouted else ""
+                problems.add(
+                    ("alerting",),
+                    f"{self.environment} must route critical alerts to a receiver{which}: add a route with "
+                    "`severity: critical` or a default_receiver",
+                )
+        if self.target == "sagemaker":
+            for index, receiver in enumerate(alerting.receivers):
+                if receiver.kind != "sns":
+                    problems.add(
+                        ("alerting", "receivers", index),
+                        f"SageMaker stacks alert through CloudWatch alarms, which notify SNS topics only; make "
+                        f"{receiver.name} an sns receiver and subscribe {receiver.kind} to its topic",
                     )
 
     def _check_prod(self, problems: Problems) -> None:
