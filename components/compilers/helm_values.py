@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from components.compilers import alertmanager
 from components.compilers.node_groups import GPU_LABEL, GPU_TAINT_KEY
 from components.intent import versions
-from components.compilers import alertmanager
 from components.intent.alerting import AlertingSpec
 from components.intent.cluster import Observability
 
