@@ -73,11 +73,11 @@ def le_matcher(edge_seconds: float) -> str:
 
 
 def slow_ratio(metric: str, sel: str, edge_seconds: float, window: str) -> str:
-    """Share of requests slower than a bucket edge: 1 - (requests in the bucket at the edge) / all.
+    """Share of requests slower than a bucket edge: (all - requests in the bucket at the edge) / all.
     No requests gives no result (0/0), not zero."""
     good = f"sum(rate({metric}_bucket{{{sel},{le_matcher(edge_seconds)}}}[{window}]))"
     total = f"sum(rate({metric}_count{{{sel}}}[{window}]))"
-    return f"(1 - {good} / {total})"
+    return f"(({total} - {good}) / {total})"
 
 
 def _histogram_p99(metric: str, sel: str, window: str) -> str:

@@ -33,7 +33,10 @@ COPIED_LABELS = {
 # Budget burn rates (multiples of the rate that spends exactly the budget over 30 days) and the
 # long and short windows both of which must show them: the SRE workbook's table.
 PAGE_BURNS = ((14.4, "1h", "5m"), (6.0, "6h", "30m"))
-TICKET_BURNS = ((3.0, "1d", "2h"),)
+TICKET_BURNS = ((3.0, "1d", "2h"), (1.0, "3d", "6h"))
+# Thresholds sit this far (relative) above their value, so traffic exactly at an objective does
+# not fire through floating-point rounding of the ratios (1 - 0.99 > 0.01 in binary).
+TOLERANCE = 1e-9
 P99_BUDGET = 0.01
 # With no signal for this long while replicas are ready, autoscaling runs blind (KEDA holds
 # its fallback) and every SLO alert of the version is silent.
@@ -94,11 +97,16 @@ def burn_threshold(factor: float, budget: float) -> float:
     return round(min(factor * budget, (1 + budget) / 2), 6)
 
 
+def above(threshold: float) -> str:
+    """A threshold as PromQL, nudged up by TOLERANCE: at the value itself nothing fires."""
+    return repr(threshold * (1 + TOLERANCE))
+
+
 def burn_expression(bad_share, budget: float, burns: tuple[tuple[float, str, str], ...]) -> str:
     """`bad_share(window)` gives the PromQL of the bad share over a window."""
     parts = []
     for factor, long, short in burns:
-        threshold = f"{burn_threshold(factor, budget):g}"
+        threshold = above(burn_threshold(factor, budget))
         parts.append(f"({bad_share(long)} > {threshold} and {bad_share(short)} > {threshold})")
     return " or ".join(parts)
 
@@ -172,7 +180,7 @@ def _slo_alerts(served: ServedVersion, team: str | None) -> list[dict[str, Any]]
     for name, objective, budget, bad_share, what in _objectives(served):
         for severity, burns, duration, pace in (
             ("critical", PAGE_BURNS, "2m", "fast: the 30-day budget goes in under 5 days"),
-            ("warning", TICKET_BURNS, "15m", "steadily: the 30-day budget goes in 10 days"),
+            ("warning", TICKET_BURNS, "15m", "steadily: at this pace it runs out within the 30 days"),
         ):
             rules.append(
                 _alert(
@@ -294,12 +302,14 @@ def gate_expression(gate: Gate, model: ModelSpec, candidate: str, stable: str) -
             ceiling = P99_BUDGET  # at most 1 % of requests beyond the ceiling: p99 <= max_value
         else:
             ceiling = gate.max_value / 1000
-        parts.append(f"({gate_signal(gate, model, candidate, relative=False)} > {ceiling:g})")
+        parts.append(f"({gate_signal(gate, model, candidate, relative=False)} > {above(ceiling)})")
     if gate.max_ratio_to_stable is not None:
         floor = TRITON_LATENCY_FLOOR_S if gate.metric != "error_rate" and not latency_share else GATE_FLOOR
         cand = gate_signal(gate, model, candidate, relative=True)
         stab = gate_signal(gate, model, stable, relative=True)
-        parts.append(f"({cand} > {gate.max_ratio_to_stable:g} * clamp_min(({stab} or vector(0)), {floor:g}))")
+        parts.append(
+            f"({cand} > {above(gate.max_ratio_to_stable)} * clamp_min(({stab} or vector(0)), {floor:g}))"
+        )
     return " or ".join(parts)
 
 

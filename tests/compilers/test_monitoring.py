@@ -1,4 +1,4 @@
-from components.compilers.monitoring import burn_threshold, gate_expression, pod_monitor, prometheus_rule
+from components.compilers.monitoring import above, burn_threshold, gate_expression, pod_monitor, prometheus_rule
 from components.compilers.rollout import served_versions
 from components.intent.canary import Gate
 from tests.factories import model_of
@@ -43,8 +43,10 @@ def test_latency_budgets_count_good_requests_at_the_objective_bucket():
     page = ttft[0]["expr"]
     # 5 s objective: the le="5.0" bucket, 1 % budget burnt 14.4x (1h and 5m) or 6x (6h and 30m).
     assert 'le=~"5|5\\\\.0"' in page and "histogram_quantile" not in page
-    assert "[1h]" in page and "[5m]" in page and "> 0.144" in page
-    assert "[6h]" in page and "[30m]" in page and "> 0.06" in page
+    assert "[1h]" in page and "[5m]" in page and f"> {above(0.144)}" in page
+    # Traffic exactly at the objective must not fire through rounding: thresholds sit just above.
+    assert above(0.01) != "0.01" and float(above(0.01)) - 0.01 < 1e-10
+    assert "[6h]" in page and "[30m]" in page and f"> {above(0.06)}" in page
     tpot = next(r for r in rules if r["alert"] == "MLServingTPOTBudgetBurn")
     assert 'vllm:inter_token_latency_seconds_bucket{namespace="models",inferenceservice="llama-70b-v1",le=~"0\\\\.15"}' in tpot["expr"]
 
@@ -75,7 +77,7 @@ def test_error_gate_counts_a_missing_5xx_series_as_zero():
     model = model_of("prod", "llama-8b")
     expr = gate_expression(Gate(metric="error_rate", max_ratio_to_stable=2), model, "m-v2", "m-v1")
     assert 'http_requests_total{namespace="models",inferenceservice="m-v1",status="5xx"}[300s])) or vector(0)' in expr
-    assert "> 2 * clamp_min(" in expr and expr.endswith(", 0.001))")
+    assert f"> {above(2)} * clamp_min(" in expr and expr.endswith(", 0.001))")
 
 
 def test_ttft_gate_counts_slow_requests_at_bucket_edges():
@@ -83,7 +85,7 @@ def test_ttft_gate_counts_slow_requests_at_bucket_edges():
     gate = Gate(metric="ttft_p99", max_value=2500, max_ratio_to_stable=1.3)
     expr = gate_expression(gate, model, "m-v2", "m-v1")
     absolute, relative = expr.split(" or ", 1)
-    assert 'inferenceservice="m-v2",le=~"2\\\\.5"' in absolute and absolute.endswith("> 0.01)")
+    assert 'inferenceservice="m-v2",le=~"2\\\\.5"' in absolute and absolute.endswith(f"> {above(0.01)})")
     # The comparison uses the model's own objective (1 s) for both versions.
     assert 'inferenceservice="m-v2",le=~"1|1\\\\.0"' in relative and 'inferenceservice="m-v1",le=~"1|1\\\\.0"' in relative
 
