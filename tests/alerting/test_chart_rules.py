@@ -61,3 +61,13 @@ def test_the_chart_defaults_would_page_about_what_eks_hides(previews, tmp_path):
         values.pop(component)
     outcome = _firing(values, tmp_path, preview.spec.cluster.kubernetes_version)
     assert {"KubeSchedulerDown", "KubeControllerManagerDown", "KubeProxyDown"} <= set(outcome["fired"])
+
+
+def test_dcgm_keeps_the_workloads_pod_and_namespace_labels(previews, tmp_path):
+    """DCGM labels each GPU's series with the pod using it; honorLabels keeps those instead of
+    renaming them exported_pod / exported_namespace under the exporter's own."""
+    preview = previews("prod")
+    docs = render("dcgm-exporter", release_values(preview, "dcgm-exporter"), tmp_path, preview.spec.cluster.kubernetes_version)
+    monitor = next(d for d in docs if d["kind"] == "ServiceMonitor")
+    assert [e.get("honorLabels") for e in monitor["spec"]["endpoints"]] == [True]
+    assert monitor["metadata"]["labels"]["release"] == "kube-prometheus-stack"
