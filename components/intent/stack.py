@@ -162,6 +162,14 @@ class StackSpec(Spec):
 
     def _check_alerting(self, problems: Problems) -> None:
         alerting = self.alerting
+        names = {model.name for model in self.models}
+        for index, route in enumerate(alerting.routes):
+            if route.model is not None and route.model not in names:
+                problems.add(
+                    ("alerting", "routes", index, "model"),
+                    f"no model named {route.model!r} in this stack; models: {', '.join(sorted(names)) or 'none'}",
+                    route.model,
+                )
         if self.environment != "dev":
             team = self.tags.get("team")
             unrouted = [

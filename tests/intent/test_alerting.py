@@ -100,3 +100,11 @@ def test_sagemaker_stacks_alert_through_sns_only():
         "ml-serving:alerting.receivers[1]: SageMaker stacks alert through CloudWatch alarms, which notify SNS topics "
         "only; make oncall an sns receiver and subscribe pagerduty to its topic"
     ]
+
+
+def test_a_route_for_a_model_names_one_of_the_stack():
+    config = copy.deepcopy(stack_config("prod"))
+    config["ml-serving:alerting"]["routes"].insert(0, {"model": "llama-7b", "receiver": "ml-oncall"})
+    assert problems_of(config) == [
+        "ml-serving:alerting.routes[0].model: no model named 'llama-7b' in this stack; models: llama-70b, llama-8b, sentiment"
+    ]
