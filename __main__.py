@@ -113,7 +113,14 @@ def deploy_eks(spec: StackSpec, aws_provider: aws.Provider) -> dict:
     ready = cluster.ready
     monitoring = Observability(
         f"{prefix}-observability",
-        ObservabilityArgs(cluster_spec.observability, versions.kube_prometheus_stack, STORAGE_CLASS, after=ready),
+        ObservabilityArgs(
+            cluster_spec.observability,
+            versions.kube_prometheus_stack,
+            STORAGE_CLASS,
+            after=ready,
+            alerting=spec.alerting,
+            cluster_name=cluster.name,
+        ),
         in_cluster,
     )
     NvidiaGpu(
@@ -194,6 +201,7 @@ def deploy_eks(spec: StackSpec, aws_provider: aws.Provider) -> dict:
                 domain=cluster_spec.model_domain,
                 image=images.refs[model.runtime],
                 after=[runtimes, keda, gateway, namespace, *configs.get(model.name, [])],
+                team=spec.tags.get("team"),
             ),
             in_cluster,
         )
@@ -238,6 +246,9 @@ def deploy_sagemaker(spec: StackSpec, aws_provider: aws.Provider) -> dict:
                 key_arn=key.arn,
                 image_refs=images.refs,
                 after=configs.get(model.name, []),
+                alarm_topics=spec.alerting.sns_topics_for(
+                    {"severity": "critical", "model": model.name, "team": spec.tags.get("team", "")}
+                ),
             ),
             on_aws,
         )

@@ -32,6 +32,8 @@ class ModelDeploymentArgs:
     image: pulumi.Input[str]
     # Runtimes, KEDA, the gateway and the namespace this deployment needs in place.
     after: list[pulumi.Resource] = field(default_factory=list)
+    # The `team` label its alerts carry, for routing (the stack's team tag).
+    team: str | None = None
 
 
 class ModelDeployment(pulumi.ComponentResource):
@@ -61,7 +63,7 @@ class ModelDeployment(pulumi.ComponentResource):
             apply(scaled_object(served, query, wake_route), [isvc])
             apply(disruption_budget(served), [isvc])
         apply(http_route(model, versions, args.domain), services)
-        apply(prometheus_rule(model, versions))
+        apply(prometheus_rule(model, versions, args.team))
         placeholders = warm_pool(model, args.pool_name, args.image)
         if placeholders is not None:
             apply(placeholders)

@@ -33,6 +33,8 @@ class SageMakerEndpointArgs:
     image_refs: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     # What must exist before the model can start, e.g. Triton's config.pbtxt in the model prefix.
     after: Sequence[pulumi.Resource] = ()
+    # SNS topics the stack routes this model's critical alerts to; its alarms notify them.
+    alarm_topics: Sequence[str] = ()
 
 
 def resolve_aws_image(image: AwsImage, region: str, instance_type: str) -> str:
@@ -132,7 +134,7 @@ class SageMakerEndpoint(pulumi.ComponentResource):
             # The instances start with this role's permissions, and Triton needs its config.pbtxt.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy, logs, *args.after]),
         )
-        alarm_requests = sm.alarm_requests(model, endpoint)
+        alarm_requests = sm.alarm_requests(model, endpoint, list(args.alarm_topics))
         alarms = [
             aws.cloudwatch.MetricAlarm(
                 f"{name}-alarm-{request['AlarmName'].removeprefix(endpoint + '-')}",

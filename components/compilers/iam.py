@@ -193,3 +193,8 @@ def deny_insecure_transport(bucket_arn: str) -> Policy:
             "Condition": {"Bool": {"aws:SecureTransport": "false"}},
         }
     )
+
+
+def alert_publisher(topic_arns: list[str]) -> Policy:
+    """Alertmanager's SNS receivers: publish to the stack's alert topics, nothing else."""
+    return _document({"Sid": "PublishAlerts", "Effect": "Allow", "Action": ["sns:Publish"], "Resource": topic_arns})

@@ -412,15 +412,19 @@ def _metric(endpoint: str, metric_id: str, name: str, period: int) -> Request:
     }
 
 
-def alarm_requests(model: ModelSpec, endpoint: str) -> list[Request]:
+def alarm_requests(model: ModelSpec, endpoint: str, notify: list[str] | None = None) -> list[Request]:
     """PutMetricAlarm for each threshold, on the endpoint's variant. During a blue/green
     update the old and the new fleet report under the same variant, so an alarm sees both:
-    a canary taking 10 % of requests moves the error rate by a tenth of its own."""
+    a canary taking 10 % of requests moves the error rate by a tenth of its own. `notify`:
+    the SNS topics of the receivers the stack routes this model's critical alerts to."""
     version, _ = served_version(model)
     requests = []
     for threshold in thresholds(model):
         common = {
             "AlarmName": alarm_name(endpoint, threshold.metric),
+            # Told when it fires and when it clears, like Alertmanager's send_resolved.
+            "AlarmActions": list(notify or []),
+            "OKActions": list(notify or []),
             "ComparisonOperator": "GreaterThanThreshold",
             "EvaluationPeriods": 1,
             "DatapointsToAlarm": 1,
@@ -686,6 +690,8 @@ def pulumi_endpoint_args(request: Request) -> dict[str, Any]:
 def pulumi_alarm_args(request: Request) -> dict[str, Any]:
     plain = {k: v for k, v in request.items() if k not in ("AlarmName", "Tags", "Metrics", "Dimensions")}
     args = {"name": request["AlarmName"], **_snake_keys(plain), "tags": _tag_map(request)}
+    if "okactions" in args:  # "OK" is one word to CloudWatch, two letters to the snake-caser
+        args["ok_actions"] = args.pop("okactions")
     if "Dimensions" in request:
         args["dimensions"] = {d["Name"]: d["Value"] for d in request["Dimensions"]}
     if "Metrics" in request:

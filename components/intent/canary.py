@@ -26,13 +26,20 @@ class Gate(Spec):
     max_value: float | None = Field(
         None,
         gt=0,
-        description="Absolute ceiling for the candidate: a ratio (0-1) for error_rate, milliseconds for latencies.",
+        description=(
+            "Absolute ceiling for the candidate: a ratio (0-1) for error_rate, milliseconds for latencies "
+            "(at most 1 % of requests slower; for vLLM a bucket edge of the runtime's histogram)."
+        ),
     )
     max_ratio_to_stable: float | None = Field(
         None,
         ge=1,
         le=10,
-        description="The candidate may be at most this many times worse than the stable version (EKS).",
+        description=(
+            "The candidate may be at most this many times worse than the stable version (EKS): its share "
+            "of failed requests, or (vLLM latencies) its share of requests slower than the model's objective; "
+            "a stable version with no failures counts as 0 %, floored at 0.1 %."
+        ),
     )
     window_s: int = Field(300, ge=60, le=3600, description="Window the metric is measured over.")
 

@@ -11,6 +11,7 @@ from components.intent.autoscaling import AutoscalingPolicy
 from components.intent.aws_data import unknown_ec2_type
 from components.intent.base import ModelName, ModelSource, Problems, Spec, VersionLabel, shown
 from components.intent.canary import CanaryPolicy
+from components.intent.histograms import Histogram, edge_problem
 from components.intent.instances import catalog
 from components.intent.memory import GIB, MemoryPlan, fit_problem, plan_memory, triton_fit_problem
 from components.intent.quantization import quantization_problem
@@ -115,10 +116,28 @@ class ModelSpec(Spec):
         problems.run(self._check_instance)
         problems.run(self._check_runtime_blocks)
         problems.run(self._check_canary)
+        problems.run(self._check_objectives_on_bucket_edges)
         problems.run(self._check_memory_fit)
         problems.run(self._check_quantization)
         problems.raise_if_any()
         return self
+
+    def _check_objectives_on_bucket_edges(self, problems: Problems) -> None:
+        if self.runtime != "vllm":
+            return
+        objectives: list[tuple[tuple, Histogram, float | None]] = [
+            (("slo", "ttft_p99_ms"), "ttft", self.slo.ttft_p99_ms),
+            (("slo", "tpot_p99_ms"), "inter_token", self.slo.tpot_p99_ms),
+            (("slo", "latency_p99_ms"), "e2e", self.slo.latency_p99_ms),
+        ]
+        gate_histograms: dict[str, Histogram] = {"ttft_p99": "ttft", "latency_p99": "e2e"}
+        for index, gate in enumerate(self.canary.gates if self.canary else []):
+            if gate.metric in gate_histograms:
+                objectives.append((("canary", "gates", index, "max_value"), gate_histograms[gate.metric], gate.max_value))
+        for loc, histogram, value in objectives:
+            message = edge_problem(histogram, value) if value is not None else None
+            if message is not None:
+                problems.add(loc, message, value)
 
     def memory_plan(self) -> MemoryPlan | None:
         """How a vLLM replica's GPU memory divides into weights and KV cache (None for Triton)."""

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
+from components.intent.alerting import AlertingSpec
 from components.intent.aws_data import sagemaker_instance_types, unknown_region
 from components.intent.base import Problems, Spec, TagKey, TagValue, duplicates, pattern_check
 from components.intent.cluster import ClusterSpec
@@ -116,6 +117,9 @@ class StackSpec(Spec):
     sagemaker: SageMakerSpec | None = Field(None, description="Only for target sagemaker.")
     images: ImagesSpec = Field(default_factory=ImagesSpec, description="Serving images per runtime.")
     models: list[ModelSpec] = Field(default_factory=list, max_length=200, description="The models this stack serves.")
+    alerting: AlertingSpec = Field(
+        default_factory=AlertingSpec, description="Receivers and routes; staging and prod must route critical alerts to one."
+    )
 
     # Decisions that follow from the environment: the program reads them here, never derives its own.
     @property
@@ -139,6 +143,7 @@ class StackSpec(Spec):
         problems.run(self._check_tags)
         problems.run(self._check_target_sections)
         problems.run(self._check_models)
+        problems.run(self._check_alerting)
         problems.run(self._check_environment)
         problems.run(lambda p: self.target == "eks" and self.cluster is not None and self._check_eks_capacity(p))
         problems.run(lambda p: self.target == "sagemaker" and self._check_sagemaker(p))
@@ -194,6 +199,39 @@ class StackSpec(Spec):
                         f"{source} is outside the model bucket {self.storage.bucket}; model roles can read "
                         "only that bucket, so upload the weights there",
                         source,
+                    )
+
+    def _check_alerting(self, problems: Problems) -> None:
+        alerting = self.alerting
+        names = {model.name for model in self.models}
+        for index, route in enumerate(alerting.routes):
+            if route.model is not None and route.model not in names:
+                problems.add(
+                    ("alerting", "routes", index, "model"),
+                    f"no model named {route.model!r} in this stack; models: {', '.join(sorted(names)) or 'none'}",
+                    route.model,
+                )
+        if self.environment != "dev":
+            team = self.tags.get("team")
+            unrouted = [
+                model.name
+                for model in self.models
+                if alerting.receiver_for({"severity": "critical", "model": model.name, "team": team}) is None
+            ]
+            if alerting.receiver_for({"severity": "critical", "team": team}) is None or unrouted:
+                which = f" (not reached for models: {', '.join(unrouted)})" if unrouted else ""
+                problems.add(
+                    ("alerting",),
+                    f"{self.environment} must route critical alerts to a receiver{which}: add a route with "
+                    "`severity: critical` or a default_receiver",
+                )
+        if self.target == "sagemaker":
+            for index, receiver in enumerate(alerting.receivers):
+                if receiver.kind != "sns":
+                    problems.add(
+                        ("alerting", "receivers", index),
+                        f"SageMaker stacks alert through CloudWatch alarms, which notify SNS topics only; make "
+                        f"{receiver.name} an sns receiver and subscribe {receiver.kind} to its topic",
                     )
 
     def _check_prod(self, problems: Problems) -> None:

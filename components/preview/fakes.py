@@ -113,6 +113,9 @@ def _specific(typ: str, name: str, physical: str, inputs: dict[str, Any], region
 
 def invoke_result(token: str, args: dict[str, Any], region: str) -> dict[str, Any] | None:
     """Results of the data-source calls the program makes; None for a call nobody faked."""
+    if token == "aws:secretsmanager/getSecretVersion:getSecretVersion":
+        # Stands in for a receiver credential; the preview never reads a real one.
+        return {"arn": args.get("secretId", ""), "secretString": "preview-credential", "versionId": "preview", "id": "preview"}
     if token == "aws:index/getCallerIdentity:getCallerIdentity":
         return {"accountId": ACCOUNT_ID, "arn": f"arn:{PARTITION}:iam::{ACCOUNT_ID}:user/preview", "userId": "AIDAPREVIEW", "id": ACCOUNT_ID}
     if token == "aws:index/getPartition:getPartition":

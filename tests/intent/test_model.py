@@ -43,7 +43,7 @@ def test_runtime_block_must_match_the_runtime():
 
 
 def test_slo_must_suit_the_runtime():
-    assert errors_of(ModelSpec, {**VLLM, "slo": {"latency_p99_ms": 900}}) == {
+    assert errors_of(ModelSpec, {**VLLM, "slo": {"latency_p99_ms": 1000}}) == {
         ("slo", "ttft_p99_ms"): "a vLLM model needs a time-to-first-token objective"
     }
     assert errors_of(ModelSpec, {**TRITON, "slo": {"latency_p99_ms": 90, "ttft_p99_ms": 50}}) == {
@@ -82,7 +82,7 @@ def test_canary_must_bring_new_weights_and_a_new_label():
 
 def test_canary_and_scale_to_zero_exclude_each_other():
     canary = {"version": "v2", "source": "s3://bucket/llama/v2/", "traffic_percent": 10,
-              "gates": [{"metric": "ttft_p99", "max_value": 2000}]}
+              "gates": [{"metric": "ttft_p99", "max_value": 2500}]}
     data = {**VLLM, "canary": canary, "autoscaling": {"scale_to_zero": True}}
     errors = errors_of(ModelSpec, data)
     assert errors == {

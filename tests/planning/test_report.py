@@ -46,7 +46,7 @@ def test_comparison_table_lists_every_policy_and_the_bounds():
     table = comparison_table(compare(model_setup, default_trace(model_setup, "steady", 600)))
     lines = table.splitlines()
     assert lines[0] == ("llama: vllm on g6e.xlarge (1x L40S per replica), 1-4 replicas, "
-                        "SLO TTFT ≤ 2000 ms, TPOT ≤ 60 ms")
+                        "SLO TTFT ≤ 2500 ms, TPOT ≤ 50 ms")
     assert lines[2] == "  cold start: node 150 s + image 180 s + weights 15 s + engine 90 s + ready 10 s = 445 s"
     for policy in ("stack policy", "HPA on CPU", "SageMaker invocations", "KEDA queue default", "oracle", "fluid bound"):
         assert any(line.strip().startswith(policy) for line in lines), policy

@@ -85,6 +85,10 @@ def _stack_file(tmp_path, environment: str, gpu_max: int):
     config = yaml.safe_load((ROOT / "stacks/Pulumi.dev.yaml").read_text())
     config["config"]["ml-serving:environment"] = environment
     config["config"]["ml-serving:cluster"]["gpu_pools"][0]["max_size"] = gpu_max
+    # Staging and prod must route critical alerts somewhere.
+    config["config"]["ml-serving:alerting"] = yaml.safe_load((ROOT / "stacks/Pulumi.staging.yaml").read_text())["config"][
+        "ml-serving:alerting"
+    ]
     path = tmp_path / f"Pulumi.{environment}-big.yaml"
     path.write_text(yaml.safe_dump(config))
     return path
