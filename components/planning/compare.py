@@ -20,7 +20,7 @@ from components.planning.capacity import (
     service_model,
 )
 from components.planning.cost import instance_price_per_hour, replica_price_per_hour
-from components.planning.policies import Controller, Oracle, baselines, stack_policy
+from components.planning.controllers import Controller, Oracle, baselines, stack_policy
 from components.planning.simulator import Result, Simulation
 from components.planning.traces import FLUID_MAX_ARRIVALS, MAX_ARRIVALS, Trace, TraceKind, relative
 

@@ -12,7 +12,7 @@ from components.intent.stack import StackSpec
 from components.planning.capacity import rank_instances
 from components.planning.compare import Comparison, ModelSetup, default_trace, setup, simulate
 from components.planning.cost import StackCost, stack_cost
-from components.planning.policies import Oracle, stack_policy
+from components.planning.controllers import Oracle, stack_policy
 from components.planning.simulator import Result, slo_summary
 from components.planning.traces import Trace
 

@@ -26,7 +26,7 @@ from components.intent.model import ModelSpec
 from components.intent.slo import Slo
 from components.planning import platform
 from components.planning.capacity import DEFAULT_WORKLOAD, ServiceModel, Workload
-from components.planning.policies import Controller, cpu_cores
+from components.planning.controllers import Controller, cpu_cores
 from components.planning.traces import Trace
 
 DT = 1.0

@@ -11,7 +11,7 @@ from typing import Iterator
 from components.intent.loading import parse_stack_config
 from components.planning.capacity import rank_instances
 from components.planning.compare import compare, default_trace, setup, simulate
-from components.planning.policies import stack_policy
+from components.planning.controllers import stack_policy
 from components.planning.report import preview_section
 from components.planning.traces import SIMULATE_MAX_ARRIVALS
 from tests.benchmarks.common import ROOT, machine, stack_with_models, timed
