@@ -190,6 +190,18 @@ def capacity(service: ServiceModel, slo: Slo, workload: Workload = DEFAULT_WORKL
     return best or fallback
 
 
+def peak_throughput(service: ServiceModel, workload: Workload = DEFAULT_WORKLOAD) -> float:
+    """The most requests per second a replica completes at any batch size, SLO or not: what
+    the fluid lower bound divides by (μ_SLO is lower, so it bounds nothing)."""
+    if service.runtime != "vllm":
+        return service.instances * service.max_batch / service.triton.latency_s(service.max_batch)
+    prefill = service.prefill_s(workload.prompt_tokens)
+    return max(
+        batch / (max(1, workload.output_tokens - 1) * service.step_s(batch, workload.mean_context) + batch * prefill)
+        for batch in range(1, service.slots + 1)
+    )
+
+
 @dataclass(frozen=True)
 class Candidate:
     """One way to serve a model: an instance type and a tensor-parallel degree."""

@@ -45,6 +45,15 @@ DEFAULT_KEDA_COOLDOWN_S = 300.0
 REQUEST_TIMEOUT_S = 600.0  # clients and proxies give up after this (components/compilers/keda.py)
 
 
+def cpu_request(model: ModelSpec) -> float:
+    """CPUs a replica requests: its share of the node's vCPUs less one for the system (what
+    an HPA on CPU divides by)."""
+    from components.intent.instances import catalog
+
+    itype = catalog().instances[model.instance_type]
+    return max(1.0, itype.vcpus * model.gpus / itype.gpu_count - 1)
+
+
 @dataclass(frozen=True)
 class Timings:
     """Seconds from "a replica is wanted" to "it serves", part by part."""

@@ -26,7 +26,7 @@ from components.intent.model import ModelSpec
 from components.intent.slo import Slo
 from components.planning import platform
 from components.planning.capacity import DEFAULT_WORKLOAD, ServiceModel, Workload
-from components.planning.controllers import Controller, cpu_cores
+from components.planning.controllers import Controller, OpeningLoad, cpu_cores
 from components.planning.traces import Trace
 
 DT = 1.0
@@ -406,7 +406,9 @@ class Simulation:
         node_gpus: int = 1,
         instant: bool = False,
         workload: Workload = DEFAULT_WORKLOAD,
+        opening: OpeningLoad | None = None,
     ) -> None:
+        self.opening = opening
         self.model, self.controller, self.service, self.slo = model, controller, service, model.slo
         self.trace = trace.clipped(model.vllm.max_model_len) if model.vllm is not None else trace
         self.workload = workload
@@ -512,11 +514,13 @@ class Simulation:
         prompt, output = self.trace.prompts[index], self.trace.outputs[index]
         replica.n += weight
         replica.kv += weight * (prompt + output)
+        # A prefix-cache hit skips the prefill of the tokens the cache already holds.
+        computed = prompt - (self.trace.cached[index] if self.trace.cached is not None else 0)
         begin = max(when, replica.prefill_free)
-        replica.prefill_free = begin + weight * service.prefill_s(prompt)
+        replica.prefill_free = begin + weight * service.prefill_s(computed)
         # The requests of a weighted arrival would have come one after another: each waits
         # for its own prefill, not for the whole group's (the GPU time is still spent).
-        first = begin + service.prefill_s(prompt) + service.step_s(replica.n, self.workload.mean_context)
+        first = begin + service.prefill_s(computed) + service.step_s(replica.n, self.workload.mean_context)
         self._record_first_token(index, first)
         if first >= end:
             replica.pending.append((first, index))
@@ -625,7 +629,7 @@ class Simulation:
         weight = trace.weight
         horizon = trace.duration_s + DRAIN_S
         t = 0.0
-        wanted = controller.initial(probe)
+        wanted = controller.initial(probe, self.opening)
         fleet.bootstrap(wanted)
         peak, replica_seconds = 0, 0.0
         minute_end = 60.0
@@ -741,11 +745,7 @@ class Simulation:
         )
 
     def _cpu_request(self) -> float:
-        """CPUs a replica requests: its share of the node's vCPUs less one for the system."""
-        from components.intent.instances import catalog
-
-        itype = catalog().instances[self.model.instance_type]
-        return max(1.0, itype.vcpus * self.model.gpus / itype.gpu_count - 1)
+        return platform.cpu_request(self.model)
 
 
 def slo_summary(slo: Slo) -> str:

@@ -1,9 +1,11 @@
 """What the preview and `make simulate` show: a line per model, cost.json, the comparison table, the plot."""
+import json
 from pathlib import Path
 
 import pytest
 import yaml
 
+from components.intent.autoscaling import AutoscalingPolicy
 from components.planning.__main__ import main
 from components.planning.compare import compare, default_trace, setup
 from components.planning.report import comparison_table, preview_section
@@ -30,7 +32,7 @@ def test_cost_json_carries_plan_and_simulation_per_model():
     assert llama["busy_replicas"] == 4
     simulated = llama["simulated"]
     assert 0 < simulated["slo_attainment"] <= 1 and 0 < simulated["oracle_slo_attainment"] <= 1
-    assert simulated["duration_s"] == 1800 and simulated["seed"] == 0
+    assert simulated["duration_s"] == 3600 and simulated["seed"] == 0
     assert cost["busy"]["monthly_usd"] > cost["idle"]["monthly_usd"] > 0
 
 
@@ -73,10 +75,24 @@ def test_make_simulate_prints_the_table_and_writes_the_plot(tmp_path, capsys):
     stack_file = _stack_file(tmp_path, eks_config())
     assert main(["simulate", "--stack-file", str(stack_file), "--duration", "600", "--model", "llama", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("llama: vllm on g6e.xlarge")
+    first, second = out.splitlines()[:2]
+    assert first.startswith("llama: trace bursty ") and ", seed 0; stress trace bursty " in first
+    assert second.startswith("llama: vllm on g6e.xlarge")
     assert "classifier" not in out.split("monthly cost")[0] and "monthly cost: idle $" in out
     png = tmp_path / "plan" / "simulation.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    data = json.loads((tmp_path / "plan" / "simulation.json").read_text())
+    llama = data["models"]["llama"]
+    assert set(data["models"]) == {"llama"}
+    assert {"name", "requests", "duration_s", "peak_rps"} <= set(llama["trace"]) and llama["trace"]["duration_s"] == 600
+    assert {"attainment", "gpu_hours", "feasible", "peak_replicas"} <= set(llama["oracle"])
+    assert [p["name"] for p in llama["policies"]] == ["stack", "hpa-cpu", "sagemaker-invocations", "keda-default"]
+    for policy in llama["policies"]:
+        assert set(policy) == {"name", "attainment", "gpu_hours", "cost_usd", "ttft_p99_s"}
+        assert 0 <= policy["attainment"] <= 1
+    recommended = llama["recommended"]
+    assert {"policy", "attainment", "gpu_hours", "monthly_cost_delta_usd"} <= set(recommended)
+    AutoscalingPolicy.model_validate(recommended["policy"])
 
 
 def test_make_simulate_explains_bad_input(tmp_path, capsys):
