@@ -20,8 +20,8 @@ from components.planning.capacity import (
     peak_throughput,
     service_model,
 )
-from components.planning.cost import instance_price_per_hour, replica_price_per_hour
 from components.planning.controllers import Controller, OpeningLoad, baselines, stack_policy
+from components.planning.cost import instance_price_per_hour, replica_price_per_hour
 from components.planning.oracle import OracleResult, oracle
 from components.planning.simulator import Result, Simulation
 from components.planning.traces import FLUID_MAX_ARRIVALS, MAX_ARRIVALS, Trace, TraceKind, relative

@@ -11,8 +11,8 @@ from components.intent.model import ModelSpec
 from components.intent.stack import StackSpec
 from components.planning.capacity import rank_instances
 from components.planning.compare import DEFAULT_TRACE, Comparison, ModelSetup, default_trace, setup, simulate
-from components.planning.cost import StackCost, stack_cost
 from components.planning.controllers import stack_policy
+from components.planning.cost import StackCost, stack_cost
 from components.planning.oracle import attainment_target, oracle
 from components.planning.simulator import Result, slo_summary
 from components.planning.traces import Trace
