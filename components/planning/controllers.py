@@ -171,6 +171,12 @@ class Hpa(Controller):
         self.recommendations: deque[tuple[float, int]] = deque()
         self.events: deque[tuple[float, int]] = deque()
 
+    def initial(self, probe: Probe, opening: OpeningLoad | None = None) -> int:
+        replicas = super().initial(probe, opening)
+        # A warm start: the stabilisation windows remember the replicas held so far.
+        self.recommendations.append((probe.t, replicas))
+        return replicas
+
     def decide(self, probe: Probe, current: int) -> int:
         t = probe.t
         if t >= self.next_scrape:

@@ -112,7 +112,8 @@ class _Probe:
 
 class _Replica:
     __slots__ = ("ready_at", "draining", "node", "heap", "pending", "progress", "n", "kv",
-                 "prefill_free", "free_times", "free_counts", "free_head", "started_at", "rate")
+                 "prefill_free", "free_times", "free_counts", "free_head", "started_at", "rate",
+                 "mixed_rate", "second", "busy", "progress_start")
 
     def __init__(self, ready_at: float, started_at: float, node: _Node | None = None) -> None:
         self.ready_at = ready_at
@@ -128,8 +129,13 @@ class _Replica:
         self.free_times: list[float] = []
         self.free_counts: list[int] = []
         self.free_head = 0
-        # Tokens per second each running sequence gets in the current second.
-        self.rate = 0.0
+        # Tokens per second each running sequence gets in the current second: in plain decode
+        # steps, and in steps shared with prefill chunks (for `busy` seconds from `second`).
+        self.rate = 1.0
+        self.mixed_rate = 1.0
+        self.second = 0.0
+        self.busy = 0.0
+        self.progress_start = 0.0
 
 
 class _Node:
@@ -474,6 +480,22 @@ class Simulation:
         self.ttft_samples.append((ttft, self.trace.weight))
         self.minute_ttft.append((ttft, self.trace.weight))
 
+    @staticmethod
+    def _progress_at(replica: _Replica, when: float) -> float:
+        """Decode progress (tokens per running sequence) at `when` within the current second:
+        mixed steps while prefill chunks are queued, plain decode steps after."""
+        elapsed = max(0.0, when - replica.second)
+        mixed = min(elapsed, replica.busy)
+        return replica.progress_start + mixed * replica.mixed_rate + (elapsed - mixed) * replica.rate
+
+    @staticmethod
+    def _time_at(replica: _Replica, progress: float) -> float:
+        ahead = progress - replica.progress_start
+        during = replica.busy * replica.mixed_rate
+        if ahead <= during:
+            return replica.second + ahead / replica.mixed_rate
+        return replica.second + replica.busy + (ahead - during) / replica.rate
+
     def _serve_vllm(self, replica: _Replica, t: float, end: float) -> None:
         service, ctx = self.service, self.workload.mean_context
         start_n = replica.n
@@ -482,25 +504,27 @@ class Simulation:
         if replica.ready_at < end and not replica.draining and service.slots > start_n:
             replica.free_times.append(available)
             replica.free_counts.append(service.slots - start_n)
-        rate = 1.0 / service.step_s(max(1, start_n), ctx)
-        replica.rate = rate
-        if start_n == 0:
-            return
-        decode_start = min(end, max(t, replica.prefill_free))
+        batch = max(1, start_n)
+        replica.rate = 1.0 / service.step_s(batch, ctx)
+        replica.mixed_rate = 1.0 / service.mixed_step_s(batch, ctx)
+        replica.second = t
+        replica.progress_start = replica.progress
+        # The part of this second with prefill chunks queued (vLLM V1 mixes them with decodes).
+        replica.busy = min(end, max(t, replica.prefill_free)) - t
         if replica.pending:
             still = []
             for first, index in replica.pending:
                 if first < end:
-                    ahead = max(0.0, first - decode_start) * rate
-                    heapq.heappush(replica.heap, (replica.progress + ahead + self.trace.outputs[index] - 1, index))
+                    start = self._progress_at(replica, max(t, first))
+                    heapq.heappush(replica.heap, (start + self.trace.outputs[index] - 1, index))
                 else:
                     still.append((first, index))
             replica.pending = still
-        progress_end = replica.progress + (end - decode_start) * rate
+        progress_end = self._progress_at(replica, end)
         weight = self.trace.weight
         while replica.heap and replica.heap[0][0] <= progress_end:
             target, index = heapq.heappop(replica.heap)
-            when = max(self.first_token[index], decode_start + (target - replica.progress) / rate)
+            when = max(self.first_token[index], self._time_at(replica, target))
             self._finish(index, when)
             replica.n -= weight
             replica.kv -= weight * (self.trace.prompts[index] + self.trace.outputs[index])
@@ -512,29 +536,32 @@ class Simulation:
     def _admit_vllm(self, replica: _Replica, index: int, when: float, end: float) -> None:
         service, weight = self.service, self.trace.weight
         prompt, output = self.trace.prompts[index], self.trace.outputs[index]
+        ctx = self.workload.mean_context
         replica.n += weight
         replica.kv += weight * (prompt + output)
-        # A prefix-cache hit skips the prefill of the tokens the cache already holds.
+        # A prefix-cache hit skips the prefill of the tokens the cache already holds; the rest
+        # runs in chunks beside the running decodes (vLLM V1 chunked prefill).
         computed = prompt - (self.trace.cached[index] if self.trace.cached is not None else 0)
+        prefill = service.prefill_s(computed) * service.prefill_stretch(replica.n, ctx)
         begin = max(when, replica.prefill_free)
-        replica.prefill_free = begin + weight * service.prefill_s(computed)
+        replica.prefill_free = begin + weight * prefill
         # The requests of a weighted arrival would have come one after another: each waits
         # for its own prefill, not for the whole group's (the GPU time is still spent).
-        first = begin + service.prefill_s(computed) + service.step_s(replica.n, self.workload.mean_context)
+        first = begin + prefill + service.step_s(replica.n, ctx)
         self._record_first_token(index, first)
         if first >= end:
             replica.pending.append((first, index))
             return
         # The first token came within this second: decode from then on, as the others did.
-        rate = replica.rate or 1.0 / service.step_s(replica.n, self.workload.mean_context)
-        done = first + (output - 1) / rate
-        if done < end:
+        key = self._progress_at(replica, first) + output - 1
+        if key <= replica.progress:
+            done = max(first, self._time_at(replica, key))
             self._finish(index, done)
             replica.n -= weight
             replica.kv -= weight * (prompt + output)
             self._give_slots(replica, done, weight)
         else:
-            heapq.heappush(replica.heap, (replica.progress - (end - first) * rate + output - 1, index))
+            heapq.heappush(replica.heap, (key, index))
 
     @staticmethod
     def _give_slots(replica: _Replica, when: float, count: int) -> None:
