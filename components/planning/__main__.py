@@ -15,7 +15,7 @@ from pathlib import Path
 from components.intent.loading import SpecError, parse_stack_config
 from components.planning import results
 from components.planning.capacity import DEFAULT_WORKLOAD, TritonProfile, Workload
-from components.planning.compare import DEFAULT_TRACE, ModelSetup, compare, default_trace, setup
+from components.planning.compare import DEFAULT_TRACE, ModelSetup, compare, declared_setup, default_trace, setup
 from components.planning.cost import stack_cost
 from components.planning.report import comparison_table, cost_table, tuning_table
 from components.planning.traces import Trace, TraceError, from_csv, rescaled, reshuffled
@@ -39,11 +39,12 @@ def _arguments(command: argparse.ArgumentParser) -> None:
     source = command.add_mutually_exclusive_group()
     source.add_argument("--stack", default="dev", help="stack name: reads stacks/Pulumi.<stack>.yaml (default dev)")
     source.add_argument("--stack-file", type=Path, help="any stack file")
-    command.add_argument("--trace", default=DEFAULT_TRACE[0], help="bursty (default), diurnal, steady, or a CSV file "
-                         "(timestamp_s,prompt_tokens,output_tokens[,cached_tokens] or BurstGPT's columns)")
+    command.add_argument("--trace", help="bursty, diurnal, steady, or a CSV file (timestamp_s,prompt_tokens,"
+                         "output_tokens[,cached_tokens] or BurstGPT's columns); default: each model's declared "
+                         "traffic, else bursty")
     command.add_argument("--trace-peak", type=_positive, help="CSV traces: rescale so the busiest minute is this share "
                          "of what max_replicas serve at the SLO (below 1 thins, above 1 adds jittered copies)")
-    command.add_argument("--duration", type=_positive, default=DEFAULT_TRACE[1], help="seconds of generated trace (default 3600)")
+    command.add_argument("--duration", type=_positive, default=DEFAULT_TRACE[1], help="seconds of generated trace (default 1800, as the preview)")
     command.add_argument("--seed", type=int, default=DEFAULT_TRACE[2], help="seed of the generated trace (default 0)")
     command.add_argument("--model", action="append", help="only these models (repeatable)")
     command.add_argument("--cold-start-scale", type=_positive, default=1.0,
@@ -57,13 +58,14 @@ def _arguments(command: argparse.ArgumentParser) -> None:
 
 def _traces(args: argparse.Namespace, model_setup: ModelSetup, recorded: Trace | None) -> tuple[Trace, Trace]:
     """The model's trace and its stress trace."""
+    kind = args.trace or DEFAULT_TRACE[0]
     if recorded is not None:
         trace = recorded
         if args.trace_peak is not None:
             trace = rescaled(recorded, args.trace_peak * model_setup.ceiling_rps, args.seed)
         return trace, reshuffled(trace, args.seed + STRESS_SEED_OFFSET)
-    trace = default_trace(model_setup, args.trace, args.duration, args.seed)
-    return trace, default_trace(model_setup, args.trace, args.duration, args.seed + STRESS_SEED_OFFSET)
+    trace = default_trace(model_setup, kind, args.duration, args.seed)
+    return trace, default_trace(model_setup, kind, args.duration, args.seed + STRESS_SEED_OFFSET)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -88,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     workload = Workload(max(1, args.prompt_tokens), max(1, args.output_tokens))
     triton = TritonProfile(*args.triton_ms) if args.triton_ms else TritonProfile()
     recorded = None
-    if args.trace not in GENERATED:
+    if args.trace is not None and args.trace not in GENERATED:
         try:
             recorded = from_csv(Path(args.trace))
         except TraceError as error:
@@ -97,13 +99,19 @@ def main(argv: list[str] | None = None) -> int:
         # The recording's own request shape drives the plan (μ_SLO, slots, the oracle).
         workload = recorded.workload()
     elif args.trace_peak is not None:
-        print(f"--trace-peak rescales CSV traces; {args.trace} is generated relative to the ceiling already", file=sys.stderr)
+        print(f"--trace-peak rescales CSV traces; {args.trace or 'the default trace'} is generated relative to the "
+              "ceiling already", file=sys.stderr)
         return 2
     name = stack_name(stack_file)
     comparisons, entries = [], {}
     for model in models:
-        model_setup = setup(spec, model, workload, triton, args.cold_start_scale)
-        trace, stress = _traces(args, model_setup, recorded)
+        found = None if args.trace is not None else declared_setup(spec, model, args.duration, args.seed, ROOT, args.cold_start_scale)
+        if found is not None:
+            model_setup, trace = found
+            stress = reshuffled(trace, args.seed + STRESS_SEED_OFFSET)
+        else:
+            model_setup = setup(spec, model, workload, triton, args.cold_start_scale)
+            trace, stress = _traces(args, model_setup, recorded)
         print(f"{model.name}: trace {trace.name}, seed {trace.seed if trace.seed is not None else 'none (recorded)'}; "
               f"stress trace {stress.name}", flush=True)
         comparison = compare(model_setup, trace)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 from components.intent.cluster import GpuNodePool
@@ -24,11 +25,11 @@ from components.planning.controllers import Controller, OpeningLoad, baselines, 
 from components.planning.cost import instance_price_per_hour, replica_price_per_hour
 from components.planning.oracle import OracleResult, oracle
 from components.planning.simulator import Result, Simulation
-from components.planning.traces import FLUID_MAX_ARRIVALS, MAX_ARRIVALS, Trace, TraceKind, relative
+from components.planning.traces import FLUID_MAX_ARRIVALS, MAX_ARRIVALS, Trace, TraceKind, declared, relative
 
 Target = Literal["eks", "sagemaker"]
 # The trace the preview and `make simulate` replay when told nothing else: kind, seconds, seed.
-DEFAULT_TRACE: tuple[TraceKind, float, int] = ("bursty", 3600.0, 0)
+DEFAULT_TRACE: tuple[TraceKind, float, int] = ("bursty", 1800.0, 0)
 
 
 @dataclass(frozen=True)
@@ -163,3 +164,17 @@ def compare(setup: ModelSetup, trace: Trace, with_baselines: bool = True) -> Com
     top = peak_throughput(setup.service, setup.workload)
     fluid = sum(rate / top * 60 for rate in per_minute) / 3600 * setup.model.gpus if top else 0.0
     return Comparison(setup, trace, results, bound, fluid)
+
+
+def declared_setup(
+    spec: StackSpec, model: ModelSpec, duration_s: float, seed: int, root: Path | None = None, timing_scale: float = 1.0
+) -> tuple[ModelSetup, Trace] | None:
+    """The model's setup and trace from its declared traffic (None without one): the plan
+    assumes the traffic's own request shape."""
+    traffic = model.traffic
+    if traffic is None:
+        return None
+    limit = MAX_ARRIVALS if model.runtime == "vllm" else FLUID_MAX_ARRIVALS
+    trace = declared(traffic, duration_s, seed, limit, root)
+    workload = trace.workload() if traffic.csv is not None else Workload(traffic.prompt_tokens, traffic.output_tokens)
+    return setup(spec, model, workload, timing_scale=timing_scale), trace

@@ -4,23 +4,34 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from components.intent.instances import catalog
 from components.intent.model import ModelSpec
 from components.intent.stack import StackSpec
 from components.planning.capacity import rank_instances
-from components.planning.compare import DEFAULT_TRACE, Comparison, ModelSetup, default_trace, setup, simulate
+from components.planning.compare import (
+    DEFAULT_TRACE,
+    Comparison,
+    ModelSetup,
+    declared_setup,
+    default_trace,
+    setup,
+    simulate,
+)
 from components.planning.controllers import stack_policy
 from components.planning.cost import StackCost, stack_cost
 from components.planning.oracle import attainment_target, oracle
 from components.planning.simulator import Result, slo_summary
-from components.planning.traces import Trace
+from components.planning.traces import Trace, TraceError
 from components.planning.tuner import Tuning, tune
 
 # The preview and `make simulate` replay the same default trace (compare.DEFAULT_TRACE), so
 # they report the same numbers for the same model.
 PREVIEW_TRACE, PREVIEW_DURATION_S, PREVIEW_SEED = DEFAULT_TRACE
+# Declared CSV traces are paths relative to the repository root.
+ROOT = Path(__file__).resolve().parents[2]
 # Models the preview runs the quick tuner for (the others are pointed at `make tune`).
 PREVIEW_TUNE_LIMIT = 10
 
@@ -71,12 +82,23 @@ def _signed_money(value: float) -> str:
     return ("+" if value >= 0 else "-") + money(abs(value))
 
 
-def preview_runs(spec: StackSpec) -> list[PreviewModel]:
-    """The stack's own policy and the oracle for every model, on the short preview trace."""
+def preview_runs(spec: StackSpec, notes: list[str] | None = None) -> list[PreviewModel]:
+    """The stack's own policy and the oracle for every model, on its declared traffic or the
+    default trace. Problems with a declared trace file are added to `notes`."""
+    notes = [] if notes is None else notes
     runs = []
     for model in spec.models:
-        model_setup = setup(spec, model)
-        trace = default_trace(model_setup, PREVIEW_TRACE, PREVIEW_DURATION_S, PREVIEW_SEED)
+        try:
+            found = declared_setup(spec, model, PREVIEW_DURATION_S, PREVIEW_SEED, ROOT)
+        except TraceError as error:
+            # The stack file is valid; its trace file is not: say so and replay the default.
+            notes.append(f"- {model.name}: traffic.csv not replayed: {error}")
+            found = None
+        if found is not None:
+            model_setup, trace = found
+        else:
+            model_setup = setup(spec, model)
+            trace = default_trace(model_setup, PREVIEW_TRACE, PREVIEW_DURATION_S, PREVIEW_SEED)
         result = simulate(model_setup, stack_policy(model.autoscaling, spec.target), trace)
         bound = oracle(model_setup, trace, lambda c: simulate(model_setup, c, trace, instant=True))
         runs.append(PreviewModel(model, model_setup, trace, result, bound.result))
@@ -86,7 +108,8 @@ def preview_runs(spec: StackSpec) -> list[PreviewModel]:
 def preview_section(spec: StackSpec) -> tuple[str, dict[str, Any]]:
     """The preview summary's planning section (markdown) and the content of cost.json."""
     cost = stack_cost(spec)
-    runs = preview_runs(spec)
+    trace_notes: list[str] = []
+    runs = preview_runs(spec, trace_notes)
     lines = [
         "## Capacity, cost and SLO (planned and simulated)",
         "",
@@ -96,9 +119,11 @@ def preview_section(spec: StackSpec) -> tuple[str, dict[str, Any]]:
     ]
     for note in cost.notes:
         lines.append(f"- {note}")
+    lines += trace_notes
     lines += [
-        f"- SLO attainment: the stack's autoscaling replayed on a {PREVIEW_DURATION_S / 60:.0f}-minute {PREVIEW_TRACE} "
-        "trace (base load 30 % of what max replicas serve at the SLO, bursts to 90 %); the oracle has perfect "
+        f"- SLO attainment: the stack's autoscaling replayed on the model's declared `traffic`, else a "
+        f"{PREVIEW_DURATION_S / 60:.0f}-minute {PREVIEW_TRACE} trace (base load 30 % of what max replicas serve at "
+        "the SLO, bursts to 90 %); the oracle has perfect "
         "foresight and no cold start and is the cheapest schedule it finds that meets the SLO for 99 % of "
         f"requests (seed {PREVIEW_SEED}, the trace `make simulate` replays by default). `make simulate` compares it "
         "with common defaults; `make tune` searches for a better policy.",

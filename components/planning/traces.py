@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Literal
 
+from components.intent.traffic import Traffic
 from components.planning.capacity import DEFAULT_WORKLOAD, Workload
 
 # LLM traces are never thinned: this bound only stops a runaway generator.
@@ -332,3 +333,18 @@ def reshuffled(trace: Trace, seed: int, shift_s: float = 60.0) -> Trace:
         cached=tuple(r[3] for r in rows) if trace.cached is not None else None,
         seed=seed,
     )
+
+
+def declared(traffic: Traffic, duration_s: float, seed: int = 0, max_arrivals: int = MAX_ARRIVALS, root: Path | None = None) -> Trace:
+    """The trace a model's declared traffic describes (a CSV path is read from `root`)."""
+    if traffic.csv is not None:
+        path = Path(traffic.csv)
+        return from_csv(path if path.is_absolute() or root is None else root / path)
+    assert traffic.peak_rps is not None
+    workload = Workload(traffic.prompt_tokens, traffic.output_tokens)
+    peak, low = traffic.peak_rps, traffic.peak_rps * traffic.trough_share
+    if traffic.shape == "steady":
+        return steady(peak, duration_s, workload, seed, max_arrivals)
+    if traffic.shape == "diurnal":
+        return diurnal(low, peak, duration_s, workload, seed, max_arrivals)
+    return bursty(low, peak, duration_s, workload, seed, traffic.burst_s, traffic.burst_gap_s, max_arrivals)

@@ -32,7 +32,7 @@ def test_cost_json_carries_plan_and_simulation_per_model():
     assert llama["busy_replicas"] == 4
     simulated = llama["simulated"]
     assert 0 < simulated["slo_attainment"] <= 1 and 0 < simulated["oracle_slo_attainment"] <= 1
-    assert simulated["duration_s"] == 3600 and simulated["seed"] == 0
+    assert simulated["duration_s"] == 1800 and simulated["seed"] == 0
     assert cost["busy"]["monthly_usd"] > cost["idle"]["monthly_usd"] > 0
 
 
