@@ -21,6 +21,8 @@ import math
 from collections import deque
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from components.intent.cluster import GpuNodePool
 from components.intent.model import ModelSpec
 from components.intent.slo import Slo
@@ -384,15 +386,11 @@ def _percentile(samples: list[tuple[float, int]], q: float) -> float:
     """Weighted percentile of (value, weight) samples; inf when there are none."""
     if not samples:
         return math.inf
-    ordered = sorted(samples)
-    total = sum(w for _, w in ordered)
-    rank = q * total
-    seen = 0
-    for value, weight in ordered:
-        seen += weight
-        if seen >= rank:
-            return value
-    return ordered[-1][0]
+    data = np.array(samples, dtype=float)
+    order = np.argsort(data[:, 0], kind="stable")
+    values, seen = data[order, 0], np.cumsum(data[order, 1])
+    at = int(np.searchsorted(seen, q * seen[-1], side="left"))
+    return float(values[min(at, len(values) - 1)])
 
 
 class Simulation:
@@ -484,8 +482,10 @@ class Simulation:
     def _progress_at(replica: _Replica, when: float) -> float:
         """Decode progress (tokens per running sequence) at `when` within the current second:
         mixed steps while prefill chunks are queued, plain decode steps after."""
-        elapsed = max(0.0, when - replica.second)
-        mixed = min(elapsed, replica.busy)
+        elapsed = when - replica.second
+        if elapsed <= 0.0:
+            return replica.progress_start
+        mixed = elapsed if elapsed < replica.busy else replica.busy
         return replica.progress_start + mixed * replica.mixed_rate + (elapsed - mixed) * replica.rate
 
     @staticmethod
@@ -597,10 +597,17 @@ class Simulation:
             for replica in accepting:
                 if replica.kv + need > kv_limit and replica.n:
                     continue
-                at = self._slot_time(replica, weight)
-                if at is None:
-                    continue
-                at = max(at, arrival)
+                head = replica.free_head
+                # Fast path: the earliest free slot alone holds the arrival (weight 1).
+                if head < len(replica.free_counts) and replica.free_counts[head] >= weight:
+                    at = replica.free_times[head]
+                else:
+                    found = self._slot_time(replica, weight)
+                    if found is None:
+                        continue
+                    at = found
+                if at < arrival:
+                    at = arrival
                 if at < best_time or (at == best_time and best is not None and replica.n < best.n):
                     best, best_time = replica, at
             if best is None:
