@@ -13,7 +13,6 @@ recording's bursts is not picked.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any, Iterator
 
@@ -223,7 +222,3 @@ def policy_json(policy: AutoscalingPolicy) -> dict[str, Any]:
     if not policy.scale_to_zero:
         data.pop("idle_timeout_s")
     return data
-
-
-def is_finite(value: float) -> bool:
-    return not (math.isinf(value) or math.isnan(value))
