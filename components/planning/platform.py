@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Literal
 
+from components.compilers.keda import RESPONSE_TIMEOUT_S
 from components.intent.cluster import GpuNodePool
 from components.intent.model import ModelSpec
 
@@ -42,7 +43,8 @@ OUR_KEDA_POLLING_S = 15.0  # our ScaledObjects' pollingInterval (components/comp
 DEFAULT_SCRAPE_S = 30.0  # a kube-prometheus-stack ServiceMonitor without an interval (recalled)
 DEFAULT_KEDA_POLLING_S = 30.0  # KEDA's default pollingInterval
 DEFAULT_KEDA_COOLDOWN_S = 300.0
-REQUEST_TIMEOUT_S = 600.0  # clients and proxies give up after this (components/compilers/keda.py)
+# Clients and proxies give up after this: the timeout our HTTP add-on and routes are compiled with.
+REQUEST_TIMEOUT_S = float(RESPONSE_TIMEOUT_S)
 
 
 def cpu_request(model: ModelSpec) -> float:

@@ -113,3 +113,17 @@ def test_chunked_prefill_keeps_decoding_while_long_prompts_prefill():
     delay = first_done(crowded) - first_done(alone)
     # Decoding went on during the prefills: a prefill-first scheduler would stall it for all of them.
     assert 0 < delay < 0.8 * serial_prefill
+
+
+def test_shared_numbers_come_from_one_place():
+    from components.compilers.keda import RESPONSE_TIMEOUT_S
+    from components.intent.stack import SAGEMAKER_FLEET_START_S
+    from components.planning import platform
+    from tests.conftest import parse, stack_config
+
+    assert platform.REQUEST_TIMEOUT_S == RESPONSE_TIMEOUT_S
+    # The simulator's SageMaker instance start fits the budget stack validation leaves for it.
+    for name in ("sagemaker-dev", "sagemaker-prod"):
+        spec = parse(stack_config(name))
+        for model in spec.models:
+            assert platform.timings(model, "sagemaker").cold_s <= SAGEMAKER_FLEET_START_S, (name, model.name)
