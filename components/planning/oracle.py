@@ -71,8 +71,9 @@ def schedule_for(needs: list[float], mu: float, headroom: float, max_replicas: i
 
 
 def cold_start_cost_s(schedule: tuple[int, ...], cold_s: float) -> float:
-    """Replica-seconds the same schedule adds when each start is launched `cold_s` early."""
-    starts, previous = 0, 0
+    """Replica-seconds the same schedule adds when each start is launched `cold_s` early (the
+    replicas of the first minute were already serving: the run starts warm)."""
+    starts, previous = 0, schedule[0] if schedule else 0
     for replicas in schedule:
         starts += max(0, replicas - previous)
         previous = replicas
