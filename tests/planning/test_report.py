@@ -9,6 +9,7 @@ from components.intent.autoscaling import AutoscalingPolicy
 from components.planning.__main__ import main
 from components.planning.compare import compare, default_trace, setup
 from components.planning.report import comparison_table, preview_section
+from components.planning.traces import from_csv
 from tests.conftest import STACK_NAMES
 from tests.planning.helpers import eks_config, sagemaker_config, stack
 
@@ -101,3 +102,23 @@ def test_make_simulate_explains_bad_input(tmp_path, capsys):
     assert capsys.readouterr().err.strip() == f"{stack_file}: no model named gpt; models: llama, classifier"
     assert main(["simulate", "--stack-file", str(stack_file), "--trace", str(tmp_path / "none.csv")]) == 2
     assert "none.csv: cannot read the trace" in capsys.readouterr().err
+
+
+def test_make_tune_prints_the_stack_file_lines_and_rescales_a_csv(tmp_path, capsys):
+    stack_file = _stack_file(tmp_path, eks_config())
+    trace = Path(__file__).parent / "data" / "azure_llm_2023_code_sample.csv"
+    args = ["tune", "--stack-file", str(stack_file), "--model", "llama", "--trace", str(trace), "--trace-peak", "0.5",
+            "--out", str(tmp_path)]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "azure_llm_2023_code_sample.csv (2940 requests) at " in out and "arrivals moved up to 60 s" in out
+    assert f"# {stack_file}" in out and "tuner (" in out
+    data = json.loads((tmp_path / "plan" / "simulation.json").read_text())["models"]["llama"]
+    # The busiest minute sits at half of what max_replicas serve at the SLO for this trace's own lengths.
+    recorded = from_csv(trace)
+    spec = stack(eks_config())
+    ceiling = setup(spec, spec.models[0], recorded.workload()).ceiling_rps
+    assert data["trace"]["peak_rps"] == pytest.approx(0.5 * ceiling, rel=0.12)
+    assert "recommended" in data
+    assert main(["tune", "--stack-file", str(stack_file), "--trace-peak", "0.5"]) == 2
+    assert "--trace-peak rescales CSV traces" in capsys.readouterr().err
