@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 STACK  ?= dev
 STACKS := $(patsubst stacks/Pulumi.%.yaml,%,$(wildcard stacks/Pulumi.*.yaml))
 
-.PHONY: venv policy-venv checkov-venv synth synth-all urns diff simulate bench test docs constraints bootstrap clean
+.PHONY: venv policy-venv checkov-venv synth synth-all urns diff simulate tune bench test docs constraints bootstrap clean
 
 $(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -56,10 +56,19 @@ diff: $(STAMP)
 	ALLOW_DESTRUCTIVE="$(ALLOW_DESTRUCTIVE)" $(BIN)/python -m components.preview.diff --stack $(STACK) $(if $(BASE),--base $(BASE))
 
 # Capacity plan and autoscaling simulation of every model of a stack: prints the comparison
-# with common defaults and the oracle, and writes build/<stack>/simulation.png.
-# TRACE=bursty (default), diurnal, steady or a CSV file.
+# with common defaults, the oracle and the tuner's recommendation, and writes
+# build/<stack>/simulation.json and simulation.png. TRACE=bursty (default), diurnal, steady
+# or a CSV file (timestamp_s,prompt_tokens,output_tokens); TRACE_PEAK=<f> rescales a CSV so
+# its busiest minute is f x what max_replicas serve at the SLO; MODEL=<name> for one model.
+PLAN_ARGS = $(if $(STACK_FILE),--stack-file $(STACK_FILE),--stack $(STACK)) $(if $(TRACE),--trace $(TRACE)) \
+	$(if $(TRACE_PEAK),--trace-peak $(TRACE_PEAK)) $(if $(MODEL),--model $(MODEL))
 simulate: $(STAMP)
-	$(BIN)/python -m components.planning simulate $(if $(STACK_FILE),--stack-file $(STACK_FILE),--stack $(STACK)) $(if $(TRACE),--trace $(TRACE))
+	$(BIN)/python -m components.planning simulate $(PLAN_ARGS)
+
+# The tuner alone: the cheapest policy meeting each model's SLO target on its traffic and on
+# a stress trace, printed as the stack-file lines to change; writes simulation.json too.
+tune: $(STAMP)
+	$(BIN)/python -m components.planning tune $(PLAN_ARGS)
 
 # Benchmarks, not tests: the simulator, and make synth with 1, 10 and 100 models.
 # Results and method: docs/performance.md.

@@ -16,6 +16,7 @@ from components.intent.instances import catalog
 from components.intent.memory import GIB, MemoryPlan, fit_problem, plan_memory, triton_fit_problem
 from components.intent.quantization import quantization_problem
 from components.intent.slo import Slo
+from components.intent.traffic import Traffic
 from components.intent.triton import TritonModelConfig
 
 Runtime = Literal["vllm", "triton"]
@@ -109,6 +110,13 @@ class ModelSpec(Spec):
     autoscaling: AutoscalingPolicy = Field(default_factory=AutoscalingPolicy)
     canary: CanaryPolicy | None = Field(None, description="A candidate version in rollout, if any.")
     slo: Slo = Field(description="Objectives alerts and canary gates are measured against.")
+    traffic: Traffic | None = Field(
+        None,
+        description=(
+            "Expected traffic, replayed by the preview and `make tune` instead of a load relative "
+            "to the model's ceiling."
+        ),
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> ModelSpec:
