@@ -212,7 +212,8 @@ class Builder:
             self.baseline(**{served.name: lambda m, b=base, lost=lost: lost if m >= 20 else b}),
             45,
             Check("MLServingScalingMetricAbsent", 19, []),
-            Check("MLServingScalingMetricAbsent", 30, []),
+            # Absent from minute 20 at the earliest (rate signals), so `for: 10m` cannot fire before 30.
+            Check("MLServingScalingMetricAbsent", 29, []),
             Check("MLServingScalingMetricAbsent", 45, rules),
             groups=served.name,
         )
