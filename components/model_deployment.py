@@ -10,7 +10,7 @@ import pulumi
 
 from components import helm, kube
 from components.compilers import metrics
-from components.compilers.capacity import disruption_budget, warm_pool
+from components.compilers.disruption import disruption_budget
 from components.compilers.endpoint_picker import picker_values, pool_name, uses_picker
 from components.compilers.keda import interceptor_route, scaled_object
 from components.compilers.kserve import inference_service
@@ -25,6 +25,7 @@ from components.compilers.monitoring import prometheus_rule
 from components.compilers.rollout import served_versions
 from components.compilers.routing import http_route, model_host
 from components.compilers.serving import MODELS_NAMESPACE
+from components.compilers.warm_pool import warm_pool
 from components.intent import versions as pins
 from components.intent.model import ModelSpec
 
@@ -40,6 +41,8 @@ class ModelDeploymentArgs:
     image: pulumi.Input[str]
     # Runtimes, KEDA, the gateway and the namespace this deployment needs in place.
     after: list[pulumi.Resource] = field(default_factory=list)
+    # The `team` label its alerts carry, for routing (the stack's team tag).
+    team: str | None = None
 
 
 class ModelDeployment(pulumi.ComponentResource):
@@ -93,7 +96,7 @@ class ModelDeployment(pulumi.ComponentResource):
                     )
                 )
         apply(http_route(model, versions, args.domain), [*services, *pickers])
-        apply(prometheus_rule(model, versions))
+        apply(prometheus_rule(model, versions, args.team))
         placeholders = warm_pool(model, args.pool_name, args.image)
         if placeholders is not None:
             apply(placeholders)

@@ -8,7 +8,23 @@ from __future__ import annotations
 
 from pulumi_policy import EnforcementLevel, Policy
 
-from . import autoscaling, ecr, eks, governance, iam, images, kubernetes, rollout, s3, sagemaker
+from . import (
+    addons,
+    autoscaling,
+    budgets,
+    canary,
+    dns,
+    ecr,
+    eks,
+    governance,
+    iam,
+    images,
+    kubernetes,
+    models,
+    rollout,
+    s3,
+    sagemaker,
+)
 
 PACK_NAME = "ml-serving"
 PACK_DESCRIPTION = (
@@ -24,10 +40,15 @@ POLICIES: list[Policy] = [
     *images.POLICIES,
     *sagemaker.POLICIES,
     *rollout.POLICIES,
+    *canary.POLICIES,
     *eks.POLICIES,
     *s3.POLICIES,
     *ecr.POLICIES,
     *iam.POLICIES,
     *governance.POLICIES,
+    *budgets.POLICIES,
+    *addons.POLICIES,
+    *dns.POLICIES,
+    *models.POLICIES,
 ]
 POLICIES_BY_NAME: dict[str, Policy] = {policy.name: policy for policy in POLICIES}

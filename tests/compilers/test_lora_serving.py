@@ -67,6 +67,7 @@ def test_adapter_canary_runs_the_same_base_with_the_new_adapter_weights():
         "source": "s3://acme-ml-serving-models-staging/adapters/llama-8b-support/v4/",
         "steps": [10, 50, 100],
         "traffic_percent": 10,
+        "previous_percent": 0,
         "gates": [{"metric": "error_rate", "max_value": 0.02}],
     }
     model = model_of("staging", "llama-8b", canary=canary)
