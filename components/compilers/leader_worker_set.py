@@ -14,6 +14,7 @@ from typing import Any
 
 from components.compilers.kserve import (
     CACHE_DIR,
+    CHECKOV_SKIPS,
     CONTAINER_SECURITY,
     GPU_TOLERATION,
     HTTP_PORT,
@@ -39,6 +40,12 @@ WORKER_INDEX_LABEL = "leaderworkerset.sigs.k8s.io/worker-index"
 ISVC_LABEL = "serving.kserve.io/inferenceservice"
 # vLLM's multi-node rendezvous (ParallelConfig.master_port default).
 MASTER_PORT = 29501
+WORKER_CHECKOV_SKIPS = {
+    "checkov.io/skip3": "CKV_K8S_8=a worker serves no HTTP endpoint to probe; a worker that dies takes its group "
+    "down and RecreateGroupOnPodRestart recreates the whole group",
+    "checkov.io/skip4": "CKV_K8S_9=a worker takes no requests (only the leader is behind the Service), so there is "
+    "nothing for readiness to gate",
+}
 
 
 def is_multinode(served: ServedVersion) -> bool:
@@ -88,10 +95,14 @@ def _pod(served: ServedVersion, pool_name: str, region: str, image: Any, leader:
     if leader:
         container["ports"] = [{"name": "http1", "containerPort": HTTP_PORT, "protocol": "TCP"}]
         container.update(_probes("vllm", model.weights_gib()))
+    # Scanner decisions on the template they apply to (rendered_workloads carries them over).
+    skips = {} if leader else WORKER_CHECKOV_SKIPS
     return {
-        "metadata": {"labels": labels},
+        "metadata": {"labels": labels, **({"annotations": skips} if skips else {})},
         "spec": {
             "serviceAccountName": MODEL_SERVICE_ACCOUNT,
+            # vLLM never calls the API server; S3 credentials come from Pod Identity's own token.
+            "automountServiceAccountToken": False,
             "priorityClassName": MODEL_PRIORITY_CLASS,
             "nodeSelector": {POOL_LABEL: pool_name},
             "tolerations": [GPU_TOLERATION],
@@ -117,6 +128,8 @@ def leader_worker_set(served: ServedVersion, pool_name: str, region: str, image:
             "name": served.name,
             "namespace": MODELS_NAMESPACE,
             "labels": {MODEL_LABEL: served.model.name, VERSION_LABEL: served.version},
+            # The same decisions as on a single-node replica's pods (kserve.CHECKOV_SKIPS).
+            "annotations": dict(CHECKOV_SKIPS),
         },
         "spec": {
             "replicas": served.min_replicas,
