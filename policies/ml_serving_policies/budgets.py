@@ -27,7 +27,7 @@ BUDGET_SCHEMA = {
         "description": "Ceiling on the estimate with every model at max replicas (what a month at peak costs).",
     },
     "approval": {
-        "type": "string", "minLength": 10,
+        "type": "string", "default": "",
         "description": "Who agreed to the ceilings and why, kept beside them for review; the check does not read it.",
     },
     "lineItemsShown": {

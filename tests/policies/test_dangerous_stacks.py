@@ -67,7 +67,13 @@ def _both(*edits: Callable[[Config], None]) -> Callable[[Config], None]:
 
 
 def _p5_prod(c: Config) -> None:
-    _cluster(c)["gpu_pools"].append({"name": "h100", "instance_types": ["p5.48xlarge"], "min_size": 16, "max_size": 16})
+    # prod already has an h100 pool (the 405B's two nodes): grow it, or add one where it has none.
+    pools = _cluster(c)["gpu_pools"]
+    h100 = next((p for p in pools if p["name"] == "h100"), None)
+    if h100 is None:
+        pools.append({"name": "h100", "instance_types": ["p5.48xlarge"], "min_size": 16, "max_size": 16})
+    else:
+        h100.update(min_size=16, max_size=16)
 
 
 def _p5_dev(c: Config) -> None:
