@@ -10,12 +10,13 @@ import pulumi
 
 from components import kube
 from components.compilers import metrics
+from components.compilers import flagger
 from components.compilers.capacity import disruption_budget, warm_pool
 from components.compilers.keda import interceptor_route, scaled_object
 from components.compilers.kserve import inference_service
 from components.compilers.monitoring import prometheus_rule
 from components.compilers.rollout import served_versions
-from components.compilers.routing import http_route, model_host
+from components.compilers.routing import experiment_route, http_route, model_host, request_timeout_s
 from components.compilers.serving import MODELS_NAMESPACE
 from components.intent.model import ModelSpec
 
@@ -31,6 +32,8 @@ class ModelDeploymentArgs:
     image: pulumi.Input[str]
     # Runtimes, KEDA, the gateway and the namespace this deployment needs in place.
     after: list[pulumi.Resource] = field(default_factory=list)
+    # Flagger's release (its CRDs), for a model with automated_rollout.
+    rollout_actor: pulumi.Resource | None = None
 
 
 class ModelDeployment(pulumi.ComponentResource):
@@ -59,9 +62,27 @@ class ModelDeployment(pulumi.ComponentResource):
             query = metrics.load(model.runtime, model.autoscaling.signal, metrics.selector(MODELS_NAMESPACE, served.name))
             apply(scaled_object(served, query, wake_route), [isvc])
             apply(disruption_budget(served), [isvc])
-        apply(http_route(model, versions, args.domain), services)
+        if model.automated_rollout:
+            self._automated_rollout(apply, args, versions, host, services)
+        else:
+            apply(http_route(model, versions, args.domain), services)
+        experiment = experiment_route(model, versions, args.domain)
+        if experiment is not None:
+            apply(experiment, services)
         apply(prometheus_rule(model, versions))
         placeholders = warm_pool(model, args.pool_name, args.image)
         if placeholders is not None:
             apply(placeholders)
         self.register_outputs({"host": host, "versions": [v.name for v in versions]})
+
+    @staticmethod
+    def _automated_rollout(apply, args: ModelDeploymentArgs, versions, host: str, services: list) -> None:
+        """Flagger's inputs: it owns the model's HTTPRoute and its weights, so ours is not rendered."""
+        model = args.model
+        if args.rollout_actor is None:
+            raise ValueError(f"model {model.name} has automated_rollout but no rollout actor was installed")
+        actor = [args.rollout_actor]
+        primary = apply(flagger.primary_service(model, versions), [*services, *actor])
+        target = apply(flagger.target_service(model, versions), [*services, *actor])
+        templates = [apply(t, actor) for t in flagger.metric_templates(model, versions)]
+        apply(flagger.canary(model, versions, host, request_timeout_s(model)), [primary, target, *templates])

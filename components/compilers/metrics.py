@@ -54,13 +54,16 @@ def load(runtime: Runtime, signal: Signal, sel: str) -> str:
 
 
 def error_ratio(runtime: Runtime, sel: str, window: str) -> str:
+    """Failed share of requests. A failure counter exists only after the first failure, so
+    its absence counts as none; no requests at all (or no series) gives no value, which gates
+    read as "no evidence" and hold on, instead of a perfect 0."""
     if runtime == "vllm":
-        failed = f'sum(rate({VLLM_HTTP}{{{sel},status="5xx"}}[{window}]))'
+        failed = f'(sum(rate({VLLM_HTTP}{{{sel},status="5xx"}}[{window}])) or vector(0))'
         total = f"sum(rate({VLLM_HTTP}{{{sel}}}[{window}]))"
     else:
-        failed = f"sum(rate({TRITON_FAILURE}{{{sel}}}[{window}]))"
+        failed = f"(sum(rate({TRITON_FAILURE}{{{sel}}}[{window}])) or vector(0))"
         total = f"({failed} + sum(rate({TRITON_SUCCESS}{{{sel}}}[{window}])))"
-    return f"{failed} / clamp_min({total}, 1e-9)"
+    return f"{failed} / ({total} > 0)"
 
 
 def _histogram_p99(metric: str, sel: str, window: str) -> str:

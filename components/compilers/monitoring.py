@@ -9,7 +9,7 @@ from components.compilers.helm_values import MONITOR_LABELS
 from components.compilers.kserve import MODEL_LABEL, RUNTIME_LABEL, VERSION_LABEL
 from components.compilers.rollout import ServedVersion
 from components.compilers.serving import MODELS_NAMESPACE
-from components.intent.canary import Gate
+from components.intent.canary import CANDIDATE_PLACEHOLDER, STABLE_PLACEHOLDER, Gate
 from components.intent.model import ModelSpec
 
 Manifest = dict[str, Any]
@@ -147,8 +147,11 @@ def _slo_alerts(served: ServedVersion) -> list[dict[str, Any]]:
     return rules
 
 
-def _gate_value(gate: Gate, runtime: str, sel: str) -> str:
+def _gate_value(gate: Gate, runtime: str, sel: str, candidate: str = "", stable: str = "") -> str:
     window = f"{gate.window_s}s"
+    if gate.metric == "quality":
+        assert gate.expression is not None
+        return quality_expression(gate.expression, candidate, stable)
     if gate.metric == "error_rate":
         return metrics.error_ratio(runtime, sel, window)
     if gate.metric == "ttft_p99":
@@ -156,18 +159,38 @@ def _gate_value(gate: Gate, runtime: str, sel: str) -> str:
     return metrics.latency_p99_seconds(runtime, sel, window)
 
 
+def quality_expression(expression: str, candidate: str, stable: str) -> str:
+    """A team-supplied quality expression with its version placeholders filled in."""
+    return expression.replace(CANDIDATE_PLACEHOLDER, candidate).replace(STABLE_PLACEHOLDER, stable)
+
+
+def gate_ceiling(gate: Gate) -> float:
+    """The absolute ceiling in the unit the query returns (seconds for latencies)."""
+    assert gate.max_value is not None
+    return gate.max_value if gate.metric in ("error_rate", "quality") else gate.max_value / 1000
+
+
+def ratio_floor(gate: Gate) -> str:
+    # A floor keeps "twice nothing" from paging when the stable version is perfect.
+    return "0.001" if gate.metric == "error_rate" else "0.01"
+
+
+def gate_value(gate: Gate, runtime: str, version: str, stable: str) -> str:
+    """What the gate measures on `version`, in the unit gate_ceiling uses."""
+    return _gate_value(gate, runtime, metrics.selector(MODELS_NAMESPACE, version), version, stable)
+
+
 def gate_expression(gate: Gate, runtime: str, candidate: str, stable: str) -> str:
     """The candidate breaches a gate when it passes the absolute ceiling or is more than
     `max_ratio_to_stable` times worse than the stable version."""
-    cand = _gate_value(gate, runtime, metrics.selector(MODELS_NAMESPACE, candidate))
+    cand = gate_value(gate, runtime, candidate, stable)
     parts = []
     if gate.max_value is not None:
-        ceiling = gate.max_value if gate.metric == "error_rate" else gate.max_value / 1000
+        ceiling = gate_ceiling(gate)
         parts.append(f"({cand}) > {ceiling:g}")
     if gate.max_ratio_to_stable is not None:
-        stab = _gate_value(gate, runtime, metrics.selector(MODELS_NAMESPACE, stable))
-        # A floor keeps "twice nothing" from paging when the stable version is perfect.
-        floor = "0.001" if gate.metric == "error_rate" else "0.01"
+        stab = gate_value(gate, runtime, stable, stable)
+        floor = ratio_floor(gate)
         parts.append(f"({cand}) > {gate.max_ratio_to_stable:g} * clamp_min({stab}, {floor})")
     return " or ".join(parts)
 
@@ -178,6 +201,8 @@ def _gate_alerts(model: ModelSpec, versions: list[ServedVersion]) -> list[dict[s
     stable = next(v for v in versions if v.role == "stable")
     candidate = next(v for v in versions if v.role == "candidate")
     index_hint = "set canary.traffic_percent: 0 in the stack file and run pulumi up"
+    if model.automated_rollout:
+        index_hint = f"Flagger sends the candidate's weight to 0 on its next check (kubectl -n {MODELS_NAMESPACE} describe canary {model.name})"
     return [
         _alert(
             "MLServingCanaryGateBreached",
@@ -193,11 +218,41 @@ def _gate_alerts(model: ModelSpec, versions: list[ServedVersion]) -> list[dict[s
     ]
 
 
+def _side_gate_alerts(model: ModelSpec, versions: list[ServedVersion]) -> list[dict[str, Any]]:
+    """Experiment arms and a shadow, each against the stable version, on their own gates:
+    they page (nothing rolls them back); a breaching arm is ended in the stack file."""
+    stable = next(v for v in versions if v.role == "stable")
+    arms: list[tuple[str, str, str, list[Gate]]] = []
+    if model.experiment is not None:
+        for variant in model.experiment.variants:
+            if variant.version != stable.version:
+                arms.append(("MLServingExperimentGateBreached", variant.name, variant.version, model.experiment.gates))
+    if model.shadow is not None:
+        arms.append(("MLServingShadowGateBreached", "shadow", model.shadow.version, model.shadow.gates))
+    rules = []
+    for alert, arm, version, gates in arms:
+        isvc = f"{model.name}-{version}"
+        for gate in gates:
+            rules.append(_alert(
+                alert,
+                gate_expression(gate, model.runtime, isvc, stable.name),
+                "5m",
+                "warning",
+                f"{model.name}: {arm} ({version}) breaches its {gate.metric} gate against {stable.version}",
+                model.name,
+                {"gate": gate.metric, "version": version, "arm": arm},
+            ))
+    return rules
+
+
 def prometheus_rule(model: ModelSpec, versions: list[ServedVersion]) -> Manifest:
     groups = [{"name": f"{model.name}-{v.version}-slo", "rules": _slo_alerts(v)} for v in versions]
     gates = _gate_alerts(model, versions)
     if gates:
         groups.append({"name": f"{model.name}-canary-gates", "interval": "30s", "rules": gates})
+    side = _side_gate_alerts(model, versions)
+    if side:
+        groups.append({"name": f"{model.name}-experiment-gates", "interval": "30s", "rules": side})
     return {
         "apiVersion": "monitoring.coreos.com/v1",
         "kind": "PrometheusRule",

@@ -129,6 +129,7 @@ class AddonVersions(Spec):
     cluster_autoscaler: str = _pinned("cluster-autoscaler")
     envoy_gateway: str = _pinned("envoy-gateway")
     external_dns: str = _pinned("external-dns")
+    flagger: str = _pinned("flagger")
 
 
 class ClusterSpec(Spec):

@@ -253,6 +253,30 @@ class StackSpec(Spec):
                 )
             if model.canary is not None:
                 self._check_sagemaker_canary(problems, index, model)
+            self._check_sagemaker_side_traffic(problems, index, model)
+
+    def _check_sagemaker_side_traffic(self, problems: Problems, index: int, model: ModelSpec) -> None:
+        """Limits stated in docs/canary.md: one production variant per endpoint here."""
+        where = ("models", index)
+        if model.experiment is not None:
+            problems.add(
+                (*where, "experiment"),
+                "A/B experiments run on EKS only: ml-serving's SageMaker endpoints carry one production "
+                "variant (the one blue/green updates and autoscaling address); clients could pick a variant with "
+                "InvokeEndpoint TargetVariant, but the extra variants are not deployed (docs/canary.md)",
+            )
+        if model.shadow is not None:
+            problems.add(
+                (*where, "shadow"),
+                "shadow traffic runs on EKS only: a SageMaker shadow variant (ShadowProductionVariants) would sit "
+                "in the endpoint config that every blue/green update replaces, which ml-serving does not "
+                "deploy yet (docs/canary.md)",
+            )
+        if model.automated_rollout:
+            problems.add(
+                (*where, "automated_rollout"),
+                "SageMaker walks a canary's steps and rolls back by itself; automated_rollout applies to EKS",
+            )
 
     def _check_sagemaker_images(self, problems: Problems) -> None:
         for runtime in sorted({m.runtime for m in self.models}):
@@ -360,7 +384,9 @@ def canary_replicas(model: ModelSpec) -> int:
     """Replicas the candidate may scale to: its share of the stable ceiling, at least one."""
     if model.canary is None:
         return 0
-    return max(1, math.ceil(model.autoscaling.max_replicas * model.canary.traffic_percent / 100))
+    # An automated rollout may reach any step without another `pulumi up`: size for the last.
+    share = model.canary.steps[-1] if model.automated_rollout else model.canary.traffic_percent
+    return max(1, math.ceil(model.autoscaling.max_replicas * share / 100))
 
 
 def peak_replicas(model: ModelSpec) -> int:
@@ -369,7 +395,27 @@ def peak_replicas(model: ModelSpec) -> int:
     Warm-pool placeholders are left out: they are preempted by real replicas and may wait
     pending at the pool's ceiling without harm.
     """
-    return model.autoscaling.max_replicas + canary_replicas(model)
+    return model.autoscaling.max_replicas + canary_replicas(model) + side_replicas(model)
+
+
+def own_variant_versions(model: ModelSpec) -> list[tuple[str, str]]:
+    """(version, source) of experiment arms that run as versions of their own."""
+    if model.experiment is None:
+        return []
+    return [(v.version, v.source) for v in model.experiment.variants if v.source is not None]
+
+
+def shadow_replicas(model: ModelSpec) -> int:
+    """Replicas a shadow may scale to: its mirrored share of the stable ceiling, at least one."""
+    if model.shadow is None:
+        return 0
+    return max(1, math.ceil(model.autoscaling.max_replicas * model.shadow.mirror_percent / 100))
+
+
+def side_replicas(model: ModelSpec) -> int:
+    """Peak replicas of experiment arms (each up to the stable ceiling: clients choose the
+    share) and of a shadow."""
+    return len(own_variant_versions(model)) * model.autoscaling.max_replicas + shadow_replicas(model)
 
 
 def sagemaker_traffic_shift(steps: list[int]) -> tuple[Literal["CANARY", "LINEAR"], int] | None:

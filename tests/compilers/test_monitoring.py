@@ -73,7 +73,7 @@ def test_gate_expression_absolute_and_relative():
     stable = candidate.replace("m-v2", "m-v1")
     assert expr == f"({candidate}) > 1.5 or ({candidate}) > 1.3 * clamp_min({stable}, 0.01)"
     only_ratio = gate_expression(Gate(metric="error_rate", max_ratio_to_stable=2), "triton", "m-v2", "m-v1")
-    assert only_ratio.count(" or ") == 0 and "> 2 * clamp_min(" in only_ratio and only_ratio.endswith(", 0.001)")
+    assert only_ratio.replace(" or vector(0)", "").count(" or ") == 0 and "> 2 * clamp_min(" in only_ratio and only_ratio.endswith(", 0.001)")
 
 
 def test_no_gates_without_a_canary():
