@@ -1,7 +1,7 @@
 from components.compilers.monitoring import gate_expression, pod_monitor, prometheus_rule
 from components.compilers.rollout import served_versions
 from components.intent.canary import Gate
-from tests.factories import model_of
+from tests.factories import manual_canary_of, model_of
 
 
 def test_pod_monitors_scrape_each_runtime_and_keep_the_version_labels():
@@ -57,7 +57,7 @@ def test_triton_alerts_use_its_own_metrics():
 
 
 def test_canary_gates_compare_candidate_with_stable():
-    rule, alerts = _alerts(model_of("prod", "llama-8b"))
+    rule, alerts = _alerts(manual_canary_of("prod", "llama-8b", canary={"gates": [{"metric": "error_rate", "max_value": 0.02}, {"metric": "ttft_p99", "max_value": 1500}]}))
     gates = [a for a in alerts if a[0] == "MLServingCanaryGateBreached"]
     assert [g[1] for g in gates] == ["v2", "v2"]
     group = next(g for g in rule["spec"]["groups"] if g["name"] == "llama-8b-canary-gates")

@@ -3,7 +3,7 @@ from components.model_deployment import ModelDeployment, ModelDeploymentArgs
 from components.preview.engine import run_under_mocks
 from components.serving_runtimes import ServingRuntimes, ServingRuntimesArgs
 from tests.components.test_addons import Marker
-from tests.factories import model_of
+from tests.factories import manual_canary_of, model_of
 
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/ml-serving-vllm@sha256:" + "c" * 64
 
@@ -20,7 +20,7 @@ def _deploy(model, pool="l40s"):
 
 
 def test_a_canary_in_flight_deploys_both_versions_each_scaled_and_protected():
-    rec = _deploy(model_of("prod", "llama-8b"))
+    rec = _deploy(manual_canary_of("prod", "llama-8b"))
     component = rec.get("ml-serving:model_deployment:ModelDeployment", "m")
     kinds = sorted((r.type.rsplit(":", 1)[-1], r.name) for r in rec.resources if r.parent == component.urn)
     assert kinds == [
