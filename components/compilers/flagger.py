@@ -16,6 +16,7 @@ Who owns what is in docs/canary.md ("Who owns the live weight").
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from components.compilers.gateway import GATEWAY_NAME
 from components.compilers.helm_values import MONITOR_LABELS, NAMESPACES, PROMETHEUS_URL, RELEASES
@@ -72,12 +73,10 @@ def primary_service(model: ModelSpec, versions: list[ServedVersion]) -> Manifest
     return _service(model, f"{model.name}-primary", _stable(versions))
 
 
-def gate_checks(model: ModelSpec, versions: list[ServedVersion]) -> list[tuple[str, str, float]]:
-    """(check name, PromQL, ceiling) for every gate: the candidate's value against the
-    absolute ceiling, and its ratio to the stable version against max_ratio_to_stable.
-
-    No series (no traffic, a broken scrape) gives no value: Flagger reports "no values found",
-    halts advancement and counts a failed check (providers/prometheus.go ErrNoValuesFound)."""
+def gate_values(model: ModelSpec, versions: list[ServedVersion]) -> list[tuple[str, str, float]]:
+    """(check name, PromQL of the measured value, ceiling) for every gate: the candidate's
+    value against the absolute ceiling, and its ratio to the stable version against
+    max_ratio_to_stable. A value query returns nothing when its series are absent."""
     if model.canary is None:
         return []
     stable = _stable(versions).name
@@ -87,11 +86,47 @@ def gate_checks(model: ModelSpec, versions: list[ServedVersion]) -> list[tuple[s
         key = _check_key(gate)
         value = gate_value(gate, model.runtime, candidate, stable)
         if gate.max_value is not None:
-            checks.append((key, value, gate_ceiling(gate)))
+            checks.append((key, _number(value), gate_ceiling(gate)))
         if gate.max_ratio_to_stable is not None:
             base = gate_value(gate, model.runtime, stable, stable)
-            checks.append((f"{key}-vs-stable", f"({value}) / clamp_min({base}, {ratio_floor(gate)})", gate.max_ratio_to_stable))
+            ratio = f"({value}) / clamp_min({base}, {ratio_floor(gate)})"
+            checks.append((f"{key}-vs-stable", _number(ratio), gate.max_ratio_to_stable))
     return checks
+
+
+def _number(query: str) -> str:
+    # A quantile of no requests is NaN, a present series Flagger also reads as "no values":
+    # drop it so it counts as absent (NaN > -Inf is false; +Inf, a real breach, stays).
+    return f"({query}) > -Inf"
+
+
+def gate_checks(model: ModelSpec, versions: list[ServedVersion]) -> list[tuple[str, str, float]]:
+    """The MetricTemplate queries: a breach is a value above the ceiling.
+
+    Flagger counts a query with no value as a failed check ("no values found",
+    providers/prometheus.go ErrNoValuesFound) and would roll back on missing data. Absent data
+    must hold instead, so an absent value reads as 0 here (passing), and the presence hook
+    (presence_query) stops every advance and the promotion while any value is absent."""
+    return [(key, f"({value}) or on() vector(0)", ceiling) for key, value, ceiling in gate_values(model, versions)]
+
+
+def presence_query(model: ModelSpec, versions: list[ServedVersion]) -> str:
+    """A query Prometheus answers with an error (HTTP 422) while the candidate takes requests
+    and any gate value is absent, and with an empty result otherwise.
+
+    Flagger's confirm-traffic-increase and confirm-promotion hooks POST to a URL and halt,
+    without counting a failed check, on any status above 202 (controller/webhook.go). Pointed at
+    Prometheus' query API with this query, they hold the step while data is missing. The error
+    is a deliberate many-to-one match against two series with the same (empty) match labels.
+    At weight 0 nothing can be measured yet, so the first step is never held."""
+    missing = " or ".join(f"absent({value})" for _, value, _ in gate_values(model, versions))
+    exposed = f'flagger_canary_weight{{namespace="{MODELS_NAMESPACE}",workload="{model.name}"}} > 0'
+    held = f"(({missing}) and on() ({exposed}))"
+    return f'vector(1) + on() group_left() ({held} or label_replace({held}, "held", "1", "", ""))'
+
+
+def presence_hook_url(model: ModelSpec, versions: list[ServedVersion]) -> str:
+    return f"{PROMETHEUS_URL}/api/v1/query?{urlencode({'query': presence_query(model, versions)})}"
 
 
 def _check_key(gate: Gate) -> str:
@@ -135,6 +170,12 @@ def canary(model: ModelSpec, versions: list[ServedVersion], host: str, timeout_s
             for key, _, ceiling in gate_checks(model, versions)
         ],
     }
+    if policy is not None:
+        url = presence_hook_url(model, versions)
+        analysis["webhooks"] = [
+            {"name": "gates-have-data", "type": "confirm-traffic-increase", "url": url, "timeout": "10s", "muteAlert": True},
+            {"name": "gates-have-data-to-promote", "type": "confirm-promotion", "url": url, "timeout": "10s", "muteAlert": True},
+        ]
     experiment = model.experiment
     if experiment is not None and experiment.sticky:
         analysis["sessionAffinity"] = {
