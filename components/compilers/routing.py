@@ -18,6 +18,8 @@ Manifest = dict[str, Any]
 
 # The rollout plan rides along on the route, where the policy pack can check it.
 CANARY_STEPS_ANNOTATION = "ml-serving/canary-steps"
+# A canary stepped and rolled back in the stack file (the policy pack wants Flagger in prod).
+CANARY_ROLLBACK_ANNOTATION = "ml-serving/canary-rollback"
 
 
 def model_host(model: ModelSpec, domain: str) -> str:
@@ -58,7 +60,10 @@ def http_route(model: ModelSpec, versions: list[ServedVersion], domain: str) -> 
         backends = [version_backend(v, v.weight) for v in versions if v.role in ("stable", "candidate")]
     metadata: dict[str, Any] = {"name": model.name, "namespace": MODELS_NAMESPACE, "labels": {"ml-serving/model": model.name}}
     if model.canary is not None:
-        metadata["annotations"] = {CANARY_STEPS_ANNOTATION: ",".join(str(step) for step in model.canary.steps)}
+        metadata["annotations"] = {
+            CANARY_STEPS_ANNOTATION: ",".join(str(step) for step in model.canary.steps),
+            CANARY_ROLLBACK_ANNOTATION: "manual",
+        }
     rule: dict[str, Any] = {"backendRefs": backends, "timeouts": {"request": f"{timeout}s"}}
     mirrors = mirror_filters(model, versions)
     if mirrors:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pulumi_policy import EnforcementLevel, Policy
 
-from . import autoscaling, ecr, eks, governance, iam, images, kubernetes, rollout, s3, sagemaker
+from . import automated_rollback, autoscaling, ecr, eks, governance, iam, images, kubernetes, rollout, s3, sagemaker
 
 PACK_NAME = "ml-serving"
 PACK_DESCRIPTION = (
@@ -24,6 +24,7 @@ POLICIES: list[Policy] = [
     *images.POLICIES,
     *sagemaker.POLICIES,
     *rollout.POLICIES,
+    *automated_rollback.POLICIES,
     *eks.POLICIES,
     *s3.POLICIES,
     *ecr.POLICIES,

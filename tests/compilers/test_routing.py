@@ -15,7 +15,7 @@ def test_requests_are_weighted_by_the_current_step(percent, weights):
         ("llama-8b-v2-predictor", weights[1]),
     ]
     assert route["spec"]["hostnames"] == ["llama-8b.models.internal"]
-    assert route["metadata"]["annotations"] == {"ml-serving/canary-steps": "10,25,50,100"}
+    assert route["metadata"]["annotations"] == {"ml-serving/canary-steps": "10,25,50,100", "ml-serving/canary-rollback": "manual"}
     assert route["spec"]["parentRefs"] == [{"name": "models", "namespace": "models"}]
 
 

@@ -28,7 +28,7 @@ from tests.conftest import ROOT
 
 PACK_DIR = ROOT / "policies"
 # Policies that only make sense in prod: scale-to-zero and unprotected data are fine elsewhere.
-PROD_ONLY = {"online-models-keep-warm-replica", "stateful-resources-protected"}
+PROD_ONLY = {"online-models-keep-warm-replica", "stateful-resources-protected", "canary-rollback-automated"}
 
 
 def test_the_pack_has_at_least_fifteen_policies_with_unique_names():
