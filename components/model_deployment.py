@@ -9,8 +9,7 @@ from dataclasses import dataclass, field
 import pulumi
 
 from components import kube
-from components.compilers import metrics
-from components.compilers import flagger
+from components.compilers import flagger, metrics
 from components.compilers.capacity import disruption_budget, warm_pool
 from components.compilers.keda import interceptor_route, scaled_object
 from components.compilers.kserve import inference_service
