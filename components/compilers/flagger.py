@@ -21,7 +21,7 @@ from urllib.parse import urlencode
 from components.compilers.gateway import GATEWAY_NAME
 from components.compilers.helm_values import MONITOR_LABELS, NAMESPACES, PROMETHEUS_URL, RELEASES
 from components.compilers.kserve import HTTP_PORT
-from components.compilers.monitoring import gate_ceiling, gate_value, ratio_floor
+from components.compilers.monitoring import gate_measures
 from components.compilers.rollout import ServedVersion
 from components.compilers.serving import MODELS_NAMESPACE
 from components.intent.canary import Gate
@@ -81,17 +81,11 @@ def gate_values(model: ModelSpec, versions: list[ServedVersion]) -> list[tuple[s
         return []
     stable = _stable(versions).name
     candidate = _under_test(versions).name
-    checks = []
-    for gate in model.canary.gates:
-        key = _check_key(gate)
-        value = gate_value(gate, model.runtime, candidate, stable)
-        if gate.max_value is not None:
-            checks.append((key, _number(value), gate_ceiling(gate)))
-        if gate.max_ratio_to_stable is not None:
-            base = gate_value(gate, model.runtime, stable, stable)
-            ratio = f"({value}) / clamp_min({base}, {ratio_floor(gate)})"
-            checks.append((f"{key}-vs-stable", _number(ratio), gate.max_ratio_to_stable))
-    return checks
+    return [
+        (f"{_check_key(gate)}{suffix}", _number(value), ceiling)
+        for gate in model.canary.gates
+        for suffix, value, ceiling in gate_measures(gate, model.runtime, candidate, stable)
+    ]
 
 
 def _number(query: str) -> str:

@@ -54,16 +54,16 @@ def load(runtime: Runtime, signal: Signal, sel: str) -> str:
 
 
 def error_ratio(runtime: Runtime, sel: str, window: str) -> str:
-    """Failed share of requests. A failure counter exists only after the first failure, so
-    its absence counts as none; no requests at all (or no series) gives no value, which gates
-    read as "no evidence" and hold on, instead of a perfect 0."""
+    """Share of failed requests. A failure counter series appears only with the first failure
+    (vLLM's `status="5xx"`), so its absence counts as zero failures; no requests at all gives
+    no result (nothing to judge), never a false zero."""
     if runtime == "vllm":
         failed = f'(sum(rate({VLLM_HTTP}{{{sel},status="5xx"}}[{window}])) or vector(0))'
         total = f"sum(rate({VLLM_HTTP}{{{sel}}}[{window}]))"
     else:
         failed = f"(sum(rate({TRITON_FAILURE}{{{sel}}}[{window}])) or vector(0))"
         total = f"({failed} + sum(rate({TRITON_SUCCESS}{{{sel}}}[{window}])))"
-    return f"{failed} / ({total} > 0)"
+    return f"({failed} / {total})"
 
 
 def _histogram_p99(metric: str, sel: str, window: str) -> str:

@@ -180,6 +180,20 @@ def gate_value(gate: Gate, runtime: str, version: str, stable: str) -> str:
     return _gate_value(gate, runtime, metrics.selector(MODELS_NAMESPACE, version), version, stable)
 
 
+def gate_measures(gate: Gate, runtime: str, candidate: str, stable: str) -> list[tuple[str, str, float]]:
+    """The checks a gate makes, for whatever acts on them (the alerts below, Flagger's
+    MetricTemplates): (suffix, PromQL of the measured value, ceiling it must stay at or under).
+    The absolute check has no suffix; the comparison with the stable version is `-vs-stable`."""
+    cand = gate_value(gate, runtime, candidate, stable)
+    measures = []
+    if gate.max_value is not None:
+        measures.append(("", cand, gate_ceiling(gate)))
+    if gate.max_ratio_to_stable is not None:
+        stab = gate_value(gate, runtime, stable, stable)
+        measures.append(("-vs-stable", f"({cand}) / clamp_min({stab}, {ratio_floor(gate)})", gate.max_ratio_to_stable))
+    return measures
+
+
 def gate_expression(gate: Gate, runtime: str, candidate: str, stable: str) -> str:
     """The candidate breaches a gate when it passes the absolute ceiling or is more than
     `max_ratio_to_stable` times worse than the stable version."""
