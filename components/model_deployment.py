@@ -81,7 +81,10 @@ class ModelDeployment(pulumi.ComponentResource):
         if args.rollout_actor is None:
             raise ValueError(f"model {model.name} has automated_rollout but no rollout actor was installed")
         actor = [args.rollout_actor]
+        # The primary first: Flagger keeps an existing one, so its baseline is the stable version.
         primary = apply(flagger.primary_service(model, versions), [*services, *actor])
-        target = apply(flagger.target_service(model, versions), [*services, *actor])
         templates = [apply(t, actor) for t in flagger.metric_templates(model, versions)]
-        apply(flagger.canary(model, versions, host, request_timeout_s(model)), [primary, target, *templates])
+        # The Canary's new steps, checks and hooks before the target that starts the analysis,
+        # so Flagger never analyses a new candidate with the previous (or an idle) plan.
+        canary = apply(flagger.canary(model, versions, host, request_timeout_s(model)), [primary, *templates])
+        apply(flagger.target_service(model, versions), [*services, canary])
