@@ -227,7 +227,10 @@ def rbac() -> list[Manifest]:
     read = ["get", "list", "watch"]
     write = [*read, "create", "update", "patch"]
     models = [
-        {"apiGroups": ["flagger.app"], "resources": ["canaries", "canaries/status"], "verbs": [*read, "update", "patch"]},
+        # Finalizers: revertOnDeletion puts one on the Canary, and the -canary Service and the
+        # HTTPRoute it creates carry owner references that block the Canary's deletion.
+        {"apiGroups": ["flagger.app"], "resources": ["canaries", "canaries/status", "canaries/finalizers"],
+         "verbs": [*read, "update", "patch"]},
         {"apiGroups": ["flagger.app"], "resources": ["metrictemplates", "alertproviders"], "verbs": read},
         # -primary and -canary Services (created, then kept in step with the target).
         {"apiGroups": [""], "resources": ["services"], "verbs": write},
