@@ -10,7 +10,7 @@ from pulumi_policy import (
 )
 
 from .settings import config_schema, settings
-from .values import get
+from .values import get, items
 
 HTTP_ROUTE = "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute"
 # An automated canary's steps are its Flagger Canary's stepWeights (components/compilers/flagger.py).
@@ -28,8 +28,8 @@ SCHEMA = {
 
 def _check_first_step(args: ResourceValidationArgs, report: ReportViolation) -> None:
     if args.resource_type == FLAGGER_CANARY:
-        weights = get(args.props, "spec", "analysis", "stepWeights")
-        steps = ",".join(str(w) for w in weights) if isinstance(weights, (list, tuple)) and weights else None
+        weights = items(get(args.props, "spec", "analysis", "stepWeights"))
+        steps = ",".join(str(w) for w in weights) if weights else None
     elif args.resource_type == HTTP_ROUTE:
         steps = get(args.props, "metadata", "annotations", STEPS_ANNOTATION)
     else:
