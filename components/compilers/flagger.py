@@ -24,7 +24,7 @@ from components.compilers.kserve import HTTP_PORT
 from components.compilers.monitoring import gate_measures
 from components.compilers.rollout import ServedVersion
 from components.compilers.serving import MODELS_NAMESPACE
-from components.intent.canary import Gate
+from components.intent.canary import CanaryPolicy, Gate
 from components.intent.model import ModelSpec
 
 Manifest = dict[str, Any]
@@ -73,17 +73,31 @@ def primary_service(model: ModelSpec, versions: list[ServedVersion]) -> Manifest
     return _service(model, f"{model.name}-primary", _stable(versions))
 
 
+def plan(model: ModelSpec) -> tuple[list[int], int, list[Gate]]:
+    """Steps, step interval and gates of the analysis. Between rollouts the Canary keeps the
+    default steps and the model's SLO as gates, so any other change of the version under test
+    (a stable version edited in place) is analysed as well, never switched blind."""
+    if model.canary is not None:
+        return list(model.canary.steps), model.canary.step_interval_s, list(model.canary.gates)
+    defaults = CanaryPolicy.model_fields
+    slo = model.slo
+    gates = [Gate(metric="error_rate", max_value=slo.error_rate)]
+    if model.runtime == "vllm" and slo.ttft_p99_ms is not None:
+        gates.append(Gate(metric="ttft_p99", max_value=slo.ttft_p99_ms))
+    elif slo.latency_p99_ms is not None:
+        gates.append(Gate(metric="latency_p99", max_value=slo.latency_p99_ms))
+    return list(defaults["steps"].default), defaults["step_interval_s"].default, gates
+
+
 def gate_values(model: ModelSpec, versions: list[ServedVersion]) -> list[tuple[str, str, float]]:
     """(check name, PromQL of the measured value, ceiling) for every gate: the candidate's
     value against the absolute ceiling, and its ratio to the stable version against
     max_ratio_to_stable. A value query returns nothing when its series are absent."""
-    if model.canary is None:
-        return []
     stable = _stable(versions).name
     candidate = _under_test(versions).name
     return [
         (f"{_check_key(gate)}{suffix}", _number(value), ceiling)
-        for gate in model.canary.gates
+        for gate in plan(model)[2]
         for suffix, value, ceiling in gate_measures(gate, model.runtime, candidate, stable)
     ]
 
@@ -140,16 +154,13 @@ def metric_templates(model: ModelSpec, versions: list[ServedVersion]) -> list[Ma
 
 
 def _window(model: ModelSpec, key: str) -> str:
-    assert model.canary is not None
-    gate = next(g for g in model.canary.gates if key.startswith(_check_key(g)))
+    gate = next(g for g in plan(model)[2] if key.startswith(_check_key(g)))
     return f"{gate.window_s}s"
 
 
 def canary(model: ModelSpec, versions: list[ServedVersion], host: str, timeout_s: int) -> Manifest:
     """The Canary: steps, one evaluation per step interval, roll back on the first failed check."""
-    policy = model.canary
-    steps = policy.steps if policy is not None else [100]
-    interval = policy.step_interval_s if policy is not None else 600
+    steps, interval, _ = plan(model)
     analysis: dict[str, Any] = {
         "interval": f"{interval}s",
         "threshold": FAILED_CHECKS_TO_ROLLBACK,
@@ -164,12 +175,11 @@ def canary(model: ModelSpec, versions: list[ServedVersion], host: str, timeout_s
             for key, _, ceiling in gate_checks(model, versions)
         ],
     }
-    if policy is not None:
-        url = presence_hook_url(model, versions)
-        analysis["webhooks"] = [
-            {"name": "gates-have-data", "type": "confirm-traffic-increase", "url": url, "timeout": "10s", "muteAlert": True},
-            {"name": "gates-have-data-to-promote", "type": "confirm-promotion", "url": url, "timeout": "10s", "muteAlert": True},
-        ]
+    url = presence_hook_url(model, versions)
+    analysis["webhooks"] = [
+        {"name": "gates-have-data", "type": "confirm-traffic-increase", "url": url, "timeout": "10s", "muteAlert": True},
+        {"name": "gates-have-data-to-promote", "type": "confirm-promotion", "url": url, "timeout": "10s", "muteAlert": True},
+    ]
     experiment = model.experiment
     if experiment is not None and experiment.sticky:
         analysis["sessionAffinity"] = {

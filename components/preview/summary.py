@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from components.compilers import flagger
 from components.intent.instances import catalog
 from components.intent.model import ModelSpec
 from components.intent.stack import StackSpec, canary_replicas
@@ -32,10 +33,9 @@ def rollout_line(model: ModelSpec, target: str = "eks") -> str:
         return ("SageMaker blue/green: stable -> canary step -> bake -> all traffic; any rollback alarm -> stable"
                 + ("" if c is None else f"; {c.version} {'held back' if c.traffic_percent == 0 else 'in flight'}"))
     if model.automated_rollout:
-        steps = c.steps if c is not None else [100]
-        interval = c.step_interval_s if c is not None else 600
-        line = describe(CanaryPlan(tuple(steps), 1, interval, presence_hooks=c is not None))
-        return line + ("; no candidate (Flagger idles on the stable)" if c is None else f"; {c.version} in flight")
+        steps, interval, _ = flagger.plan(model)
+        line = describe(CanaryPlan(tuple(steps), flagger.FAILED_CHECKS_TO_ROLLBACK, interval, presence_hooks=True))
+        return line + ("; no candidate (SLO gates guard any other version change)" if c is None else f"; {c.version} in flight")
     if c is None:
         return "manual: no candidate"
     return (f"manual: the stack file sets the step (now {c.traffic_percent}%); a breached gate pages "

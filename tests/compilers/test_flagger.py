@@ -52,6 +52,13 @@ def test_experiment_and_shadow_routes_validate_strictly(crd_validator):
         assert crd_validator(doc) == [], doc["metadata"]["name"]
 
 
+def test_between_rollouts_the_canary_guards_any_version_change_with_the_slo():
+    idle = _objects(model_of("prod", "llama-8b", canary=None))[-1]["spec"]["analysis"]
+    assert idle["stepWeights"] == [10, 50, 100] and idle["threshold"] == 1
+    assert [(m["name"], m["thresholdRange"]["max"]) for m in idle["metrics"]] == [("error-rate", 0.005), ("ttft-p99", 1.0)]
+    assert {h["type"] for h in idle["webhooks"]} == {"confirm-traffic-increase", "confirm-promotion"}
+
+
 def test_target_selects_the_candidate_and_primary_the_stable():
     target, primary, *_ = _objects(PROD)
     assert target["metadata"]["name"] == "llama-8b" and primary["metadata"]["name"] == "llama-8b-primary"
@@ -196,3 +203,13 @@ def test_flagger_renders_leader_elected_scraped_and_budgeted(flagger_values):
     context = deployment["template"]["spec"]["containers"][0]["securityContext"]
     assert context["runAsNonRoot"] and context["readOnlyRootFilesystem"] and context["capabilities"] == {"drop": ["ALL"]}
     assert docs["ServiceAccount"]["metadata"]["name"] == flagger.SERVICE_ACCOUNT
+
+
+@pytest.mark.parametrize("canary_block", [None, "in-flight"])
+def test_prods_automated_rollback_policy_accepts_what_we_render(canary_block):
+    from tests.policies.world import violations, world
+
+    model = PROD if canary_block else model_of("prod", "llama-8b", canary=None)
+    w = world()
+    w["flagger_canary"].inputs = _objects(model)[-1]
+    assert violations(w) == []
