@@ -105,6 +105,7 @@ class StackSpec(Spec):
         self._check_tags(problems)
         self._check_target_sections(problems)
         self._check_models(problems)
+        self._check_quality_gates(problems)
         if self.environment == "prod":
             self._check_prod(problems)
         if self.target == "eks" and self.cluster is not None:
@@ -154,6 +155,26 @@ class StackSpec(Spec):
                         "only that bucket, so upload the weights there",
                         source,
                     )
+
+    def _check_quality_gates(self, problems: Problems) -> None:
+        """A quality gate's expression is PromQL on EKS (naming the candidate) and a CloudWatch
+        Metrics Insights query on SageMaker."""
+        for index, model in enumerate(self.models):
+            blocks = [("canary", model.canary.gates if model.canary else [])]
+            blocks += [("experiment", model.experiment.gates if model.experiment else [])]
+            blocks += [("shadow", model.shadow.gates if model.shadow else [])]
+            for block, gates in blocks:
+                for gate_index, gate in enumerate(gates):
+                    if gate.metric != "quality" or gate.expression is None:
+                        continue
+                    where = ("models", index, block, "gates", gate_index, "expression")
+                    text = gate.expression
+                    if self.target == "eks" and "$candidate" not in text:
+                        problems.add(where, "on EKS a quality gate's PromQL names the version it judges as "
+                                     'inferenceservice="$candidate" (and the baseline as "$stable")', text)
+                    if self.target == "sagemaker" and not text.lstrip().upper().startswith("SELECT"):
+                        problems.add(where, "on SageMaker a quality gate's expression is a CloudWatch Metrics Insights "
+                                     "query: SELECT <stat>(<metric>) FROM ...", text)
 
     def _check_prod(self, problems: Problems) -> None:
         if self.network.availability_zones < 3:

@@ -89,3 +89,23 @@ def test_a_model_scaling_to_zero_takes_no_experiment_or_shadow():
     shadow = {"version": "v3", "source": "s3://bucket/llama/v3/"}
     errors = errors_of(ModelSpec, {**VLLM, "autoscaling": {"scale_to_zero": True}, "shadow": shadow})
     assert "routes by host, not by header or mirror" in errors[("autoscaling", "scale_to_zero")]
+
+
+def test_quality_expressions_fit_the_target():
+    import copy
+
+    from tests.conftest import problems_of, stack_config
+
+    prod = copy.deepcopy(stack_config("prod"))
+    gate = prod["ml-serving:models"][0]["canary"]["gates"][2]
+    gate["expression"] = "max(ml_eval:score_divergence_ratio)"
+    assert problems_of(prod) == [
+        "ml-serving:models[0].canary.gates[2].expression: on EKS a quality gate's PromQL names the version it "
+        'judges as inferenceservice="$candidate" (and the baseline as "$stable")'
+    ]
+    sm = copy.deepcopy(stack_config("sagemaker-prod"))
+    sm["ml-serving:models"][0]["canary"]["gates"].append({"metric": "quality", "expression": "max(x)", "max_value": 1})
+    assert problems_of(sm) == [
+        "ml-serving:models[0].canary.gates[2].expression: on SageMaker a quality gate's expression is a CloudWatch "
+        "Metrics Insights query: SELECT <stat>(<metric>) FROM ..."
+    ]
