@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 STACK  ?= dev
 STACKS := $(patsubst stacks/Pulumi.%.yaml,%,$(wildcard stacks/Pulumi.*.yaml))
 
-.PHONY: venv policy-venv synth synth-all simulate bench test docs constraints bootstrap clean
+.PHONY: venv policy-venv checkov-venv synth synth-all urns diff simulate tune bench test docs constraints bootstrap clean
 
 $(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,16 @@ $(POLICY_STAMP): policies/requirements.txt constraints.txt
 
 policy-venv: $(POLICY_STAMP)
 
+# checkov in its own virtualenv (it pins an old boto3); tests/security/test_checkov.py runs it
+# over every stack's rendered workloads and skips, saying why, where it is absent.
+CHECKOV_STAMP := .venv-checkov/.installed
+$(CHECKOV_STAMP): requirements-checkov.txt constraints-checkov.txt
+	$(PYTHON) -m venv .venv-checkov
+	.venv-checkov/bin/pip install --disable-pip-version-check --quiet -r requirements-checkov.txt -c constraints-checkov.txt
+	touch $@
+
+checkov-venv: $(CHECKOV_STAMP)
+
 # Offline preview: STACK=<name> for stacks/Pulumi.<name>.yaml, or STACK_FILE=<path>.
 synth: $(STAMP)
 	$(BIN)/python -m components.preview $(if $(STACK_FILE),--stack-file $(STACK_FILE),--stack $(STACK))
@@ -34,11 +44,31 @@ synth: $(STAMP)
 synth-all: $(STAMP)
 	@for stack in $(STACKS); do $(BIN)/python -m components.preview --stack $$stack > /dev/null || exit 1; echo "build/$$stack/"; done
 
+# The committed inventory of every stack's resource URNs (tests/program/urns/): regenerate it after
+# a change that adds, removes or renames resources, and commit it with the change.
+urns: $(STAMP)
+	$(BIN)/python -m components.preview.inventory
+
+# Offline diff of one stack: BASE (default: the merge base with main) previewed by its own code
+# and stack file, against the working tree. Writes build/<stack>/diff.json and diff.md; exits 3
+# on a guarded change not acknowledged with ALLOW_DESTRUCTIVE=<what>,... (docs/ci.md).
+diff: $(STAMP)
+	ALLOW_DESTRUCTIVE="$(ALLOW_DESTRUCTIVE)" $(BIN)/python -m components.preview.diff --stack $(STACK) $(if $(BASE),--base $(BASE))
+
 # Capacity plan and autoscaling simulation of every model of a stack: prints the comparison
-# with common defaults and the oracle, and writes build/<stack>/simulation.png.
-# TRACE=bursty (default), diurnal, steady or a CSV file.
+# with common defaults, the oracle and the tuner's recommendation, and writes
+# build/<stack>/simulation.json and simulation.png. TRACE=bursty (default), diurnal, steady
+# or a CSV file (timestamp_s,prompt_tokens,output_tokens); TRACE_PEAK=<f> rescales a CSV so
+# its busiest minute is f x what max_replicas serve at the SLO; MODEL=<name> for one model.
+PLAN_ARGS = $(if $(STACK_FILE),--stack-file $(STACK_FILE),--stack $(STACK)) $(if $(TRACE),--trace $(TRACE)) \
+	$(if $(TRACE_PEAK),--trace-peak $(TRACE_PEAK)) $(if $(MODEL),--model $(MODEL))
 simulate: $(STAMP)
-	$(BIN)/python -m components.planning simulate $(if $(STACK_FILE),--stack-file $(STACK_FILE),--stack $(STACK)) $(if $(TRACE),--trace $(TRACE))
+	$(BIN)/python -m components.planning simulate $(PLAN_ARGS)
+
+# The tuner alone: the cheapest policy meeting each model's SLO target on its traffic and on
+# a stress trace, printed as the stack-file lines to change; writes simulation.json too.
+tune: $(STAMP)
+	$(BIN)/python -m components.planning tune $(PLAN_ARGS)
 
 # Benchmarks, not tests: the simulator, and make synth with 1, 10 and 100 models.
 # Results and method: docs/performance.md.
@@ -66,4 +96,4 @@ bootstrap: $(STAMP)
 	cd .ci/bootstrap && pulumi up --stack ci
 
 clean:
-	rm -rf build $(VENV) policies/venv
+	rm -rf build $(VENV) policies/venv .venv-checkov

@@ -4,13 +4,14 @@ import pulumi_aws as aws
 
 from components.cluster import STORAGE_CLASS, Cluster, ClusterArgs
 from components.cluster_autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
+from components.compilers.review import stack_review
 from components.compilers.rollout import pool_of, surge_allowed
 from components.compilers.serving import MODEL_SERVICE_ACCOUNT, MODELS_NAMESPACE
 from components.compilers.sources import model_prefixes
 from components.encryption import EncryptionKey, EncryptionKeyArgs
 from components.gateway import ModelGateway, ModelGatewayArgs
 from components.images import ServingImages, ServingImagesArgs
-from components.intent.stack import SageMakerSpec, StackSpec
+from components.intent.stack import StackSpec
 from components.keda import Keda, KedaArgs
 from components.kserve import KServe, KServeArgs
 from components.model_deployment import ModelDeployment, ModelDeploymentArgs
@@ -21,9 +22,11 @@ from components.network import Network, NetworkArgs
 from components.nvidia import NvidiaGpu, NvidiaGpuArgs
 from components.observability import Observability, ObservabilityArgs
 from components.rollout_actor import RolloutActor, RolloutActorArgs
+from components.planning.cost import stack_cost
 from components.sagemaker_endpoint import SageMakerEndpoint, SageMakerEndpointArgs
 from components.serving_runtimes import ServingRuntimes, ServingRuntimesArgs
 from components.stack_config import load_stack_spec
+from components.stack_review import StackReview, StackReviewArgs
 from components.triton_config import TritonConfigObject, TritonConfigObjectArgs
 
 
@@ -78,7 +81,7 @@ def deploy_eks(spec: StackSpec, aws_provider: aws.Provider) -> dict:
     cluster_spec = spec.cluster
     versions = cluster_spec.addon_versions
     prefix = name_prefix()
-    protect = spec.environment == "prod"
+    protect = spec.protects_stateful
     on_aws = pulumi.ResourceOptions(providers=[aws_provider])
 
     key = EncryptionKey(prefix, EncryptionKeyArgs(f"ml-serving {spec.environment}: secrets, volumes, models, logs", protect), on_aws)
@@ -111,7 +114,14 @@ def deploy_eks(spec: StackSpec, aws_provider: aws.Provider) -> dict:
     ready = cluster.ready
     monitoring = Observability(
         f"{prefix}-observability",
-        ObservabilityArgs(cluster_spec.observability, versions.kube_prometheus_stack, STORAGE_CLASS, after=ready),
+        ObservabilityArgs(
+            cluster_spec.observability,
+            versions.kube_prometheus_stack,
+            STORAGE_CLASS,
+            after=ready,
+            alerting=spec.alerting,
+            cluster_name=cluster.name,
+        ),
         in_cluster,
     )
     NvidiaGpu(
@@ -156,7 +166,7 @@ def deploy_eks(spec: StackSpec, aws_provider: aws.Provider) -> dict:
         KedaArgs(
             keda_version=versions.keda,
             http_add_on_version=versions.keda_http_add_on if scales_to_zero else None,
-            interceptor_min_replicas=2 if spec.environment == "prod" else 1,
+            interceptor_min_replicas=spec.interceptor_min_replicas,
             routes_namespace=MODELS_NAMESPACE,
             monitoring=monitoring.release,
             after=[*ready, gateway.release],
@@ -200,6 +210,7 @@ def deploy_eks(spec: StackSpec, aws_provider: aws.Provider) -> dict:
                 image=images.refs[model.runtime],
                 after=[runtimes, keda, gateway, namespace, *configs.get(model.name, [])],
                 rollout_actor=rollout_actor if model.automated_rollout else None,
+                team=spec.tags.get("team"),
             ),
             in_cluster,
         )
@@ -214,9 +225,9 @@ def deploy_eks(spec: StackSpec, aws_provider: aws.Provider) -> dict:
 
 def deploy_sagemaker(spec: StackSpec, aws_provider: aws.Provider) -> dict:
     prefix = name_prefix()
-    protect = spec.environment == "prod"
+    protect = spec.protects_stateful
     on_aws = pulumi.ResourceOptions(providers=[aws_provider])
-    settings = spec.sagemaker or SageMakerSpec()
+    settings = spec.sagemaker_settings
 
     key = EncryptionKey(prefix, EncryptionKeyArgs(f"ml-serving {spec.environment}: models, captured data, logs", protect), on_aws)
     network = Network(prefix, NetworkArgs(spec.network), on_aws)
@@ -244,6 +255,9 @@ def deploy_sagemaker(spec: StackSpec, aws_provider: aws.Provider) -> dict:
                 key_arn=key.arn,
                 image_refs=images.refs,
                 after=configs.get(model.name, []),
+                alarm_topics=spec.alerting.sns_topics_for(
+                    {"severity": "critical", "model": model.name, "team": spec.tags.get("team", "")}
+                ),
             ),
             on_aws,
         )
@@ -258,5 +272,12 @@ provider = aws.Provider(
     default_tags=aws.ProviderDefaultTagsArgs(tags=stack_tags(spec)),
 )
 outputs = deploy_eks(spec, provider) if spec.target == "eks" else deploy_sagemaker(spec, provider)
+StackReview(
+    f"{name_prefix()}-review",
+    StackReviewArgs(
+        facts=stack_review(spec, stack_cost(spec)),
+        account_id=aws.get_caller_identity(opts=pulumi.InvokeOptions(provider=provider)).account_id,
+    ),
+)
 for key, value in outputs.items():
     pulumi.export(key, value)

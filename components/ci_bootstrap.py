@@ -55,8 +55,8 @@ class CiBootstrap(pulumi.ComponentResource):
             return github.arn.apply(lambda arn: json.dumps(ci_access.github_trust(arn, subject)))
 
         def state_policy(write: bool) -> pulumi.Output[str]:
-            return pulumi.Output.all(state.bucket.arn, key.arn).apply(
-                lambda a: json.dumps(ci_access.state_access(a[0], a[1], write))
+            return pulumi.Output.all(bucket_arn=state.bucket.arn, key_arn=key.arn).apply(
+                lambda a: json.dumps(ci_access.state_access(a["bucket_arn"], a["key_arn"], write))
             )
 
         preview = aws.iam.Role(

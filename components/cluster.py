@@ -20,6 +20,7 @@ from components.node_group import NodeGroup, NodeGroupArgs
 CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
 CLUSTER_VIEW_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy"
 STORAGE_CLASS = "gp3-encrypted"
+VPC_CNI_CONFIGURATION = {"enableNetworkPolicy": "true"}
 
 
 @dataclass(frozen=True)
@@ -182,9 +183,9 @@ class Cluster(pulumi.ComponentResource):
 
         self.provider = k8s.Provider(
             f"{name}-k8s",
-            kubeconfig=pulumi.Output.all(cluster.name, cluster.endpoint, cluster.certificate_authority.data).apply(
-                lambda a: kubeconfig(a[0], a[1], a[2], args.region)
-            ),
+            kubeconfig=pulumi.Output.all(
+                name=cluster.name, endpoint=cluster.endpoint, authority=cluster.certificate_authority.data
+            ).apply(lambda a: kubeconfig(a["name"], a["endpoint"], a["authority"], args.region)),
             enable_server_side_apply=True,
             opts=child,
         )
@@ -221,5 +222,7 @@ class Cluster(pulumi.ComponentResource):
             resolve_conflicts_on_create="OVERWRITE",
             resolve_conflicts_on_update="OVERWRITE",
             pod_identity_associations=pod_identity,
+            # The VPC CNI enforces NetworkPolicies (the models namespace's default-deny) only when asked to.
+            configuration_values=json.dumps(VPC_CNI_CONFIGURATION) if addon == "vpc-cni" else None,
             opts=opts or pulumi.ResourceOptions(parent=self),
         )

@@ -10,7 +10,7 @@ import pulumi_aws as aws
 
 from components import helm
 from components.compilers import helm_values, iam
-from components.pod_identity import pod_role
+from components.pod_identity import FormerNames, pod_role
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,8 @@ class ClusterAutoscaler(pulumi.ComponentResource):
             namespace=helm_values.NAMESPACES["cluster-autoscaler"],
             service_account=helm_values.CLUSTER_AUTOSCALER_SERVICE_ACCOUNT,
             policy=json.dumps(iam.cluster_autoscaler(args.cluster_name, partition)),
+            # Their names before commit c6e42f2 moved them into pod_role.
+            former=FormerNames(role=f"{name}-role", policy=f"{name}-policy", association=f"{name}-identity"),
         )
         release = helm.install(
             f"{name}-release",

@@ -10,13 +10,14 @@ import pulumi
 
 from components import kube
 from components.compilers import flagger, metrics
-from components.compilers.capacity import disruption_budget, warm_pool
+from components.compilers.disruption import disruption_budget
 from components.compilers.keda import interceptor_route, scaled_object
 from components.compilers.kserve import inference_service
 from components.compilers.monitoring import prometheus_rule
 from components.compilers.rollout import served_versions
 from components.compilers.routing import experiment_route, http_route, model_host, request_timeout_s
 from components.compilers.serving import MODELS_NAMESPACE
+from components.compilers.warm_pool import warm_pool
 from components.intent.model import ModelSpec
 
 
@@ -33,6 +34,8 @@ class ModelDeploymentArgs:
     after: list[pulumi.Resource] = field(default_factory=list)
     # Flagger's release (its CRDs), for a model with automated_rollout.
     rollout_actor: pulumi.Resource | None = None
+    # The `team` label its alerts carry, for routing (the stack's team tag).
+    team: str | None = None
 
 
 class ModelDeployment(pulumi.ComponentResource):
@@ -68,7 +71,7 @@ class ModelDeployment(pulumi.ComponentResource):
         experiment = experiment_route(model, versions, args.domain)
         if experiment is not None:
             apply(experiment, services)
-        apply(prometheus_rule(model, versions))
+        apply(prometheus_rule(model, versions, args.team))
         placeholders = warm_pool(model, args.pool_name, args.image)
         if placeholders is not None:
             apply(placeholders)

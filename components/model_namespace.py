@@ -1,4 +1,4 @@
-"""ModelNamespace: the namespace models run in, their service account and priority classes."""
+"""ModelNamespace: the namespace models run in, its network policies, their service account and priority classes."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -7,6 +7,7 @@ import pulumi
 
 from components import kube
 from components.compilers import serving
+from components.compilers.network_policy import model_network_policies
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,8 @@ class ModelNamespace(pulumi.ComponentResource):
         after_namespace = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace])
         account = serving.service_account()
         kube.apply(f"{name}-{kube.object_key(account)}", account, after_namespace)
+        for policy in model_network_policies():
+            kube.apply(f"{name}-{kube.object_key(policy)}", policy, after_namespace)
         for priority in serving.priority_classes():
             kube.apply(f"{name}-{kube.object_key(priority)}", priority, pulumi.ResourceOptions(parent=self, depends_on=args.after))
         self.register_outputs({"namespace": serving.MODELS_NAMESPACE})

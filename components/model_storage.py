@@ -110,8 +110,8 @@ class ModelStorage(pulumi.ComponentResource):
                 cluster_name=reader.cluster_name,
                 namespace=reader.namespace,
                 service_account=reader.service_account,
-                policy=pulumi.Output.all(self.bucket.arn, args.key_arn).apply(
-                    lambda a: json.dumps(iam.model_reader(a[0], a[1], reader.prefixes))
+                policy=pulumi.Output.all(bucket_arn=self.bucket.arn, key_arn=args.key_arn).apply(
+                    lambda a: json.dumps(iam.model_reader(a["bucket_arn"], a["key_arn"], reader.prefixes))
                 ),
                 description="Model pods: read-only access to the model bucket",
             )

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from components.compilers.node_groups import NodeGroupShape, tag_resource_key
+from components.compilers.node_groups import NodeGroupShape, node_group_name_prefix, tag_resource_key
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,9 @@ class NodeGroup(pulumi.ComponentResource):
         self.node_group = aws.eks.NodeGroup(
             f"{name}-nodes",
             cluster_name=args.cluster_name,
-            node_group_name=shape.key,
+            # A prefix, not a fixed name: a change EKS cannot make in place (instance types,
+            # capacity type, AMI type, subnets) creates the new group before the old one goes.
+            node_group_name_prefix=node_group_name_prefix(shape.key),
             node_role_arn=args.node_role_arn,
             subnet_ids=args.subnet_ids,
             instance_types=shape.instance_types,

@@ -23,6 +23,21 @@ class PodRole:
         return [self.policy, self.association]
 
 
+@dataclass(frozen=True)
+class FormerNames:
+    """Names the three resources had before they were made by `pod_role`: the engine then moves
+    them to their new names instead of replacing a live role."""
+
+    role: str
+    policy: str
+    association: str
+
+
+def _renamed(former: str | None) -> list[pulumi.Alias] | None:
+    # Same parent (the component calling pod_role), only the name changed.
+    return [pulumi.Alias(name=former)] if former else None
+
+
 def pod_role(
     resource_name: str,
     *,
@@ -32,18 +47,26 @@ def pod_role(
     service_account: str,
     policy: pulumi.Input[str],
     description: str | None = None,
+    former: FormerNames | None = None,
 ) -> PodRole:
-    child = pulumi.ResourceOptions(parent=parent)
+    def child(name: str | None) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(parent=parent, aliases=_renamed(name))
+
     role = aws.iam.Role(
-        resource_name, description=description, assume_role_policy=json.dumps(iam.pod_identity_trust()), opts=child
+        resource_name,
+        description=description,
+        assume_role_policy=json.dumps(iam.pod_identity_trust()),
+        opts=child(former and former.role),
     )
-    role_policy = aws.iam.RolePolicy(resource_name, role=role.name, policy=policy, opts=child)
+    role_policy = aws.iam.RolePolicy(
+        resource_name, role=role.name, policy=policy, opts=child(former and former.policy)
+    )
     association = aws.eks.PodIdentityAssociation(
         resource_name,
         cluster_name=cluster_name,
         namespace=namespace,
         service_account=service_account,
         role_arn=role.arn,
-        opts=child,
+        opts=child(former and former.association),
     )
     return PodRole(role, role_policy, association)

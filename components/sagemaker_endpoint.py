@@ -33,6 +33,8 @@ class SageMakerEndpointArgs:
     image_refs: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     # What must exist before the model can start, e.g. Triton's config.pbtxt in the model prefix.
     after: Sequence[pulumi.Resource] = ()
+    # SNS topics the stack routes this model's critical alerts to; its alarms notify them.
+    alarm_topics: Sequence[str] = ()
 
 
 def resolve_aws_image(image: AwsImage, region: str, instance_type: str) -> str:
@@ -101,23 +103,27 @@ class SageMakerEndpoint(pulumi.ComponentResource):
         role_policy = aws.iam.RolePolicy(
             f"{name}-role",
             role=role.name,
-            policy=pulumi.Output.all(args.bucket_arn, args.key_arn, image, subnets, security_group.id).apply(
+            policy=pulumi.Output.all(
+                bucket_arn=args.bucket_arn, key_arn=args.key_arn, image=image, subnet_ids=subnets,
+                security_group_id=security_group.id,
+            ).apply(
                 lambda v: json.dumps(
                     sm.execution_policy(
                         model, args.settings, partition=partition, region=args.region, account_id=account_id,
-                        bucket_arn=v[0], key_arn=v[1], image=v[2], endpoint=endpoint, subnet_ids=v[3],
-                        security_group_id=v[4],
+                        endpoint=endpoint, **v,
                     )
                 )
             ),
             opts=child,
         )
 
-        model_request = pulumi.Output.all(image, role.arn, subnets, security_group.id).apply(
+        model_request = pulumi.Output.all(
+            image=image, role_arn=role.arn, subnet_ids=subnets, security_group_id=security_group.id
+        ).apply(
             lambda v: sm.pulumi_model_args(
                 sm.model_request(
-                    model, endpoint=endpoint, kind=kind, image=v[0], role_arn=v[1], subnet_ids=v[2],
-                    security_group_ids=[v[3]],
+                    model, endpoint=endpoint, kind=kind, image=v["image"], role_arn=v["role_arn"],
+                    subnet_ids=v["subnet_ids"], security_group_ids=[v["security_group_id"]],
                 )
             )
         )
@@ -128,7 +134,7 @@ class SageMakerEndpoint(pulumi.ComponentResource):
             # The instances start with this role's permissions, and Triton needs its config.pbtxt.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy, logs, *args.after]),
         )
-        alarm_requests = sm.alarm_requests(model, endpoint)
+        alarm_requests = sm.alarm_requests(model, endpoint, list(args.alarm_topics))
         alarms = [
             aws.cloudwatch.MetricAlarm(
                 f"{name}-alarm-{request['AlarmName'].removeprefix(endpoint + '-')}",
@@ -138,11 +144,10 @@ class SageMakerEndpoint(pulumi.ComponentResource):
             for request in alarm_requests
         ]
         deployment = sm.deployment_config(model, args.settings, [request["AlarmName"] for request in alarm_requests])
-        config_request = pulumi.Output.all(sagemaker_model.name, args.key_arn).apply(
+        config_request = pulumi.Output.all(model_name=sagemaker_model.name, key_arn=args.key_arn).apply(
             lambda v: sm.pulumi_endpoint_config_args(
                 sm.endpoint_config_request(
-                    model, args.settings, endpoint=endpoint, model_name=v[0], bucket=args.bucket_name, key_arn=v[1],
-                    deployment=deployment,
+                    model, args.settings, endpoint=endpoint, bucket=args.bucket_name, deployment=deployment, **v
                 )
             )
         )

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -9,8 +10,10 @@ from pulumi.runtime import config as runtime_config
 
 from components.intent.loading import SpecError, parse_stack_config
 from components.intent.stack import StackSpec
+from components.stack_yaml import StackFileProblems, read_stack_yaml, stack_file_problems
 
 # The offline preview can run any file; it names it here so error messages point at it.
+# It has read that file strictly itself (components/preview/stackfile.py).
 STACK_FILE_ENV = "ML_SERVING_STACK_FILE"
 
 
@@ -26,9 +29,25 @@ def _config_map() -> dict[str, Any]:
     return merged
 
 
+def _file_problems(path: Path) -> list[str]:
+    """`pulumi up` hands the program the engine's parsed config, in which a duplicate key has
+    already replaced its twin: read the file itself to see what was written."""
+    if not path.is_file():
+        return []
+    try:
+        return stack_file_problems(read_stack_yaml(path))
+    except StackFileProblems as error:
+        return error.problems
+
+
 def load_stack_spec() -> StackSpec:
     """The validated StackSpec, or a clean RunError (no traceback) naming every problem."""
+    source = stack_file()
     try:
-        return parse_stack_config(_config_map(), stack_file())
+        if STACK_FILE_ENV not in os.environ:
+            problems = _file_problems(Path(source))
+            if problems:
+                raise SpecError(source, problems)
+        return parse_stack_config(_config_map(), source)
     except SpecError as error:
         raise pulumi.RunError(str(error)) from None

@@ -89,7 +89,7 @@ def preview_data_guard(state_bucket_arn: str) -> Policy:
     )
 
 
-def deploy_iam(environment: str, account_id: str, partition: str = "aws") -> Policy:
+def deploy_iam(environment: str, account_id: str, partition: str) -> Policy:
     """What PowerUserAccess leaves out and a stack needs: its own roles (named ml-serving-*),
     passing them to EKS, EC2 and SageMaker, and service-linked roles.
 

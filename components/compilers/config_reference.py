@@ -9,7 +9,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from components.intent.loading import MAX_TEXT, NAMESPACES
 from components.intent.schema import stack_file_schema
+from components.stack_yaml import MAX_DEPTH, MAX_EXPANDED_VALUES, MAX_FILE_BYTES, STACK_FILE_KEYS
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_PATH = ROOT / "stacks" / "stack.schema.json"
@@ -69,6 +71,31 @@ def _table(schema: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _reading_rules() -> list[str]:
+    return [
+        "## How a stack file is read",
+        "",
+        "The preview (`make synth`) and the program (`pulumi up`) read the file with the same rules,",
+        "and report every problem at once, cross-field rules included, before anything is created:",
+        "",
+        f"- Top-level keys: {', '.join(f'`{k}`' for k in STACK_FILE_KEYS)} (what Pulumi writes).",
+        f"- Config keys are `<namespace>:<name>`; namespaces: {', '.join(f'`{n}:`' for n in NAMESPACES)}",
+        "  (ours, the providers the program creates resources with, and Pulumi's). Any other namespace is an",
+        "  error, and one near `ml-serving` (`ml-servng:`, `ML-Serving:`) says which key was meant: it would",
+        "  otherwise be ignored and the stack deployed without it.",
+        "- A key written twice in one mapping, at any depth, is an error naming both lines (YAML would keep",
+        "  only the last).",
+        f"- At most {MAX_FILE_BYTES:,} bytes, {MAX_DEPTH} levels deep and {MAX_EXPANDED_VALUES:,} values once",
+        f"  aliases are expanded; no value longer than {MAX_TEXT:,} characters. Messages quote values cut short.",
+        "- A number where text is expected (`kubernetes_version: 1.35`, `version: 2`) says how to quote it.",
+        "- Regions and EC2 / SageMaker instance types are checked against botocore's data, offline.",
+        "- A staging or prod stack lists at least one model.",
+        "- Quantized vLLM models run vLLM 0.31.0's marlin kernels (`awq_marlin`, `gptq_marlin`) in bfloat16 and",
+        "  the plain `awq` / `gptq` kernels in float16 (they are fp16-only); bfloat16 and fp8 need a GPU of",
+        "  compute capability 8.0 or newer.",
+    ]
+
+
 def render(schema: dict[str, Any]) -> str:
     config = schema["properties"]["config"]
     lines = [
@@ -78,6 +105,8 @@ def render(schema: dict[str, Any]) -> str:
         "Every key lives under `config:` in `stacks/Pulumi.<env>.yaml`. Unknown `ml-serving:` keys",
         "and unknown fields are errors, reported all at once with the file and the field path.",
         "Editors can validate stack files with `stacks/stack.schema.json`.",
+        "",
+        *_reading_rules(),
         "",
         "## Stack keys",
         "",

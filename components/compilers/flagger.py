@@ -98,12 +98,12 @@ def gate_values(model: ModelSpec, versions: list[ServedVersion]) -> list[tuple[s
     return [
         (f"{_check_key(gate)}{suffix}", _number(value), ceiling)
         for gate in plan(model)[2]
-        for suffix, value, ceiling in gate_measures(gate, model.runtime, candidate, stable)
+        for suffix, value, ceiling in gate_measures(gate, model, candidate, stable)
     ]
 
 
 def _number(query: str) -> str:
-    # A quantile of no requests is NaN, a present series Flagger also reads as "no values":
+    # A share of no requests (0/0) is NaN, a present series Flagger also reads as "no values":
     # drop it so it counts as absent (NaN > -Inf is false; +Inf, a real breach, stays).
     return f"({query}) > -Inf"
 

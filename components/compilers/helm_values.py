@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from components.compilers import alertmanager
 from components.compilers.node_groups import GPU_LABEL, GPU_TAINT_KEY
 from components.intent import versions
+from components.intent.alerting import AlertingSpec
 from components.intent.cluster import Observability
 
 Values = dict[str, Any]
@@ -48,6 +50,11 @@ PROMETHEUS_URL = f"http://prometheus-operated.{NAMESPACES['kube-prometheus-stack
 GRAFANA_ADMIN_SECRET = "grafana-admin"
 CLUSTER_AUTOSCALER_SERVICE_ACCOUNT = "cluster-autoscaler"
 EXTERNAL_DNS_SERVICE_ACCOUNT = "external-dns"
+ALERTMANAGER_SERVICE_ACCOUNT = "alertmanager"
+# EKS runs the scheduler, controller manager and etcd out of the cluster's reach, and binds
+# kube-proxy's metrics to 127.0.0.1 (aws/containers-roadmap#657): the chart's scrapes of them
+# find no target and their `absent(up)` alerts would fire forever.
+EKS_HIDDEN_COMPONENTS = ("kubeScheduler", "kubeControllerManager", "kubeEtcd", "kubeProxy")
 GPU_TOLERATION = {"key": GPU_TAINT_KEY, "operator": "Exists", "effect": "NoSchedule"}
 # A GPU node boots, joins and advertises its GPUs; Cluster Autoscaler gives up after this.
 MAX_NODE_PROVISION_S = 1200
@@ -77,8 +84,20 @@ def keda_http_add_on(interceptor_min_replicas: int) -> Values:
     return {"interceptor": {"replicas": {"min": interceptor_min_replicas}}}
 
 
-def kube_prometheus_stack(observability: Observability, storage_class: str) -> Values:
+def kube_prometheus_stack(observability: Observability, storage_class: str, alerting: AlertingSpec | None = None) -> Values:
+    alerting = alerting or AlertingSpec()
     return {
+        **{component: {"enabled": False} for component in EKS_HIDDEN_COMPONENTS},
+        "defaultRules": {
+            # Watchdog fires always, by design, for a dead man's switch we do not run; left on,
+            # an empty cluster would never be quiet.
+            "disabled": {"Watchdog": True},
+        },
+        "alertmanager": {
+            "config": alertmanager.config(alerting),
+            "serviceAccount": {"create": True, "name": ALERTMANAGER_SERVICE_ACCOUNT},
+            "alertmanagerSpec": {"secrets": alertmanager.mounted_secrets(alerting)},
+        },
         "prometheus": {
             "prometheusSpec": {
                 "retention": f"{observability.retention_days}d",
@@ -117,7 +136,9 @@ def dcgm_exporter() -> Values:
         # The chart tolerates only control-plane taints by default.
         "tolerations": [GPU_TOLERATION],
         "nodeSelector": {GPU_LABEL: "true"},
-        "serviceMonitor": {"enabled": True, "additionalLabels": MONITOR_LABELS},
+        # The exporter labels each GPU's series with the pod and namespace using it; without
+        # honorLabels the scrape's own (the exporter's pod) would push those to exported_*.
+        "serviceMonitor": {"enabled": True, "additionalLabels": MONITOR_LABELS, "honorLabels": True},
         "kubernetes": {"enablePodLabels": True},
     }
 

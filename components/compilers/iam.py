@@ -52,7 +52,7 @@ def model_reader(bucket_arn: str, key_arn: str, prefixes: list[str] | None = Non
     return _document(*statements)
 
 
-def cluster_autoscaler(cluster_name: str, partition: str = "aws") -> Policy:
+def cluster_autoscaler(cluster_name: str, partition: str) -> Policy:
     """Cluster Autoscaler on managed node groups (kubernetes/autoscaler cloudprovider/aws README).
 
     Reads are unscoped because those APIs accept no resource; writes are limited to the
@@ -193,3 +193,8 @@ def deny_insecure_transport(bucket_arn: str) -> Policy:
             "Condition": {"Bool": {"aws:SecureTransport": "false"}},
         }
     )
+
+
+def alert_publisher(topic_arns: list[str]) -> Policy:
+    """Alertmanager's SNS receivers: publish to the stack's alert topics, nothing else."""
+    return _document({"Sid": "PublishAlerts", "Effect": "Allow", "Action": ["sns:Publish"], "Resource": topic_arns})

@@ -41,6 +41,12 @@ def scaled_object(served: ServedVersion, query: str, wake_route: str | None) -> 
     a version at zero replicas (which exports no metrics at all) wakes on the first request.
     """
     policy = served.model.autoscaling
+    if wake_route is not None:
+        # At zero replicas there is no series to read: that alone is no failure.
+        query = (
+            f'({query}) or on() (sum(kube_deployment_spec_replicas{{namespace="{MODELS_NAMESPACE}",'
+            f'deployment="{served.predictor}"}}) == 0)'
+        )
     triggers: list[dict[str, Any]] = [
         {
             "type": "prometheus",
@@ -50,8 +56,9 @@ def scaled_object(served: ServedVersion, query: str, wake_route: str | None) -> 
                 "serverAddress": PROMETHEUS_URL,
                 "query": query,
                 "threshold": f"{policy.target:g}",
-                # No series (e.g. at zero replicas) reads as zero load, not as an error.
-                "ignoreNullValues": "true",
+                # An empty result (scrape broken, metric renamed) is an error, so `fallback`
+                # engages; "true" would read it as zero load and park the model at its floor.
+                "ignoreNullValues": "false",
             },
         }
     ]

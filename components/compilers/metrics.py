@@ -66,6 +66,20 @@ def error_ratio(runtime: Runtime, sel: str, window: str) -> str:
     return f"({failed} / {total})"
 
 
+def le_matcher(edge_seconds: float) -> str:
+    """`le` as vLLM's Python client writes it ("1.0") or as Prometheus 3 may normalise it ("1")."""
+    forms = sorted({repr(float(edge_seconds)), format(edge_seconds, "g")})
+    return 'le=~"' + "|".join(form.replace(".", "\\\\.") for form in forms) + '"'
+
+
+def slow_ratio(metric: str, sel: str, edge_seconds: float, window: str) -> str:
+    """Share of requests slower than a bucket edge: (all - requests in the bucket at the edge) / all.
+    No requests gives no result (0/0), not zero."""
+    good = f"sum(rate({metric}_bucket{{{sel},{le_matcher(edge_seconds)}}}[{window}]))"
+    total = f"sum(rate({metric}_count{{{sel}}}[{window}]))"
+    return f"(({total} - {good}) / {total})"
+
+
 def _histogram_p99(metric: str, sel: str, window: str) -> str:
     return f"histogram_quantile(0.99, sum by (le) (rate({metric}_bucket{{{sel}}}[{window}])))"
 
@@ -81,6 +95,10 @@ def tpot_p99_seconds(sel: str, window: str) -> str:
 def latency_p99_seconds(runtime: Runtime, sel: str, window: str) -> str:
     if runtime == "vllm":
         return _histogram_p99(VLLM_E2E, sel, window)
+    return triton_latency_p99_seconds(sel)
+
+
+def triton_latency_p99_seconds(sel: str) -> str:
     # A summary's quantiles cannot be aggregated; the slowest replica bounds the p99.
     return f'max({TRITON_SUMMARY_US}{{{sel},quantile="0.99"}}) / 1e6'
 

@@ -112,6 +112,16 @@ def gpu_shape(pool: GpuNodePool) -> NodeGroupShape:
     )
 
 
+# EKS node group names are at most 63 characters; the provider appends a 26-character unique
+# suffix to a prefix (terraform-provider-aws eks/node_group.go: 63 - id.UniqueIDSuffixLength).
+NODE_GROUP_PREFIX_MAX = 63 - 26
+
+
+def node_group_name_prefix(key: str) -> str:
+    """The node group's name prefix: its pool key, cut to fit, and a dash before the suffix."""
+    return f"{key[: NODE_GROUP_PREFIX_MAX - 1].rstrip('-')}-"
+
+
 def tag_resource_key(tag_key: str) -> str:
     """A stable, name-safe key for one ASG tag resource."""
     return re.sub(r"[^a-z0-9]+", "-", tag_key.removeprefix(TEMPLATE_PREFIX + "/").lower()).strip("-")

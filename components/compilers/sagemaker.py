@@ -25,6 +25,7 @@ from components.compilers.sources import model_prefixes
 from components.compilers.triton import config_digest
 from components.intent.images import ImageSource
 from components.intent.model import ModelSpec
+from components.intent.quantization import kernel
 from components.intent.stack import SAGEMAKER_UPDATE_WAIT_S, SageMakerSpec, sagemaker_traffic_shift
 
 Request = dict[str, Any]
@@ -135,8 +136,10 @@ def container_environment(model: ModelSpec, kind: ImageKind, limits: Timeouts) -
             "OPTION_DTYPE": {"bfloat16": "bf16", "float16": "fp16"}[engine.dtype],
             "OPTION_MODEL_LOADING_TIMEOUT": str(limits.startup_s),
         }
-        if engine.quantization != "none":
-            env["OPTION_QUANTIZE"] = engine.quantization
+        chosen = kernel(engine.quantization, engine.dtype)
+        if chosen is not None:
+            # LMI hands option.quantize to vLLM as its quantization method.
+            env["OPTION_QUANTIZE"] = chosen.name
         if engine.kv_cache_dtype != "auto":
             env["OPTION_KV_CACHE_DTYPE"] = engine.kv_cache_dtype
         return env
@@ -149,8 +152,9 @@ def container_environment(model: ModelSpec, kind: ImageKind, limits: Timeouts) -
         "SM_VLLM_MAX_NUM_SEQS": str(engine.max_num_seqs),
         "SM_VLLM_TENSOR_PARALLEL_SIZE": str(model.gpus),
     }
-    if engine.quantization != "none":
-        flags["SM_VLLM_QUANTIZATION"] = engine.quantization
+    chosen = kernel(engine.quantization, engine.dtype)
+    if chosen is not None:
+        flags["SM_VLLM_QUANTIZATION"] = chosen.name
     if engine.kv_cache_dtype != "auto":
         flags["SM_VLLM_KV_CACHE_DTYPE"] = engine.kv_cache_dtype
     # The weights are on disk and the container has no network: never ask the Hugging Face Hub.
@@ -408,15 +412,19 @@ def _metric(endpoint: str, metric_id: str, name: str, period: int) -> Request:
     }
 
 
-def alarm_requests(model: ModelSpec, endpoint: str) -> list[Request]:
+def alarm_requests(model: ModelSpec, endpoint: str, notify: list[str] | None = None) -> list[Request]:
     """PutMetricAlarm for each threshold, on the endpoint's variant. During a blue/green
     update the old and the new fleet report under the same variant, so an alarm sees both:
-    a canary taking 10 % of requests moves the error rate by a tenth of its own."""
+    a canary taking 10 % of requests moves the error rate by a tenth of its own. `notify`:
+    the SNS topics of the receivers the stack routes this model's critical alerts to."""
     version, _ = served_version(model)
     requests = []
     for threshold in thresholds(model):
         common = {
             "AlarmName": alarm_name(endpoint, threshold.metric),
+            # Told when it fires and when it clears, like Alertmanager's send_resolved.
+            "AlarmActions": list(notify or []),
+            "OKActions": list(notify or []),
             "ComparisonOperator": "GreaterThanThreshold",
             "EvaluationPeriods": 1,
             "DatapointsToAlarm": 1,
@@ -524,7 +532,7 @@ def log_group_name(endpoint: str) -> str:
     return f"/aws/sagemaker/Endpoints/{endpoint}"
 
 
-def ecr_repository_arn(image: str, partition: str = "aws") -> str | None:
+def ecr_repository_arn(image: str, partition: str) -> str | None:
     """The ECR repository an image reference lives in, None outside ECR."""
     found = ECR_REFERENCE.match(image)
     if found is None:
@@ -707,6 +715,8 @@ def pulumi_endpoint_args(request: Request) -> dict[str, Any]:
 def pulumi_alarm_args(request: Request) -> dict[str, Any]:
     plain = {k: v for k, v in request.items() if k not in ("AlarmName", "Tags", "Metrics", "Dimensions")}
     args = {"name": request["AlarmName"], **_snake_keys(plain), "tags": _tag_map(request)}
+    if "okactions" in args:  # "OK" is one word to CloudWatch, two letters to the snake-caser
+        args["ok_actions"] = args.pop("okactions")
     if "Dimensions" in request:
         args["dimensions"] = {d["Name"]: d["Value"] for d in request["Dimensions"]}
     if "Metrics" in request:

@@ -35,6 +35,10 @@ def service_account() -> Manifest:
         "apiVersion": "v1",
         "kind": "ServiceAccount",
         "metadata": {"name": MODEL_SERVICE_ACCOUNT, "namespace": MODELS_NAMESPACE, "labels": MANAGED_BY},
+        # Model servers never call the Kubernetes API. EKS Pod Identity still works: its webhook
+        # adds its own projected token (audience pods.eks.amazonaws.com, volume
+        # eks-pod-identity-token), which this setting does not govern.
+        "automountServiceAccountToken": False,
     }
 
 

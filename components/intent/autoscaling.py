@@ -36,6 +36,15 @@ class AutoscalingPolicy(Spec):
         1, ge=1, le=100, description="Replicas kept while the model receives traffic."
     )
     max_replicas: int = Field(1, ge=1, le=100, description="Upper bound on replicas (cost ceiling).")
+    single_replica_reason: str | None = Field(
+        None,
+        min_length=10,
+        max_length=300,
+        description=(
+            "Why this model may run a single replica where the policy pack wants two (a node drain or "
+            "a crash is then an outage until a replacement starts): the explicit acceptance, reviewed in the PR."
+        ),
+    )
     warm_pool: int = Field(
         0,
         ge=0,

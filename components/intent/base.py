@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from contextvars import ContextVar
 from ipaddress import IPv4Network
 from typing import Annotated, Any
 
@@ -23,6 +25,10 @@ class Spec(BaseModel):
 
 Loc = tuple[str | int, ...]
 
+# Set while components/intent/partial.py runs rules on a model rebuilt without its invalid
+# fields: a rule that reads one of them is skipped instead of failing.
+PARTIAL: ContextVar[bool] = ContextVar("PARTIAL", default=False)
+
 
 class Problems:
     """Collects every rule violation of one model so they are all reported at once.
@@ -40,6 +46,14 @@ class Problems:
         error = PydanticCustomError("ml_serving_rule", "{message}", {"message": message})
         self._errors.append(InitErrorDetails(type=error, loc=loc, input=value))
 
+    def run(self, check: Callable[[Problems], object]) -> None:
+        """Run one group of rules; on a partly valid model, skip it if it needs a missing field."""
+        try:
+            check(self)
+        except AttributeError:
+            if not PARTIAL.get():
+                raise
+
     def raise_if_any(self) -> None:
         if self._errors:
             raise pydantic_core.ValidationError.from_exception_data(
@@ -47,12 +61,21 @@ class Problems:
             )
 
 
+SHOWN = 60
+
+
+def shown(value: Any) -> str:
+    """A value as a message quotes it: repr, cut to a readable length."""
+    text = repr(value)
+    return text if len(text) <= SHOWN else f"{text[:SHOWN]}... ({len(text):,} characters)"
+
+
 def pattern_check(pattern: str, rule: str):
     compiled = re.compile(pattern)
 
     def check(value: str) -> str:
         if not compiled.fullmatch(value):
-            raise ValueError(f"{value!r} is not valid: {rule}")
+            raise ValueError(f"{shown(value)} is not valid: {rule}")
         return value
 
     return AfterValidator(check)
@@ -133,7 +156,13 @@ VersionLabel = Annotated[
 ModelSource = Annotated[
     str,
     pattern_check(
-        r"(s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/[^\s]+|hf://[\w.-]+/[\w.-]+)",
-        "expected s3://<bucket>/<prefix>/ or hf://<organisation>/<model>",
+        r"(s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/[^\s]+|hf://[\w.-]+/[\w.-]+(@[\w.-]{1,64})?)",
+        "expected s3://<bucket>/<prefix>/ or hf://<organisation>/<model>[@<revision>]",
     ),
 ]
+
+
+def hf_repository(source: str) -> tuple[str, str | None]:
+    """`hf://org/model@rev` -> (`org/model`, `rev`); the revision is None when unpinned."""
+    repository, _, revision = source.removeprefix("hf://").partition("@")
+    return repository, revision or None

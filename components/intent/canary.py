@@ -41,13 +41,20 @@ class Gate(Spec):
     max_value: float | None = Field(
         None,
         gt=0,
-        description="Absolute ceiling for the candidate: a ratio (0-1) for error_rate, milliseconds for latencies.",
+        description=(
+            "Absolute ceiling for the candidate: a ratio (0-1) for error_rate, milliseconds for latencies "
+            "(at most 1 % of requests slower; for vLLM a bucket edge of the runtime's histogram)."
+        ),
     )
     max_ratio_to_stable: float | None = Field(
         None,
         ge=1,
         le=10,
-        description="The candidate may be at most this many times worse than the stable version (EKS).",
+        description=(
+            "The candidate may be at most this many times worse than the stable version (EKS): its share "
+            "of failed requests, or (vLLM latencies) its share of requests slower than the model's objective; "
+            "a stable version with no failures counts as 0 %, floored at 0.1 %."
+        ),
     )
     window_s: int = Field(300, ge=60, le=3600, description="Window the metric is measured over.")
 
@@ -98,6 +105,16 @@ class CanaryPolicy(Spec):
             "roll it back. Promote or roll back by changing this one line."
         ),
     )
+    previous_percent: int | None = Field(
+        None,
+        ge=0,
+        le=100,
+        description=(
+            "The step this candidate was at before this change (the value traffic_percent had). Leave it "
+            "out for a brand-new candidate: it starts at the first step. The policy pack lets a change "
+            "move one step at a time from here."
+        ),
+    )
     step_interval_s: int = Field(
         600, ge=60, le=86_400, description="Minimum bake time at each step before the next."
     )
@@ -123,6 +140,13 @@ class CanaryPolicy(Spec):
                 f"traffic_percent must be 0 (dark or rolled back) or one of the steps {self.steps}; "
                 f"got {self.traffic_percent}",
                 self.traffic_percent,
+            )
+        if self.previous_percent not in (None, 0, *self.steps):
+            problems.add(
+                ("previous_percent",),
+                f"previous_percent is a step the candidate was at: 0 or one of {self.steps}; "
+                f"got {self.previous_percent}",
+                self.previous_percent,
             )
         metrics = [gate.metric for gate in self.gates if gate.metric != "quality"]
         repeated = sorted({m for m in metrics if metrics.count(m) > 1})

@@ -2,22 +2,33 @@
 from __future__ import annotations
 
 from ipaddress import IPv4Network
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from components.intent import versions
-from components.intent.base import Cidr, IamRoleArn, Problems, ResourceName, Spec, duplicates
+from components.intent.aws_data import unknown_ec2_type
+from components.intent.base import Cidr, IamRoleArn, Problems, ResourceName, Spec, duplicates, pattern_check
 from components.intent.instances import catalog
 
 KubernetesVersion = Literal[versions.EKS_KUBERNETES_VERSIONS]  # type: ignore[valid-type]
 LogType = Literal["api", "audit", "authenticator", "controllerManager", "scheduler"]
 
 
+def _ec2_type(instance_type: str) -> str:
+    problem = unknown_ec2_type(instance_type)
+    if problem:
+        raise ValueError(problem)
+    return instance_type
+
+
+Ec2InstanceType = Annotated[str, AfterValidator(_ec2_type)]
+
+
 class SystemNodeGroup(Spec):
     """On-demand CPU nodes for the platform's own pods (CoreDNS, controllers, Prometheus)."""
 
-    instance_types: list[str] = Field(
+    instance_types: list[Ec2InstanceType] = Field(
         ["m6i.xlarge"], min_length=1, max_length=5, description="CPU instance types."
     )
     min_size: int = Field(2, ge=1, le=50)
@@ -74,9 +85,24 @@ class GpuNodePool(Spec):
                 ("warm_pool", "reuse_on_scale_in"),
                 "EKS warm pools cannot return Bottlerocket instances on scale-in; set it to false",
             )
+        if self.warm_pool is not None and self.capacity_type == "spot":
+            problems.add(
+                ("warm_pool",),
+                "EC2 Auto Scaling refuses a warm pool on a group that launches Spot Instances; use "
+                "capacity_type on_demand for this pool or drop warm_pool",
+            )
+        if self.warm_pool is not None and len(self.instance_types) > 1:
+            problems.add(
+                ("warm_pool",),
+                "EC2 Auto Scaling refuses a warm pool on a group with a mixed instances policy, which "
+                f"{len(self.instance_types)} instance types need; give this pool one instance type or drop warm_pool",
+            )
         known = catalog().instances
+        not_ec2 = [problem for t in self.instance_types if (problem := unknown_ec2_type(t))]
         unknown = [t for t in self.instance_types if t not in known]
-        if unknown:
+        if not_ec2:
+            problems.add(("instance_types",), "; ".join(not_ec2))
+        elif unknown:
             problems.add(
                 ("instance_types",),
                 f"unknown GPU instance types {unknown}; known: {', '.join(sorted(known))}",
@@ -111,25 +137,47 @@ class Observability(Spec):
     grafana: bool = Field(True, description="Install Grafana with our dashboards.")
 
 
+# One exact chart version. A range ("*", ">=0.1.0", "~1.2") is never a pin: Helm resolves it to
+# whatever is newest at install time, so two `pulumi up` runs of one commit can install different code.
+ChartVersion = Annotated[
+    str,
+    pattern_check(
+        r"v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?",
+        "give one exact chart version such as 1.2.3 or v1.2.3; a range or wildcard lets Helm pick "
+        "whatever is newest at install time",
+    ),
+]
+
+
 def _pinned(chart: str) -> Any:
     pin = versions.CHARTS[chart]
-    return Field(pin.version, min_length=1, max_length=40, description=f"Version of {pin.repo}/{pin.chart}.")
+    return Field(
+        pin.version,
+        max_length=40,
+        description=f"Version of {pin.repo}/{pin.chart}. Anything but the pin ({pin.version}) needs a reasoned "
+        "entry in the addon-versions-pinned policy's allow-list.",
+    )
+
+
+# Domains AWS answers for inside every VPC: a private zone named after one of them, or under
+# one, shadows the service endpoints (ECR, S3, STS, EKS) nodes need to pull images and join.
+AWS_DOMAINS = ("amazonaws.com", "amazonaws.com.cn", "aws", "amazon.com", "amazontrust.com")
 
 
 class AddonVersions(Spec):
     """Chart versions of the cluster add-ons. The defaults are the pins in versions.py."""
 
-    cert_manager: str = _pinned("cert-manager")
-    keda: str = _pinned("keda")
-    keda_http_add_on: str = _pinned("keda-http-add-on")
-    kserve: str = _pinned("kserve")
-    kube_prometheus_stack: str = _pinned("kube-prometheus-stack")
-    nvidia_device_plugin: str = _pinned("nvidia-device-plugin")
-    dcgm_exporter: str = _pinned("dcgm-exporter")
-    cluster_autoscaler: str = _pinned("cluster-autoscaler")
-    envoy_gateway: str = _pinned("envoy-gateway")
-    external_dns: str = _pinned("external-dns")
-    flagger: str = _pinned("flagger")
+    cert_manager: ChartVersion = _pinned("cert-manager")
+    keda: ChartVersion = _pinned("keda")
+    keda_http_add_on: ChartVersion = _pinned("keda-http-add-on")
+    kserve: ChartVersion = _pinned("kserve")
+    kube_prometheus_stack: ChartVersion = _pinned("kube-prometheus-stack")
+    nvidia_device_plugin: ChartVersion = _pinned("nvidia-device-plugin")
+    dcgm_exporter: ChartVersion = _pinned("dcgm-exporter")
+    cluster_autoscaler: ChartVersion = _pinned("cluster-autoscaler")
+    envoy_gateway: ChartVersion = _pinned("envoy-gateway")
+    external_dns: ChartVersion = _pinned("external-dns")
+    flagger: ChartVersion = _pinned("flagger")
 
 
 class ClusterSpec(Spec):
@@ -175,6 +223,17 @@ class ClusterSpec(Spec):
     gpu_pools: list[GpuNodePool] = Field(min_length=1, max_length=20)
     observability: Observability = Field(default_factory=Observability)
     addon_versions: AddonVersions = Field(default_factory=AddonVersions)
+
+    @field_validator("model_domain")
+    @classmethod
+    def _not_an_aws_domain(cls, domain: str) -> str:
+        for aws_domain in AWS_DOMAINS:
+            if domain == aws_domain or domain.endswith("." + aws_domain):
+                raise ValueError(
+                    f"{domain} is AWS's own domain ({aws_domain}): the private zone would shadow the service "
+                    "endpoints nodes need inside the VPC; use a name under .internal, e.g. models.internal"
+                )
+        return domain
 
     @field_validator("public_access_cidrs")
     @classmethod

@@ -27,9 +27,12 @@ class Gpu(Spec):
     bandwidth_gb_s: float = Field(gt=0)
     # Dense (no 2:4 sparsity) 16-bit tensor throughput: the planner's prefill time.
     bf16_tflops: float = Field(gt=0)
+    # CUDA compute capability (8.6 = sm_86): which vLLM kernels the GPU can run.
+    compute_capability: float = Field(ge=3, le=20)
     source: str
     bandwidth_source: str
     tflops_source: str
+    capability_source: str
 
 
 class InstanceType(Spec):
@@ -58,7 +61,7 @@ class Catalog(Spec):
     def _references_resolve(self) -> Catalog:
         cited = {self.sagemaker_price_premium.source}
         for gpu in self.gpus.values():
-            cited |= {gpu.source, gpu.bandwidth_source, gpu.tflops_source}
+            cited |= {gpu.source, gpu.bandwidth_source, gpu.tflops_source, gpu.capability_source}
         for name, itype in self.instances.items():
             if itype.gpu not in self.gpus:
                 raise ValueError(f"instance {name} names unknown GPU {itype.gpu}")

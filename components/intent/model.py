@@ -8,12 +8,16 @@ from pydantic import Field, model_validator
 
 from components.intent.architecture import LlmArchitecture, presets
 from components.intent.autoscaling import AutoscalingPolicy
-from components.intent.base import ModelName, ModelSource, Problems, Spec, VersionLabel
+from components.intent.aws_data import unknown_ec2_type
+from components.intent.base import ModelName, ModelSource, Problems, Spec, VersionLabel, shown
 from components.intent.canary import CanaryPolicy
 from components.intent.experiment import Experiment, Shadow
+from components.intent.histograms import Histogram, edge_problem
 from components.intent.instances import catalog
 from components.intent.memory import GIB, MemoryPlan, fit_problem, plan_memory, triton_fit_problem
+from components.intent.quantization import quantization_problem
 from components.intent.slo import Slo
+from components.intent.traffic import Traffic
 from components.intent.triton import TritonModelConfig
 
 Runtime = Literal["vllm", "triton"]
@@ -39,7 +43,12 @@ class VllmEngine(Spec):
     )
     dtype: Literal["bfloat16", "float16"] = Field("bfloat16", description="Activation and weight dtype.")
     quantization: Literal["none", "fp8", "awq", "gptq"] = Field(
-        "none", description="Weight quantization the checkpoint uses (or fp8 on the fly)."
+        "none",
+        description=(
+            "Weight quantization the checkpoint uses (or fp8 on the fly). In bfloat16, awq and gptq run "
+            "vLLM's marlin kernels (4- or 8-bit, group size -1/32/64/128, symmetric GPTQ); in float16 the "
+            "plain kernels, which take any AWQ/GPTQ checkpoint."
+        ),
     )
     kv_cache_dtype: Literal["auto", "fp8"] = Field(
         "auto", description="`auto` keeps the model dtype; `fp8` halves the KV cache."
@@ -61,7 +70,7 @@ class VllmEngine(Spec):
                 hint = f" (did you mean {close[0]}?)" if close else ""
                 problems.add(
                     ("architecture",),
-                    f"unknown architecture {self.architecture!r}{hint}; use one of {', '.join(known)} "
+                    f"unknown architecture {shown(self.architecture)}{hint}; use one of {', '.join(known)} "
                     "or give params_billion, num_layers, num_kv_heads, head_dim and max_position_embeddings",
                     self.architecture,
                 )
@@ -113,17 +122,50 @@ class ModelSpec(Spec):
     experiment: Experiment | None = Field(None, description="An A/B experiment: variants chosen by header or cookie.")
     shadow: Shadow | None = Field(None, description="A version receiving mirrored requests, its answers discarded.")
     slo: Slo = Field(description="Objectives alerts and canary gates are measured against.")
+    traffic: Traffic | None = Field(
+        None,
+        description=(
+            "Expected traffic, replayed by the preview and `make tune` instead of a load relative "
+            "to the model's ceiling."
+        ),
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> ModelSpec:
         problems = Problems(self)
-        self._check_instance(problems)
-        self._check_runtime_blocks(problems)
-        self._check_canary(problems)
-        self._check_side_versions(problems)
-        self._check_memory_fit(problems)
+        problems.run(self._check_instance)
+        problems.run(self._check_runtime_blocks)
+        problems.run(self._check_canary)
+        problems.run(self._check_side_versions)
+        problems.run(self._check_objectives_on_bucket_edges)
+        problems.run(self._check_memory_fit)
+        problems.run(self._check_quantization)
         problems.raise_if_any()
         return self
+
+    def _check_objectives_on_bucket_edges(self, problems: Problems) -> None:
+        if self.runtime != "vllm":
+            return
+        objectives: list[tuple[tuple, Histogram, float | None]] = [
+            (("slo", "ttft_p99_ms"), "ttft", self.slo.ttft_p99_ms),
+            (("slo", "tpot_p99_ms"), "inter_token", self.slo.tpot_p99_ms),
+            (("slo", "latency_p99_ms"), "e2e", self.slo.latency_p99_ms),
+        ]
+        gate_histograms: dict[str, Histogram] = {"ttft_p99": "ttft", "latency_p99": "e2e"}
+        # Every gate block is measured against bucket edges alike (components/compilers/monitoring.py).
+        blocks = [
+            ("canary", self.canary.gates if self.canary else []),
+            ("experiment", self.experiment.gates if self.experiment else []),
+            ("shadow", self.shadow.gates if self.shadow else []),
+        ]
+        for block, gates in blocks:
+            for index, gate in enumerate(gates):
+                if gate.metric in gate_histograms:
+                    objectives.append(((block, "gates", index, "max_value"), gate_histograms[gate.metric], gate.max_value))
+        for loc, histogram, value in objectives:
+            message = edge_problem(histogram, value) if value is not None else None
+            if message is not None:
+                problems.add(loc, message, value)
 
     def memory_plan(self) -> MemoryPlan | None:
         """How a vLLM replica's GPU memory divides into weights and KV cache (None for Triton)."""
@@ -159,11 +201,12 @@ class ModelSpec(Spec):
         if itype is None:
             close = difflib.get_close_matches(self.instance_type, list(known), n=1)
             hint = f" (did you mean {close[0]}?)" if close else ""
-            problems.add(
-                ("instance_type",),
-                f"unknown GPU instance type {self.instance_type!r}{hint}; known: {', '.join(sorted(known))}",
-                self.instance_type,
+            what = (
+                f"{shown(self.instance_type)} is not an EC2 instance type"
+                if unknown_ec2_type(self.instance_type)
+                else f"unknown GPU instance type {shown(self.instance_type)}"
             )
+            problems.add(("instance_type",), f"{what}{hint}; known: {', '.join(sorted(known))}", self.instance_type)
             return
         if itype.gpu_count % self.gpus:
             problems.add(
@@ -172,6 +215,17 @@ class ModelSpec(Spec):
                 "divide that evenly so whole replicas fill the instance",
                 self.gpus,
             )
+
+    def _check_quantization(self, problems: Problems) -> None:
+        itype = catalog().instances.get(self.instance_type)
+        if self.vllm is None or itype is None:
+            return
+        gpu = catalog().gpus[itype.gpu]
+        problem = quantization_problem(
+            self.vllm.quantization, self.vllm.dtype, itype.gpu, gpu.compute_capability, self.instance_type
+        )
+        if problem is not None:
+            problems.add(("vllm", "quantization" if self.vllm.quantization != "none" else "dtype"), problem)
 
     def _check_memory_fit(self, problems: Problems) -> None:
         itype = catalog().instances.get(self.instance_type)

@@ -5,10 +5,12 @@ generated from it. Both are committed and a test fails when they are stale.
 """
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from components.intent.loading import PROJECT, REGION_KEY
+from components.intent.loading import NAMESPACES, PROJECT, REGION_KEY
 from components.intent.stack import StackSpec
+from components.stack_yaml import STACK_FILE_KEYS
 
 
 def config_key(field: str) -> str:
@@ -27,14 +29,18 @@ def stack_file_schema() -> dict[str, Any]:
         "description": "A Pulumi stack file of the ml-serving project. Generated from components/intent; do not edit.",
         "type": "object",
         "required": ["config"],
+        "additionalProperties": False,
         "properties": {
+            **{key: {} for key in STACK_FILE_KEYS if key != "config"},
             "config": {
                 "type": "object",
                 "description": spec.get("description", ""),
                 "properties": properties,
                 "required": required,
-                # Keys of other namespaces (aws:, kubernetes:, ...) configure providers.
-                "patternProperties": {f"^(?!{PROJECT}:)[A-Za-z0-9_.-]+:.+$": {}},
+                # Keys of the providers the program uses (aws:, kubernetes:, ...) and Pulumi's own.
+                "patternProperties": {
+                    f"^({'|'.join(re.escape(n) for n in NAMESPACES if n != PROJECT)}):.+$": {}
+                },
                 "additionalProperties": False,
             }
         },

@@ -5,21 +5,31 @@ import math
 import re
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
+from components.intent.alerting import AlertingSpec
+from components.intent.aws_data import sagemaker_instance_types, unknown_region
 from components.intent.base import Problems, Spec, TagKey, TagValue, duplicates, pattern_check
 from components.intent.cluster import ClusterSpec
 from components.intent.images import ImagesSpec
-from components.intent.instances import catalog
+from components.intent.instances import catalog, sagemaker_instance
 from components.intent.model import ModelSpec
 from components.intent.network import NetworkSpec
 
 Environment = Literal["dev", "staging", "prod"]
 Target = Literal["eks", "sagemaker"]
 
+def _real_region(region: str) -> str:
+    problem = unknown_region(region)
+    if problem:
+        raise ValueError(problem)
+    return region
+
+
 AwsRegion = Annotated[
     str,
     pattern_check(r"[a-z]{2}(-gov)?-[a-z]+-\d", "expected an AWS region such as us-east-1"),
+    AfterValidator(_real_region),
 ]
 BucketName = Annotated[
     str,
@@ -57,6 +67,15 @@ class SageMakerSpec(Spec):
 
     data_capture_percent: int = Field(
         0, ge=0, le=100, description="Share of requests and responses captured to the model bucket (0 = off)."
+    )
+    data_capture_approval: str | None = Field(
+        None,
+        min_length=10,
+        max_length=300,
+        description=(
+            "Who approved capturing more requests than the policy pack's ceiling, and where (e.g. a DPIA "
+            "ticket): captured prompts and responses may hold personal data."
+        ),
     )
     routing: Literal["least_outstanding_requests", "random"] = Field(
         "least_outstanding_requests", description="How the endpoint spreads requests over instances."
@@ -98,22 +117,49 @@ class StackSpec(Spec):
     sagemaker: SageMakerSpec | None = Field(None, description="Only for target sagemaker.")
     images: ImagesSpec = Field(default_factory=ImagesSpec, description="Serving images per runtime.")
     models: list[ModelSpec] = Field(default_factory=list, max_length=200, description="The models this stack serves.")
+    alerting: AlertingSpec = Field(
+        default_factory=AlertingSpec, description="Receivers and routes; staging and prod must route critical alerts to one."
+    )
+
+    # Decisions that follow from the environment: the program reads them here, never derives its own.
+    @property
+    def protects_stateful(self) -> bool:
+        """Prod's buckets, keys, clusters and repositories refuse `pulumi destroy` and replacement."""
+        return self.environment == "prod"
+
+    @property
+    def interceptor_min_replicas(self) -> int:
+        """The HTTP add-on's interceptor is on every scale-from-zero request path: prod keeps two."""
+        return 2 if self.environment == "prod" else 1
+
+    @property
+    def sagemaker_settings(self) -> SageMakerSpec:
+        """The `sagemaker` section as written, or its defaults when the section is left out."""
+        return self.sagemaker or SageMakerSpec()
 
     @model_validator(mode="after")
     def _whole_stack_rules(self) -> StackSpec:
         problems = Problems(self)
-        self._check_tags(problems)
-        self._check_target_sections(problems)
-        self._check_models(problems)
-        self._check_quality_gates(problems)
-        if self.environment == "prod":
-            self._check_prod(problems)
-        if self.target == "eks" and self.cluster is not None:
-            self._check_eks_capacity(problems)
-        if self.target == "sagemaker":
-            self._check_sagemaker(problems)
+        problems.run(self._check_tags)
+        problems.run(self._check_target_sections)
+        problems.run(self._check_models)
+        problems.run(self._check_quality_gates)
+        problems.run(self._check_alerting)
+        problems.run(self._check_environment)
+        problems.run(lambda p: self.target == "eks" and self.cluster is not None and self._check_eks_capacity(p))
+        problems.run(lambda p: self.target == "sagemaker" and self._check_sagemaker(p))
         problems.raise_if_any()
         return self
+
+    def _check_environment(self, problems: Problems) -> None:
+        if self.environment in ("staging", "prod") and not self.models:
+            problems.add(
+                ("models",),
+                f"a {self.environment} stack serves at least one model; with none, `pulumi up` would "
+                "delete every model it runs (list them under ml-serving:models)",
+            )
+        if self.environment == "prod":
+            self._check_prod(problems)
 
     def _check_tags(self, problems: Problems) -> None:
         missing = [t for t in REQUIRED_TAGS if t not in self.tags]
@@ -175,6 +221,38 @@ class StackSpec(Spec):
                     if self.target == "sagemaker" and not text.lstrip().upper().startswith("SELECT"):
                         problems.add(where, "on SageMaker a quality gate's expression is a CloudWatch Metrics Insights "
                                      "query: SELECT <stat>(<metric>) FROM ...", text)
+    def _check_alerting(self, problems: Problems) -> None:
+        alerting = self.alerting
+        names = {model.name for model in self.models}
+        for index, route in enumerate(alerting.routes):
+            if route.model is not None and route.model not in names:
+                problems.add(
+                    ("alerting", "routes", index, "model"),
+                    f"no model named {route.model!r} in this stack; models: {', '.join(sorted(names)) or 'none'}",
+                    route.model,
+                )
+        if self.environment != "dev":
+            team = self.tags.get("team")
+            unrouted = [
+                model.name
+                for model in self.models
+                if alerting.receiver_for({"severity": "critical", "model": model.name, "team": team}) is None
+            ]
+            if alerting.receiver_for({"severity": "critical", "team": team}) is None or unrouted:
+                which = f" (not reached for models: {', '.join(unrouted)})" if unrouted else ""
+                problems.add(
+                    ("alerting",),
+                    f"{self.environment} must route critical alerts to a receiver{which}: add a route with "
+                    "`severity: critical` or a default_receiver",
+                )
+        if self.target == "sagemaker":
+            for index, receiver in enumerate(alerting.receivers):
+                if receiver.kind != "sns":
+                    problems.add(
+                        ("alerting", "receivers", index),
+                        f"SageMaker stacks alert through CloudWatch alarms, which notify SNS topics only; make "
+                        f"{receiver.name} an sns receiver and subscribe {receiver.kind} to its topic",
+                    )
 
     def _check_prod(self, problems: Problems) -> None:
         if self.network.availability_zones < 3:
@@ -224,7 +302,7 @@ class StackSpec(Spec):
         instances = catalog().instances
         self._check_sagemaker_images(problems)
         # Updates without a canary bake twice on fleets of two or more (one instance, then the rest).
-        settings = self.sagemaker or SageMakerSpec()
+        settings = self.sagemaker_settings
         self._check_sagemaker_bakes(problems, ("sagemaker",), settings.bake_s, 2)
         for index, model in enumerate(self.models):
             where = ("models", index)
@@ -244,7 +322,7 @@ class StackSpec(Spec):
                     )
             itype = instances.get(model.instance_type)
             if itype is not None:
-                if not itype.sagemaker:
+                if sagemaker_instance(model.instance_type) not in sagemaker_instance_types():
                     problems.add(
                         (*where, "instance_type"),
                         f"SageMaker endpoints offer no ml.{model.instance_type}",

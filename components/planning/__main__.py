@@ -1,8 +1,10 @@
-"""`python -m components.planning simulate --stack dev` (what `make simulate` runs).
+"""`python -m components.planning simulate|tune --stack dev` (`make simulate`, `make tune`).
 
-Prints, for every model of the stack, the capacity plan and the comparison of its autoscaling
-policy with common defaults and the oracle on one trace, then the stack's monthly cost, and
-writes build/<stack>/simulation.png.
+simulate: for every model of the stack, the capacity plan and the comparison of its
+autoscaling policy with common defaults and the oracle on one trace, the tuner's
+recommendation, then the stack's monthly cost; writes build/<stack>/simulation.json and
+simulation.png. tune: the tuner's search only, printed as the stack-file lines to change
+with the monthly cost difference; also writes simulation.json.
 """
 from __future__ import annotations
 
@@ -11,14 +13,19 @@ import sys
 from pathlib import Path
 
 from components.intent.loading import SpecError, parse_stack_config
+from components.planning import results
 from components.planning.capacity import DEFAULT_WORKLOAD, TritonProfile, Workload
-from components.planning.compare import compare, default_trace, setup
+from components.planning.compare import DEFAULT_TRACE, ModelSetup, compare, declared_setup, default_trace, setup
 from components.planning.cost import stack_cost
-from components.planning.report import comparison_table, cost_table
-from components.planning.traces import SIMULATE_MAX_ARRIVALS, TraceError, from_csv
+from components.planning.report import comparison_table, cost_table, tuning_table
+from components.planning.traces import Trace, TraceError, from_csv, rescaled, reshuffled
+from components.planning.tuner import stack_file_lines, tune
 from components.preview.stackfile import read_stack_file, stack_name
 
 ROOT = Path(__file__).resolve().parents[2]
+GENERATED = ("bursty", "diurnal", "steady")
+# The stress trace a policy must also hold on: the same traffic drawn with another seed.
+STRESS_SEED_OFFSET = 1000
 
 
 def _positive(text: str) -> float:
@@ -28,25 +35,44 @@ def _positive(text: str) -> float:
     return value
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="make simulate", description=__doc__.split("\n\n")[1])
-    commands = parser.add_subparsers(dest="command", required=True)
-    run = commands.add_parser("simulate", help="replay a trace against every model's autoscaling")
-    source = run.add_mutually_exclusive_group()
+def _arguments(command: argparse.ArgumentParser) -> None:
+    source = command.add_mutually_exclusive_group()
     source.add_argument("--stack", default="dev", help="stack name: reads stacks/Pulumi.<stack>.yaml (default dev)")
     source.add_argument("--stack-file", type=Path, help="any stack file")
-    run.add_argument("--trace", default="bursty", help="bursty (default), diurnal, steady, or a CSV file "
-                     "(timestamp_s,prompt_tokens,output_tokens or BurstGPT's columns)")
-    run.add_argument("--duration", type=_positive, default=3600.0, help="seconds of generated trace (default 3600)")
-    run.add_argument("--seed", type=int, default=0, help="seed of the generated trace (default 0)")
-    run.add_argument("--model", action="append", help="only these models (repeatable)")
-    run.add_argument("--cold-start-scale", type=_positive, default=1.0,
-                     help="multiply node provisioning, image pull, weight load and engine start (default 1)")
-    run.add_argument("--prompt-tokens", type=int, default=DEFAULT_WORKLOAD.prompt_tokens)
-    run.add_argument("--output-tokens", type=int, default=DEFAULT_WORKLOAD.output_tokens)
-    run.add_argument("--triton-ms", type=_positive, nargs=2, metavar=("BASE", "PER_ITEM"),
-                     help="Triton batch latency: base ms and ms per item (default 4 0.5, an assumption)")
-    run.add_argument("--out", type=Path, default=ROOT / "build", help="output root (default build/)")
+    command.add_argument("--trace", help="bursty, diurnal, steady, or a CSV file (timestamp_s,prompt_tokens,"
+                         "output_tokens[,cached_tokens] or BurstGPT's columns); default: each model's declared "
+                         "traffic, else bursty")
+    command.add_argument("--trace-peak", type=_positive, help="CSV traces: rescale so the busiest minute is this share "
+                         "of what max_replicas serve at the SLO (below 1 thins, above 1 adds jittered copies)")
+    command.add_argument("--duration", type=_positive, default=DEFAULT_TRACE[1], help="seconds of generated trace (default 1800, as the preview)")
+    command.add_argument("--seed", type=int, default=DEFAULT_TRACE[2], help="seed of the generated trace (default 0)")
+    command.add_argument("--model", action="append", help="only these models (repeatable)")
+    command.add_argument("--cold-start-scale", type=_positive, default=1.0,
+                         help="multiply node provisioning, image pull, weight load and engine start (default 1)")
+    command.add_argument("--prompt-tokens", type=int, default=DEFAULT_WORKLOAD.prompt_tokens)
+    command.add_argument("--output-tokens", type=int, default=DEFAULT_WORKLOAD.output_tokens)
+    command.add_argument("--triton-ms", type=_positive, nargs=2, metavar=("BASE", "PER_ITEM"),
+                         help="Triton batch latency: base ms and ms per item (default 4 0.5, an assumption)")
+    command.add_argument("--out", type=Path, default=ROOT / "build", help="output root (default build/)")
+
+
+def _traces(args: argparse.Namespace, model_setup: ModelSetup, recorded: Trace | None) -> tuple[Trace, Trace]:
+    """The model's trace and its stress trace."""
+    kind = args.trace or DEFAULT_TRACE[0]
+    if recorded is not None:
+        trace = recorded
+        if args.trace_peak is not None:
+            trace = rescaled(recorded, args.trace_peak * model_setup.ceiling_rps, args.seed)
+        return trace, reshuffled(trace, args.seed + STRESS_SEED_OFFSET)
+    trace = default_trace(model_setup, kind, args.duration, args.seed)
+    return trace, default_trace(model_setup, kind, args.duration, args.seed + STRESS_SEED_OFFSET)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m components.planning", description=__doc__.split("\n\n")[1])
+    commands = parser.add_subparsers(dest="command", required=True)
+    _arguments(commands.add_parser("simulate", help="replay a trace against every model's autoscaling"))
+    _arguments(commands.add_parser("tune", help="search the cheapest policy meeting each model's SLO target"))
     args = parser.parse_args(argv)
 
     stack_file = args.stack_file or ROOT / "stacks" / f"Pulumi.{args.stack}.yaml"
@@ -64,27 +90,48 @@ def main(argv: list[str] | None = None) -> int:
     workload = Workload(max(1, args.prompt_tokens), max(1, args.output_tokens))
     triton = TritonProfile(*args.triton_ms) if args.triton_ms else TritonProfile()
     recorded = None
-    if args.trace not in ("bursty", "diurnal", "steady"):
+    if args.trace is not None and args.trace not in GENERATED:
         try:
-            recorded = from_csv(Path(args.trace), SIMULATE_MAX_ARRIVALS)
+            recorded = from_csv(Path(args.trace))
         except TraceError as error:
             print(error, file=sys.stderr)
             return 2
-    comparisons = []
-    for model in models:
-        model_setup = setup(spec, model, workload, triton, args.cold_start_scale)
-        trace = recorded or default_trace(model_setup, args.trace, args.duration, args.seed, SIMULATE_MAX_ARRIVALS)
-        comparison = compare(model_setup, trace)
-        comparisons.append(comparison)
-        print(comparison_table(comparison))
-        print()
-    print(cost_table(stack_cost(spec)))
+        # The recording's own request shape drives the plan (μ_SLO, slots, the oracle).
+        workload = recorded.workload()
+    elif args.trace_peak is not None:
+        print(f"--trace-peak rescales CSV traces; {args.trace or 'the default trace'} is generated relative to the "
+              "ceiling already", file=sys.stderr)
+        return 2
     name = stack_name(stack_file)
-    if comparisons:
-        from components.planning.plot import write_plot
+    comparisons, entries = [], {}
+    for model in models:
+        found = None if args.trace is not None else declared_setup(spec, model, args.duration, args.seed, ROOT, args.cold_start_scale)
+        if found is not None:
+            model_setup, trace = found
+            stress = reshuffled(trace, args.seed + STRESS_SEED_OFFSET)
+        else:
+            model_setup = setup(spec, model, workload, triton, args.cold_start_scale)
+            trace, stress = _traces(args, model_setup, recorded)
+        print(f"{model.name}: trace {trace.name}, seed {trace.seed if trace.seed is not None else 'none (recorded)'}; "
+              f"stress trace {stress.name}", flush=True)
+        comparison = compare(model_setup, trace)
+        tuning = tune(model_setup, [trace, stress])
+        comparisons.append(comparison)
+        entries[model.name] = results.model_json(comparison, tuning)
+        if args.command == "simulate":
+            print(comparison_table(comparison))
+        print(tuning_table(tuning, comparison))
+        print("\n".join(stack_file_lines(tuning, shown)))
+        print(flush=True)
+    path = results.write(args.out / name / "simulation.json", entries)
+    print(f"Wrote {path}")
+    if args.command == "simulate":
+        print(cost_table(stack_cost(spec)))
+        if comparisons:
+            from components.planning.plot import write_plot
 
-        path = write_plot(comparisons, args.out / name / "simulation.png", f"stack {name}: autoscaling on the same trace")
-        print(f"\nWrote {path}")
+            plot = write_plot(comparisons, args.out / name / "simulation.png", f"stack {name}: autoscaling on the same trace")
+            print(f"\nWrote {plot}")
     return 0
 
 

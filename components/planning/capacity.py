@@ -80,6 +80,22 @@ class ServiceModel:
     instances: int = 1
     max_batch: int = 1
     triton: TritonProfile = DEFAULT_TRITON_PROFILE
+    # vLLM V1's per-step token budget (max_num_batched_tokens): decodes and prefill chunks share it.
+    max_batched_tokens: int = 2048
+
+    def mixed_step_s(self, batch: int, context: float) -> float:
+        """vLLM V1 chunked prefill: one step decoding `batch` sequences while a prefill chunk
+        fills the rest of the token budget. The roofline's slower side sets it: reading the
+        weights and KV (the decode step) or computing every token of the step."""
+        chunk = max(1, self.max_batched_tokens - batch)
+        return max(self.step_s(batch, context), (chunk + batch) * self.prefill_s_per_token)
+
+    def prefill_stretch(self, batch: int, context: float) -> float:
+        """How much longer a prefill takes in chunks beside `batch` decodes than alone."""
+        chunk = max(1, self.max_batched_tokens - batch)
+        if self.prefill_s_per_token <= 0:
+            return 1.0
+        return self.mixed_step_s(batch, context) / (chunk * self.prefill_s_per_token)
 
     def step_s(self, batch: int, context: float) -> float:
         """vLLM: one decode step (one token for every running sequence), i.e. TPOT.
@@ -117,6 +133,19 @@ class Capacity:
         return self.requests_per_s * workload.output_tokens
 
 
+# vLLM's default max_num_batched_tokens for its API server (vllm/engine/arg_utils.py,
+# get_batch_defaults): 8192 on GPUs with at least 70 GiB that are not A100s, 2048 elsewhere.
+LARGE_GPU_MIB = 70 * 1024
+LARGE_BATCHED_TOKENS = 8192
+SMALL_BATCHED_TOKENS = 2048
+
+
+def default_max_batched_tokens(gpu: str) -> int:
+    facts = catalog().gpus[gpu]
+    large = facts.memory_mib >= LARGE_GPU_MIB and "a100" not in gpu.lower()
+    return LARGE_BATCHED_TOKENS if large else SMALL_BATCHED_TOKENS
+
+
 def _vllm_service(
     arch: LlmArchitecture, plan: MemoryPlan, gpu: str, max_num_seqs: int, workload: Workload
 ) -> ServiceModel:
@@ -125,6 +154,7 @@ def _vllm_service(
     flops = 2 * (arch.active_params_billion or arch.params_billion) * 1e9 / plan.tensor_parallel
     slots = max(1, min(max_num_seqs, plan.kv_tokens // max(1, min(workload.tokens, plan.max_model_len))))
     return ServiceModel(
+        max_batched_tokens=default_max_batched_tokens(gpu),
         runtime="vllm",
         slots=slots,
         kv_tokens=plan.kv_tokens,
@@ -188,6 +218,18 @@ def capacity(service: ServiceModel, slo: Slo, workload: Workload = DEFAULT_WORKL
             best = candidate
     assert fallback is not None
     return best or fallback
+
+
+def peak_throughput(service: ServiceModel, workload: Workload = DEFAULT_WORKLOAD) -> float:
+    """The most requests per second a replica completes at any batch size, SLO or not: what
+    the fluid lower bound divides by (μ_SLO is lower, so it bounds nothing)."""
+    if service.runtime != "vllm":
+        return service.instances * service.max_batch / service.triton.latency_s(service.max_batch)
+    prefill = service.prefill_s(workload.prompt_tokens)
+    return max(
+        batch / (max(1, workload.output_tokens - 1) * service.step_s(batch, workload.mean_context) + batch * prefill)
+        for batch in range(1, service.slots + 1)
+    )
 
 
 @dataclass(frozen=True)

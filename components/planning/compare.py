@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 from components.intent.cluster import GpuNodePool
@@ -17,14 +18,18 @@ from components.planning.capacity import (
     TritonProfile,
     Workload,
     capacity,
+    peak_throughput,
     service_model,
 )
+from components.planning.controllers import Controller, OpeningLoad, baselines, stack_policy
 from components.planning.cost import instance_price_per_hour, replica_price_per_hour
-from components.planning.policies import Controller, Oracle, baselines, stack_policy
+from components.planning.oracle import OracleResult, oracle
 from components.planning.simulator import Result, Simulation
-from components.planning.traces import FLUID_MAX_ARRIVALS, MAX_ARRIVALS, Trace, TraceKind, relative
+from components.planning.traces import FLUID_MAX_ARRIVALS, MAX_ARRIVALS, Trace, TraceKind, declared, relative
 
 Target = Literal["eks", "sagemaker"]
+# The trace the preview and `make simulate` replay when told nothing else: kind, seconds, seed.
+DEFAULT_TRACE: tuple[TraceKind, float, int] = ("bursty", 1800.0, 0)
 
 
 @dataclass(frozen=True)
@@ -79,7 +84,29 @@ def setup(
     )
 
 
-def simulate(setup: ModelSetup, controller: Controller, trace: Trace, instant: bool = False) -> Result:
+# The opening load is the trace's mean rate over its first minutes.
+OPENING_S = 300.0
+
+
+def opening_load(setup: ModelSetup, trace: Trace) -> OpeningLoad:
+    span = min(OPENING_S, max(trace.duration_s, 1.0))
+    if trace.intensity is not None:
+        seconds = trace.intensity[: max(1, int(span))]
+        rps = sum(seconds) / len(seconds)
+    else:
+        rps = sum(1 for t in trace.arrivals if t < span) * trace.weight / span
+    return OpeningLoad(
+        rps=rps,
+        capacity_rps=setup.capacity.requests_per_s,
+        latency_s=setup.capacity.latency_s,
+        runtime=setup.service.runtime,
+        cpu_request=platform.cpu_request(setup.model),
+    )
+
+
+def simulate(setup: ModelSetup, controller: Controller, trace: Trace, instant: bool = False, warm: bool = True) -> Result:
+    """One replay. `warm`: the run starts at the controller's steady state for the trace's
+    opening load (a model that has been serving), not at its floor."""
     return Simulation(
         setup.model,
         setup.target,
@@ -93,6 +120,7 @@ def simulate(setup: ModelSetup, controller: Controller, trace: Trace, instant: b
         node_gpus=setup.node_gpus,
         instant=instant,
         workload=setup.workload,
+        opening=opening_load(setup, trace) if warm else None,
     ).run()
 
 
@@ -101,8 +129,12 @@ class Comparison:
     setup: ModelSetup
     trace: Trace
     results: list[Result]
-    oracle: Result
+    bound: OracleResult
     fluid_gpu_hours: float = field(default=0.0)
+
+    @property
+    def oracle(self) -> Result:
+        return self.bound.result
 
     @property
     def stack(self) -> Result:
@@ -112,6 +144,7 @@ class Comparison:
 def default_trace(
     setup: ModelSetup, kind: TraceKind = "bursty", duration_s: float = 3600, seed: int = 0, max_arrivals: int = MAX_ARRIVALS
 ) -> Trace:
+    # LLM traces replay one arrival per request; the fluid Triton replay reads the intensity.
     limit = max_arrivals if setup.service.runtime == "vllm" else min(max_arrivals, FLUID_MAX_ARRIVALS)
     return relative(kind, setup.ceiling_rps, duration_s, setup.workload, seed, limit)
 
@@ -125,7 +158,23 @@ def compare(setup: ModelSetup, trace: Trace, with_baselines: bool = True) -> Com
         controllers += baselines(policy, mu)
     results = [simulate(setup, c, trace) for c in controllers]
     per_minute = trace.rate_per_bucket(60.0)
-    oracle = simulate(setup, Oracle(trace.peak_per_bucket(60.0), mu), trace, instant=True)
-    # Fluid bound: ∫ λ/μ dt x GPUs per replica (performance-facts §5).
-    fluid = sum(rate / mu * 60 for rate in per_minute) / 3600 * setup.model.gpus if mu else 0.0
-    return Comparison(setup, trace, results, oracle, fluid)
+    bound = oracle(setup, trace, lambda controller: simulate(setup, controller, trace, instant=True))
+    # Fluid bound: ∫ λ/μ_max dt x GPUs per replica (performance-facts §5), μ_max being the
+    # replica's throughput at its fullest batch: no schedule serves the trace with less.
+    top = peak_throughput(setup.service, setup.workload)
+    fluid = sum(rate / top * 60 for rate in per_minute) / 3600 * setup.model.gpus if top else 0.0
+    return Comparison(setup, trace, results, bound, fluid)
+
+
+def declared_setup(
+    spec: StackSpec, model: ModelSpec, duration_s: float, seed: int, root: Path | None = None, timing_scale: float = 1.0
+) -> tuple[ModelSetup, Trace] | None:
+    """The model's setup and trace from its declared traffic (None without one): the plan
+    assumes the traffic's own request shape."""
+    traffic = model.traffic
+    if traffic is None:
+        return None
+    limit = MAX_ARRIVALS if model.runtime == "vllm" else FLUID_MAX_ARRIVALS
+    trace = declared(traffic, duration_s, seed, limit, root)
+    workload = trace.workload() if traffic.csv is not None else Workload(traffic.prompt_tokens, traffic.output_tokens)
+    return setup(spec, model, workload, timing_scale=timing_scale), trace

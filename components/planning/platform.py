@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Literal
 
+from components.compilers.keda import RESPONSE_TIMEOUT_S
 from components.intent.cluster import GpuNodePool
 from components.intent.model import ModelSpec
 
@@ -42,7 +43,17 @@ OUR_KEDA_POLLING_S = 15.0  # our ScaledObjects' pollingInterval (components/comp
 DEFAULT_SCRAPE_S = 30.0  # a kube-prometheus-stack ServiceMonitor without an interval (recalled)
 DEFAULT_KEDA_POLLING_S = 30.0  # KEDA's default pollingInterval
 DEFAULT_KEDA_COOLDOWN_S = 300.0
-REQUEST_TIMEOUT_S = 600.0  # clients and proxies give up after this (components/compilers/keda.py)
+# Clients and proxies give up after this: the timeout our HTTP add-on and routes are compiled with.
+REQUEST_TIMEOUT_S = float(RESPONSE_TIMEOUT_S)
+
+
+def cpu_request(model: ModelSpec) -> float:
+    """CPUs a replica requests: its share of the node's vCPUs less one for the system (what
+    an HPA on CPU divides by)."""
+    from components.intent.instances import catalog
+
+    itype = catalog().instances[model.instance_type]
+    return max(1.0, itype.vcpus * model.gpus / itype.gpu_count - 1)
 
 
 @dataclass(frozen=True)

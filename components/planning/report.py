@@ -4,26 +4,36 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from components.intent.instances import catalog
 from components.intent.model import ModelSpec
 from components.intent.stack import StackSpec
 from components.planning.capacity import rank_instances
-from components.planning.compare import Comparison, ModelSetup, default_trace, setup, simulate
+from components.planning.compare import (
+    DEFAULT_TRACE,
+    Comparison,
+    ModelSetup,
+    declared_setup,
+    default_trace,
+    setup,
+    simulate,
+)
+from components.planning.controllers import stack_policy
 from components.planning.cost import StackCost, stack_cost
-from components.planning.policies import Oracle, stack_policy
+from components.planning.oracle import attainment_target, oracle
 from components.planning.simulator import Result, slo_summary
-from components.planning.traces import Trace
+from components.planning.traces import Trace, TraceError
+from components.planning.tuner import Tuning, tune
 
-# The preview replays a short trace so `make synth` stays fast (docs/performance.md).
-PREVIEW_TRACE = "bursty"
-PREVIEW_DURATION_S = 1800.0
-PREVIEW_SEED = 0
-# Weighted arrivals make LLM batches lumpier and the results pessimistic (an 8x weight cost
-# the prod oracle 10 points of attainment), so the preview keeps to traces.MAX_ARRIVALS
-# and a short trace instead.
-PREVIEW_MAX_ARRIVALS = 20_000
+# The preview and `make simulate` replay the same default trace (compare.DEFAULT_TRACE), so
+# they report the same numbers for the same model.
+PREVIEW_TRACE, PREVIEW_DURATION_S, PREVIEW_SEED = DEFAULT_TRACE
+# Declared CSV traces are paths relative to the repository root.
+ROOT = Path(__file__).resolve().parents[2]
+# Models the preview runs the quick tuner for (the others are pointed at `make tune`).
+PREVIEW_TUNE_LIMIT = 10
 
 
 def seconds(value: float) -> str:
@@ -62,22 +72,44 @@ class PreviewModel:
     oracle: Result
 
 
-def preview_runs(spec: StackSpec) -> list[PreviewModel]:
-    """The stack's own policy and the oracle for every model, on the short preview trace."""
+def _value(value: Any) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _signed_money(value: float) -> str:
+    return ("+" if value >= 0 else "-") + money(abs(value))
+
+
+def preview_runs(spec: StackSpec, notes: list[str] | None = None) -> list[PreviewModel]:
+    """The stack's own policy and the oracle for every model, on its declared traffic or the
+    default trace. Problems with a declared trace file are added to `notes`."""
+    notes = [] if notes is None else notes
     runs = []
     for model in spec.models:
-        model_setup = setup(spec, model)
-        trace = default_trace(model_setup, PREVIEW_TRACE, PREVIEW_DURATION_S, PREVIEW_SEED, PREVIEW_MAX_ARRIVALS)
+        try:
+            found = declared_setup(spec, model, PREVIEW_DURATION_S, PREVIEW_SEED, ROOT)
+        except TraceError as error:
+            # The stack file is valid; its trace file is not: say so and replay the default.
+            notes.append(f"- {model.name}: traffic.csv not replayed: {error}")
+            found = None
+        if found is not None:
+            model_setup, trace = found
+        else:
+            model_setup = setup(spec, model)
+            trace = default_trace(model_setup, PREVIEW_TRACE, PREVIEW_DURATION_S, PREVIEW_SEED)
         result = simulate(model_setup, stack_policy(model.autoscaling, spec.target), trace)
-        oracle = simulate(model_setup, Oracle(trace.peak_per_bucket(60.0), model_setup.capacity.requests_per_s), trace, instant=True)
-        runs.append(PreviewModel(model, model_setup, trace, result, oracle))
+        bound = oracle(model_setup, trace, lambda c: simulate(model_setup, c, trace, instant=True))
+        runs.append(PreviewModel(model, model_setup, trace, result, bound.result))
     return runs
 
 
 def preview_section(spec: StackSpec) -> tuple[str, dict[str, Any]]:
     """The preview summary's planning section (markdown) and the content of cost.json."""
     cost = stack_cost(spec)
-    runs = preview_runs(spec)
+    trace_notes: list[str] = []
+    runs = preview_runs(spec, trace_notes)
     lines = [
         "## Capacity, cost and SLO (planned and simulated)",
         "",
@@ -87,10 +119,14 @@ def preview_section(spec: StackSpec) -> tuple[str, dict[str, Any]]:
     ]
     for note in cost.notes:
         lines.append(f"- {note}")
+    lines += trace_notes
     lines += [
-        f"- SLO attainment: the stack's autoscaling replayed on a {PREVIEW_DURATION_S / 60:.0f}-minute {PREVIEW_TRACE} "
-        "trace (base load 30 % of what max replicas serve at the SLO, bursts to 90 %); the oracle has perfect "
-        "foresight and no cold start. `make simulate` compares it with common defaults.",
+        f"- SLO attainment: the stack's autoscaling replayed on the model's declared `traffic`, else a "
+        f"{PREVIEW_DURATION_S / 60:.0f}-minute {PREVIEW_TRACE} trace (base load 30 % of what max replicas serve at "
+        "the SLO, bursts to 90 %); the oracle has perfect "
+        "foresight and no cold start and is the cheapest schedule it finds that meets the SLO for 99 % of "
+        f"requests (seed {PREVIEW_SEED}, the trace `make simulate` replays by default). `make simulate` compares it "
+        "with common defaults; `make tune` searches for a better policy.",
         "",
         "| model | fits | cost / month (idle - busy) | SLO attainment (oracle) |",
         "|---|---|---|---|",
@@ -108,6 +144,30 @@ def preview_section(spec: StackSpec) -> tuple[str, dict[str, Any]]:
         models_json[model.name] = _model_json(run)
     if not runs:
         lines.append("| (no models) | | | |")
+    missing = [run for run in runs if run.stack.attainment < attainment_target(run.model.slo)]
+    if missing:
+        lines.append("")
+    for position, run in enumerate(missing):
+        target = attainment_target(run.model.slo)
+        flag = (
+            f"- **{run.model.name} misses its SLO**: {run.stack.attainment:.1%} of requests within it on this trace, "
+            f"target {target:.0%}."
+        )
+        if position < PREVIEW_TUNE_LIMIT:
+            tuning = tune(run.setup, [run.trace], quick=True)
+            changes = ", ".join(f"`{field}: {_value(new)}` (was {_value(old)})" for field, (old, new) in tuning.changes().items())
+            if changes and tuning.best.meets:
+                flag += (
+                    f" The tuner suggests {changes}: {tuning.best.attainment:.1%} at "
+                    f"{tuning.best.gpu_hours:.2f} GPU-h ({_signed_money(tuning.monthly_cost_delta_usd)} a month)."
+                )
+                models_json[run.model.name]["suggested_autoscaling"] = {
+                    field: new for field, (_, new) in tuning.changes().items()
+                }
+            else:
+                flag += " Changing the floor or the scale-in window alone does not meet it."
+        flag += f" `make tune STACK=<stack> MODEL={run.model.name}` searches every signal, target and warm pool."
+        lines.append(flag)
     data = cost.as_json()
     for name, extra in models_json.items():
         data["models"][name].update(extra)
@@ -234,4 +294,30 @@ def cost_table(cost: StackCost) -> str:
             monthly = item.monthly_usd
             shown = "unpriced" if monthly is None else money(monthly)
             lines.append(f"    {item.item:48s} {item.quantity:>8.4g} {item.unit:14s} {shown:>10s}  [{item.source}]")
+    return "\n".join(lines)
+
+
+def tuning_table(tuning: Tuning, comparison: Comparison) -> str:
+    """The tuner's finding for one model, against the oracle of the model's trace."""
+    oracle = comparison.bound
+    best, current = tuning.best, tuning.current
+    ratio = best.gpu_hours / oracle.result.gpu_hours if oracle.feasible and oracle.result.gpu_hours else math.nan
+    lines = [
+        f"  tuner ({tuning.evaluated} policies replayed on {len(best.results) or 1} trace(s); target "
+        f"{best.target:.0%} of requests within the SLO):",
+        f"    stack policy: {current.attainment:.1%} (worst trace), {current.gpu_hours:.2f} GPU-h",
+        f"    recommended:  {best.attainment:.1%} (worst trace), {best.gpu_hours:.2f} GPU-h"
+        + (f", {ratio:.2f}x the oracle" if not math.isnan(ratio) else "")
+        + ("" if best.meets else "; no searched policy meets the target"),
+    ]
+    if oracle.feasible:
+        lines.append(
+            f"    oracle: {oracle.result.attainment:.1%} at {oracle.result.gpu_hours:.2f} GPU-h (peak {oracle.peak_replicas} "
+            f"replicas); with the real cold start {oracle.with_cold_start_gpu_hours:.2f} GPU-h"
+        )
+    else:
+        lines.append(
+            f"    oracle: infeasible within max_replicas: {oracle.result.attainment:.1%} even at "
+            f"{oracle.peak_replicas} replicas the whole time"
+        )
     return "\n".join(lines)

@@ -21,12 +21,14 @@ import math
 from collections import deque
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from components.intent.cluster import GpuNodePool
 from components.intent.model import ModelSpec
 from components.intent.slo import Slo
 from components.planning import platform
 from components.planning.capacity import DEFAULT_WORKLOAD, ServiceModel, Workload
-from components.planning.policies import Controller, cpu_cores
+from components.planning.controllers import Controller, OpeningLoad, cpu_cores
 from components.planning.traces import Trace
 
 DT = 1.0
@@ -112,7 +114,8 @@ class _Probe:
 
 class _Replica:
     __slots__ = ("ready_at", "draining", "node", "heap", "pending", "progress", "n", "kv",
-                 "prefill_free", "free_times", "free_counts", "free_head", "started_at", "rate")
+                 "prefill_free", "free_times", "free_counts", "free_head", "started_at", "rate",
+                 "mixed_rate", "second", "busy", "progress_start")
 
     def __init__(self, ready_at: float, started_at: float, node: _Node | None = None) -> None:
         self.ready_at = ready_at
@@ -128,8 +131,13 @@ class _Replica:
         self.free_times: list[float] = []
         self.free_counts: list[int] = []
         self.free_head = 0
-        # Tokens per second each running sequence gets in the current second.
-        self.rate = 0.0
+        # Tokens per second each running sequence gets in the current second: in plain decode
+        # steps, and in steps shared with prefill chunks (for `busy` seconds from `second`).
+        self.rate = 1.0
+        self.mixed_rate = 1.0
+        self.second = 0.0
+        self.busy = 0.0
+        self.progress_start = 0.0
 
 
 class _Node:
@@ -378,15 +386,11 @@ def _percentile(samples: list[tuple[float, int]], q: float) -> float:
     """Weighted percentile of (value, weight) samples; inf when there are none."""
     if not samples:
         return math.inf
-    ordered = sorted(samples)
-    total = sum(w for _, w in ordered)
-    rank = q * total
-    seen = 0
-    for value, weight in ordered:
-        seen += weight
-        if seen >= rank:
-            return value
-    return ordered[-1][0]
+    data = np.array(samples, dtype=float)
+    order = np.argsort(data[:, 0], kind="stable")
+    values, seen = data[order, 0], np.cumsum(data[order, 1])
+    at = int(np.searchsorted(seen, q * seen[-1], side="left"))
+    return float(values[min(at, len(values) - 1)])
 
 
 class Simulation:
@@ -406,7 +410,9 @@ class Simulation:
         node_gpus: int = 1,
         instant: bool = False,
         workload: Workload = DEFAULT_WORKLOAD,
+        opening: OpeningLoad | None = None,
     ) -> None:
+        self.opening = opening
         self.model, self.controller, self.service, self.slo = model, controller, service, model.slo
         self.trace = trace.clipped(model.vllm.max_model_len) if model.vllm is not None else trace
         self.workload = workload
@@ -472,6 +478,24 @@ class Simulation:
         self.ttft_samples.append((ttft, self.trace.weight))
         self.minute_ttft.append((ttft, self.trace.weight))
 
+    @staticmethod
+    def _progress_at(replica: _Replica, when: float) -> float:
+        """Decode progress (tokens per running sequence) at `when` within the current second:
+        mixed steps while prefill chunks are queued, plain decode steps after."""
+        elapsed = when - replica.second
+        if elapsed <= 0.0:
+            return replica.progress_start
+        mixed = elapsed if elapsed < replica.busy else replica.busy
+        return replica.progress_start + mixed * replica.mixed_rate + (elapsed - mixed) * replica.rate
+
+    @staticmethod
+    def _time_at(replica: _Replica, progress: float) -> float:
+        ahead = progress - replica.progress_start
+        during = replica.busy * replica.mixed_rate
+        if ahead <= during:
+            return replica.second + ahead / replica.mixed_rate
+        return replica.second + replica.busy + (ahead - during) / replica.rate
+
     def _serve_vllm(self, replica: _Replica, t: float, end: float) -> None:
         service, ctx = self.service, self.workload.mean_context
         start_n = replica.n
@@ -480,25 +504,27 @@ class Simulation:
         if replica.ready_at < end and not replica.draining and service.slots > start_n:
             replica.free_times.append(available)
             replica.free_counts.append(service.slots - start_n)
-        rate = 1.0 / service.step_s(max(1, start_n), ctx)
-        replica.rate = rate
-        if start_n == 0:
-            return
-        decode_start = min(end, max(t, replica.prefill_free))
+        batch = max(1, start_n)
+        replica.rate = 1.0 / service.step_s(batch, ctx)
+        replica.mixed_rate = 1.0 / service.mixed_step_s(batch, ctx)
+        replica.second = t
+        replica.progress_start = replica.progress
+        # The part of this second with prefill chunks queued (vLLM V1 mixes them with decodes).
+        replica.busy = min(end, max(t, replica.prefill_free)) - t
         if replica.pending:
             still = []
             for first, index in replica.pending:
                 if first < end:
-                    ahead = max(0.0, first - decode_start) * rate
-                    heapq.heappush(replica.heap, (replica.progress + ahead + self.trace.outputs[index] - 1, index))
+                    start = self._progress_at(replica, max(t, first))
+                    heapq.heappush(replica.heap, (start + self.trace.outputs[index] - 1, index))
                 else:
                     still.append((first, index))
             replica.pending = still
-        progress_end = replica.progress + (end - decode_start) * rate
+        progress_end = self._progress_at(replica, end)
         weight = self.trace.weight
         while replica.heap and replica.heap[0][0] <= progress_end:
             target, index = heapq.heappop(replica.heap)
-            when = max(self.first_token[index], decode_start + (target - replica.progress) / rate)
+            when = max(self.first_token[index], self._time_at(replica, target))
             self._finish(index, when)
             replica.n -= weight
             replica.kv -= weight * (self.trace.prompts[index] + self.trace.outputs[index])
@@ -510,27 +536,32 @@ class Simulation:
     def _admit_vllm(self, replica: _Replica, index: int, when: float, end: float) -> None:
         service, weight = self.service, self.trace.weight
         prompt, output = self.trace.prompts[index], self.trace.outputs[index]
+        ctx = self.workload.mean_context
         replica.n += weight
         replica.kv += weight * (prompt + output)
+        # A prefix-cache hit skips the prefill of the tokens the cache already holds; the rest
+        # runs in chunks beside the running decodes (vLLM V1 chunked prefill).
+        computed = prompt - (self.trace.cached[index] if self.trace.cached is not None else 0)
+        prefill = service.prefill_s(computed) * service.prefill_stretch(replica.n, ctx)
         begin = max(when, replica.prefill_free)
-        replica.prefill_free = begin + weight * service.prefill_s(prompt)
+        replica.prefill_free = begin + weight * prefill
         # The requests of a weighted arrival would have come one after another: each waits
         # for its own prefill, not for the whole group's (the GPU time is still spent).
-        first = begin + service.prefill_s(prompt) + service.step_s(replica.n, self.workload.mean_context)
+        first = begin + prefill + service.step_s(replica.n, ctx)
         self._record_first_token(index, first)
         if first >= end:
             replica.pending.append((first, index))
             return
         # The first token came within this second: decode from then on, as the others did.
-        rate = replica.rate or 1.0 / service.step_s(replica.n, self.workload.mean_context)
-        done = first + (output - 1) / rate
-        if done < end:
+        key = self._progress_at(replica, first) + output - 1
+        if key <= replica.progress:
+            done = max(first, self._time_at(replica, key))
             self._finish(index, done)
             replica.n -= weight
             replica.kv -= weight * (prompt + output)
             self._give_slots(replica, done, weight)
         else:
-            heapq.heappush(replica.heap, (replica.progress - (end - first) * rate + output - 1, index))
+            heapq.heappush(replica.heap, (key, index))
 
     @staticmethod
     def _give_slots(replica: _Replica, when: float, count: int) -> None:
@@ -566,10 +597,17 @@ class Simulation:
             for replica in accepting:
                 if replica.kv + need > kv_limit and replica.n:
                     continue
-                at = self._slot_time(replica, weight)
-                if at is None:
-                    continue
-                at = max(at, arrival)
+                head = replica.free_head
+                # Fast path: the earliest free slot alone holds the arrival (weight 1).
+                if head < len(replica.free_counts) and replica.free_counts[head] >= weight:
+                    at = replica.free_times[head]
+                else:
+                    found = self._slot_time(replica, weight)
+                    if found is None:
+                        continue
+                    at = found
+                if at < arrival:
+                    at = arrival
                 if at < best_time or (at == best_time and best is not None and replica.n < best.n):
                     best, best_time = replica, at
             if best is None:
@@ -625,7 +663,7 @@ class Simulation:
         weight = trace.weight
         horizon = trace.duration_s + DRAIN_S
         t = 0.0
-        wanted = controller.initial(probe)
+        wanted = controller.initial(probe, self.opening)
         fleet.bootstrap(wanted)
         peak, replica_seconds = 0, 0.0
         minute_end = 60.0
@@ -741,11 +779,7 @@ class Simulation:
         )
 
     def _cpu_request(self) -> float:
-        """CPUs a replica requests: its share of the node's vCPUs less one for the system."""
-        from components.intent.instances import catalog
-
-        itype = catalog().instances[self.model.instance_type]
-        return max(1.0, itype.vcpus * self.model.gpus / itype.gpu_count - 1)
+        return platform.cpu_request(self.model)
 
 
 def slo_summary(slo: Slo) -> str:

@@ -1,9 +1,10 @@
 """Request traces to replay: seeded generators (steady, step, bursty, diurnal) and CSV files.
 
-A trace is a sorted list of arrivals, each with its prompt and output length. When a trace
-would hold more arrivals than the simulator should carry, each arrival stands for `weight`
-requests that arrive together; throughput stays exact and latency percentiles get slightly
-pessimistic (the requests of one arrival queue behind each other).
+A trace is a sorted list of arrivals, each with its prompt and output length (and, where a
+recorded trace carries them, the prompt tokens the prefix cache already holds). LLM traces
+replay one arrival per request: weighted arrivals made batches lumpy and moved day-long
+results by 7-17 points (issue 14). Only the fluid Triton replay, which reads the intensity,
+thins its arrivals into weighted ones.
 """
 from __future__ import annotations
 
@@ -11,16 +12,16 @@ import bisect
 import csv
 import math
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Literal
 
+from components.intent.traffic import Traffic
 from components.planning.capacity import DEFAULT_WORKLOAD, Workload
 
-# Above this many arrivals a trace is thinned into weighted arrivals (see module docstring).
-# Weights above 2 visibly distort LLM batches; `make simulate` allows more arrivals.
-MAX_ARRIVALS = 20_000
-SIMULATE_MAX_ARRIVALS = 60_000
+# LLM traces are never thinned: this bound only stops a runaway generator.
+MAX_ARRIVALS = 50_000_000
+SIMULATE_MAX_ARRIVALS = MAX_ARRIVALS
 # The fluid (Triton) replay reads only the intensity; a few arrivals keep the trace whole.
 FLUID_MAX_ARRIVALS = 1_000
 # Spread of prompt and output lengths around their means (lognormal sigma).
@@ -45,10 +46,23 @@ class Trace:
     # traces). The fluid (Triton) replay uses it: weighted arrivals are too lumpy for
     # sub-second latency objectives.
     intensity: tuple[float, ...] | None = None
+    # Prompt tokens served from the prefix cache, per arrival (recorded traces that carry them).
+    cached: tuple[int, ...] | None = None
+    seed: int | None = None
 
     @property
     def requests(self) -> int:
         return len(self.arrivals) * self.weight
+
+    def workload(self) -> Workload:
+        """The trace's own mean request shape: what the capacity plan must assume for it."""
+        if not self.arrivals:
+            return DEFAULT_WORKLOAD
+        count = len(self.arrivals)
+        return Workload(max(1, round(sum(self.prompts) / count)), max(1, round(sum(self.outputs) / count)))
+
+    def busiest_minute_rps(self) -> float:
+        return max(self.rate_per_bucket(60.0), default=0.0)
 
     def per_second(self) -> list[float]:
         """Requests arriving in each second of the trace."""
@@ -78,7 +92,8 @@ class Trace:
             p = min(p, max_model_len - 1)
             prompts.append(p)
             outputs.append(max(1, min(o, max_model_len - p)))
-        return Trace(self.name, self.duration_s, self.arrivals, tuple(prompts), tuple(outputs), self.weight, self.intensity)
+        cached = None if self.cached is None else tuple(min(c, p) for c, p in zip(self.cached, prompts))
+        return replace(self, prompts=tuple(prompts), outputs=tuple(outputs), cached=cached)
 
 
 def _length(rng: random.Random, mean: float) -> int:
@@ -114,7 +129,7 @@ def generate(
                 prompts.append(_length(rng, workload.prompt_tokens))
                 outputs.append(_length(rng, workload.output_tokens))
     intensity = tuple(rate(second + 0.5) for second in range(math.ceil(duration_s)))
-    return Trace(name, duration_s, tuple(arrivals), tuple(prompts), tuple(outputs), weight, intensity)
+    return Trace(name, duration_s, tuple(arrivals), tuple(prompts), tuple(outputs), weight, intensity, seed=seed)
 
 
 def steady(
@@ -218,53 +233,118 @@ def relative(
 TIME_COLUMNS = ("timestamp_s", "timestamp", "Timestamp")
 PROMPT_COLUMNS = ("prompt_tokens", "Request tokens")
 OUTPUT_COLUMNS = ("output_tokens", "Response tokens")
+CACHED_COLUMNS = ("cached_tokens",)
 
 
-def from_csv(path: Path, max_arrivals: int = MAX_ARRIVALS) -> Trace:
-    """A recorded trace: `timestamp_s,prompt_tokens,output_tokens` (seconds), or BurstGPT's
-    `Timestamp, Request tokens, Response tokens` columns. Rows with no output (BurstGPT's
-    failed requests) are skipped; times are shifted to start at zero."""
+def from_csv(path: Path) -> Trace:
+    """A recorded trace: `timestamp_s,prompt_tokens,output_tokens[,cached_tokens]` (seconds),
+    or BurstGPT's `Timestamp, Request tokens, Response tokens` columns. Rows with no output
+    (BurstGPT's failed requests) are skipped; times are shifted to start at zero. Every row
+    is one arrival."""
     try:
         handle = path.open(newline="")
     except OSError as error:
         raise TraceError(f"{path}: cannot read the trace ({error.strerror})") from None
     with handle:
-        reader = csv.DictReader(handle)
-        header = reader.fieldnames or []
+        reader = csv.reader(handle)
+        header = next(reader, [])
 
-        def pick(options: tuple[str, ...]) -> str:
+        def pick(options: tuple[str, ...]) -> int:
             for option in options:
                 if option in header:
-                    return option
+                    return header.index(option)
             raise TraceError(f"{path}: needs one of the columns {', '.join(options)}; found {', '.join(header) or 'none'}")
 
-        time_col, prompt_col, output_col = pick(TIME_COLUMNS), pick(PROMPT_COLUMNS), pick(OUTPUT_COLUMNS)
-        rows: list[tuple[float, int, int]] = []
+        time_i, prompt_i, output_i = pick(TIME_COLUMNS), pick(PROMPT_COLUMNS), pick(OUTPUT_COLUMNS)
+        cached_i = next((header.index(c) for c in CACHED_COLUMNS if c in header), None)
+        names = header[time_i], header[prompt_i], header[output_i]
+        rows: list[tuple[float, int, int, int]] = []
         for line, row in enumerate(reader, start=2):
             try:
-                t, p, o = float(row[time_col]), int(float(row[prompt_col])), int(float(row[output_col]))
-            except (TypeError, ValueError):
-                raise TraceError(
-                    f"{path}:{line}: {time_col}, {prompt_col} and {output_col} must be numbers; got "
-                    f"{row.get(time_col)!r}, {row.get(prompt_col)!r}, {row.get(output_col)!r}"
-                ) from None
-            if t < 0 or p < 0 or o < 0 or math.isnan(t):
+                t, p, o = float(row[time_i]), int(float(row[prompt_i])), int(float(row[output_i]))
+                c = int(float(row[cached_i])) if cached_i is not None else 0
+            except (TypeError, ValueError, IndexError):
+                got = ", ".join(repr(row[i]) if i < len(row) else "nothing" for i in (time_i, prompt_i, output_i))
+                raise TraceError(f"{path}:{line}: {', '.join(names[:2])} and {names[2]} must be numbers; got {got}") from None
+            if t < 0 or p < 0 or o < 0 or c < 0 or math.isnan(t):
                 raise TraceError(f"{path}:{line}: times and token counts cannot be negative")
             if o == 0:
                 continue
-            rows.append((t, max(1, p), o))
+            rows.append((t, max(1, p), o, min(c, max(1, p) - 1) if c else 0))
     if not rows:
         raise TraceError(f"{path}: no requests with output tokens")
     rows.sort()
     start = rows[0][0]
-    weight = max(1, math.ceil(len(rows) / max_arrivals))
-    kept = rows[::weight]
     duration = max(rows[-1][0] - start, 1.0)
     return Trace(
         f"{path.name} ({len(rows)} requests)",
         duration,
-        tuple(r[0] - start for r in kept),
-        tuple(r[1] for r in kept),
-        tuple(r[2] for r in kept),
-        weight,
+        tuple(r[0] - start for r in rows),
+        tuple(r[1] for r in rows),
+        tuple(r[2] for r in rows),
+        cached=tuple(r[3] for r in rows) if cached_i is not None else None,
     )
+
+
+def rescaled(trace: Trace, peak_rps: float, seed: int = 0, jitter_s: float = 1.0) -> Trace:
+    """The trace with its busiest minute at `peak_rps` (TRACE_PEAK): below its own peak each
+    request is kept with the ratio's probability; above it, whole copies of the trace are
+    laid over it, each arrival moved by up to `jitter_s` so copies do not arrive in lockstep.
+    The shape (when it is busy, how lengths mix) is the recording's."""
+    current = trace.busiest_minute_rps()
+    if current <= 0 or peak_rps <= 0:
+        raise TraceError(f"{trace.name}: cannot rescale a trace without requests to {peak_rps:g} req/s")
+    factor = peak_rps / current
+    rng = random.Random(seed ^ 0x7ACE)
+    rows: list[tuple[float, int, int, int]] = []
+    cached = trace.cached or (0,) * len(trace.arrivals)
+    for t, p, o, c in zip(trace.arrivals, trace.prompts, trace.outputs, cached):
+        copies = int(factor) + (1 if rng.random() < factor - int(factor) else 0)
+        for copy in range(copies):
+            moved = t if copy == 0 else min(trace.duration_s, max(0.0, t + rng.uniform(-jitter_s, jitter_s)))
+            rows.append((moved, p, o, c))
+    rows.sort()
+    return Trace(
+        f"{trace.name} at {factor:.3g}x (busiest minute {peak_rps:.3g} req/s)",
+        trace.duration_s,
+        tuple(r[0] for r in rows),
+        tuple(r[1] for r in rows),
+        tuple(r[2] for r in rows),
+        cached=tuple(r[3] for r in rows) if trace.cached is not None else None,
+        seed=seed,
+    )
+
+
+def reshuffled(trace: Trace, seed: int, shift_s: float = 60.0) -> Trace:
+    """A held-out variant of a recorded trace: every arrival moved by up to `shift_s`, so a
+    policy tuned on the recording is checked on bursts it has not seen at the same second."""
+    rng = random.Random(seed ^ 0x5A17)
+    cached = trace.cached or (0,) * len(trace.arrivals)
+    rows = sorted(
+        (min(trace.duration_s, max(0.0, t + rng.uniform(-shift_s, shift_s))), p, o, c)
+        for t, p, o, c in zip(trace.arrivals, trace.prompts, trace.outputs, cached)
+    )
+    return Trace(
+        f"{trace.name}, arrivals moved up to {shift_s:g} s (seed {seed})",
+        trace.duration_s,
+        tuple(r[0] for r in rows),
+        tuple(r[1] for r in rows),
+        tuple(r[2] for r in rows),
+        cached=tuple(r[3] for r in rows) if trace.cached is not None else None,
+        seed=seed,
+    )
+
+
+def declared(traffic: Traffic, duration_s: float, seed: int = 0, max_arrivals: int = MAX_ARRIVALS, root: Path | None = None) -> Trace:
+    """The trace a model's declared traffic describes (a CSV path is read from `root`)."""
+    if traffic.csv is not None:
+        path = Path(traffic.csv)
+        return from_csv(path if path.is_absolute() or root is None else root / path)
+    assert traffic.peak_rps is not None
+    workload = Workload(traffic.prompt_tokens, traffic.output_tokens)
+    peak, low = traffic.peak_rps, traffic.peak_rps * traffic.trough_share
+    if traffic.shape == "steady":
+        return steady(peak, duration_s, workload, seed, max_arrivals)
+    if traffic.shape == "diurnal":
+        return diurnal(low, peak, duration_s, workload, seed, max_arrivals)
+    return bursty(low, peak, duration_s, workload, seed, traffic.burst_s, traffic.burst_gap_s, max_arrivals)

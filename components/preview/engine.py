@@ -36,6 +36,14 @@ class Resource:
     depends_on: list[str]
     aliases: int
     inputs: dict[str, Any]
+    delete_before_replace: bool = False
+    # The URN `pulumi up` gives the resource: the mock engine's own URNs keep only the nearest
+    # parent's type and put the Stack in front, which no real state ever holds.
+    engine_urn: str = ""
+    # Engine URNs this resource answers to besides its own (its `aliases=`).
+    alias_urns: list[str] = field(default_factory=list)
+    # Input property -> mock URNs of the resources whose outputs it was built from.
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def parent_type(self) -> str:
@@ -51,9 +59,13 @@ class Resource:
             "provider": self.provider,
             "protect": self.protect,
             "retainOnDelete": self.retain_on_delete,
+            "deleteBeforeReplace": self.delete_before_replace,
             "ignoreChanges": self.ignore_changes,
             "dependsOn": self.depends_on,
             "inputs": self.inputs,
+            "engineUrn": self.engine_urn,
+            "aliasUrns": self.alias_urns,
+            "propertyDependencies": self.property_dependencies,
         }
 
 
@@ -103,10 +115,33 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
     def __init__(self, mocks: RecordingMocks) -> None:
         super().__init__(mocks)
         self.registered: list[Resource] = []
+        # Mock URN -> qualified type (the parent chain joined by `$`), for resources below the stack.
+        self._chains: dict[str, str] = {}
+        self._engine_urns: dict[str, str] = {}
+
+    def _engine_urn(self, parent: str, typ: str, name: str) -> tuple[str, str]:
+        chain = f"{self._chains[parent]}${typ}" if parent in self._chains else typ
+        return chain, "urn:pulumi:" + "::".join([pulumi.get_stack(), pulumi.get_project(), chain, name])
+
+    def _alias_urns(self, request) -> list[str]:
+        found = list(request.aliasURNs)
+        for alias in request.aliases:
+            if alias.urn:
+                found.append(alias.urn)
+                continue
+            spec = alias.spec
+            parent = "" if spec.noParent else (spec.parentUrn or request.parent)
+            # A parent named by its engine URN (an alias written with parent=<urn>) maps back.
+            parent = next((m for m, e in self._engine_urns.items() if e == parent), parent)
+            found.append(self._engine_urn(parent, spec.type or request.type, spec.name or request.name)[1])
+        return found
 
     def RegisterResource(self, request):  # noqa: N802 (gRPC method name)
         response = super().RegisterResource(request)
         if request.type != "pulumi:pulumi:Stack":
+            chain, engine_urn = self._engine_urn(request.parent, request.type, request.name)
+            self._chains[response.urn] = chain
+            self._engine_urns[response.urn] = engine_urn
             self.registered.append(
                 Resource(
                     urn=response.urn,
@@ -117,10 +152,16 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     provider=request.provider,
                     protect=bool(request.protect),
                     retain_on_delete=bool(request.retainOnDelete),
+                    delete_before_replace=bool(request.deleteBeforeReplace),
                     ignore_changes=list(request.ignoreChanges),
                     depends_on=list(request.dependencies),
                     aliases=len(request.aliases) + len(request.aliasURNs),
                     inputs=_plain(rpc.deserialize_properties(request.object)),
+                    engine_urn=engine_urn,
+                    alias_urns=self._alias_urns(request),
+                    property_dependencies={
+                        key: sorted(value.urns) for key, value in request.propertyDependencies.items() if value.urns
+                    },
                 )
             )
         return response

@@ -86,7 +86,9 @@ def _specific(typ: str, name: str, physical: str, inputs: dict[str, Any], region
             "status": "ACTIVE",
         }
     if typ == "aws:eks/nodeGroup:NodeGroup":
-        group = inputs.get("nodeGroupName") or physical
+        # A prefix gets a unique suffix, as the provider's create.Name does.
+        prefix = inputs.get("nodeGroupNamePrefix")
+        group = inputs.get("nodeGroupName") or (f"{prefix}{digest(name, 8)}" if prefix else physical)
         return {"resources": [{"autoscalingGroups": [{"name": f"eks-{group}-{digest(name, 8)}"}]}], "status": "ACTIVE"}
     if typ == "aws:ecr/repository:Repository":
         repo = inputs.get("name") or physical
@@ -111,6 +113,9 @@ def _specific(typ: str, name: str, physical: str, inputs: dict[str, Any], region
 
 def invoke_result(token: str, args: dict[str, Any], region: str) -> dict[str, Any] | None:
     """Results of the data-source calls the program makes; None for a call nobody faked."""
+    if token == "aws:secretsmanager/getSecretVersion:getSecretVersion":
+        # Stands in for a receiver credential; the preview never reads a real one.
+        return {"arn": args.get("secretId", ""), "secretString": "preview-credential", "versionId": "preview", "id": "preview"}
     if token == "aws:index/getCallerIdentity:getCallerIdentity":
         return {"accountId": ACCOUNT_ID, "arn": f"arn:{PARTITION}:iam::{ACCOUNT_ID}:user/preview", "userId": "AIDAPREVIEW", "id": ACCOUNT_ID}
     if token == "aws:index/getPartition:getPartition":

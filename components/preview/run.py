@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,6 +45,14 @@ def shown_path(path: Path) -> str:
         return str(path)
 
 
+def _discard_stale(out_root: Path | None, stack: str) -> str:
+    """A bad file leaves no build behind: an earlier run's files would pass for this file's."""
+    if out_root is None or not (out_root / stack).exists():
+        return ""
+    shutil.rmtree(out_root / stack)
+    return f"\nThe earlier preview in {shown_path(out_root / stack)}/ was removed: it does not describe this file."
+
+
 def preview(stack_file: Path, out_root: Path | None = None) -> Preview:
     """Run the real program for `stack_file` under the recording engine and write the build.
 
@@ -55,19 +64,17 @@ def preview(stack_file: Path, out_root: Path | None = None) -> Preview:
     os.environ[STACK_FILE_ENV] = shown
     try:
         config = read_stack_file(stack_file, shown)
+        # Validated here first so a bad file is reported before the Pulumi runtime starts;
+        # the program validates the same config again, as `pulumi up` would.
+        spec = parse_stack_config(config, shown)
         recording = run_program(config, stack)
-    except SpecError as error:
-        raise InvalidStack(str(error)) from None
-    except pulumi.RunError as error:
-        raise InvalidStack(str(error)) from None
+    except (SpecError, pulumi.RunError) as error:
+        raise InvalidStack(str(error) + _discard_stale(out_root, stack)) from None
     finally:
         if previous is None:
             os.environ.pop(STACK_FILE_ENV, None)
         else:
             os.environ[STACK_FILE_ENV] = previous
-    # The program validated this config already; parsing it again only rebuilds the model
-    # the summary is written from.
-    spec = parse_stack_config(config, shown)
     policy = check_policies(recording, spec.environment)
     planning, cost = preview_section(spec)
     summary = render(spec, recording, shown, sections=[planning, policy.section()])

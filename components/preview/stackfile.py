@@ -5,9 +5,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from components.intent.loading import SpecError
+from components.stack_yaml import StackFileProblems, read_stack_yaml, stack_file_problems
 
 SECRET_PLACEHOLDER = "[secret: decrypted by the Pulumi CLI at deploy time]"
 
@@ -22,18 +21,12 @@ def stack_name(path: Path) -> str:
 
 def read_stack_file(path: Path, shown_as: str) -> dict[str, str]:
     try:
-        document = yaml.safe_load(path.read_text())
-    except OSError as error:
-        raise SpecError(shown_as, [f"cannot read the stack file: {error.strerror}"]) from None
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(error, "problem", None) or str(error)
-        raise SpecError(shown_as, [f"not valid YAML{where}: {problem}"]) from None
-    if document is None:
-        document = {}
-    if not isinstance(document, dict) or not isinstance(document.get("config", {}), dict):
-        raise SpecError(shown_as, ["a stack file is a mapping with a `config:` mapping inside"])
+        document = read_stack_yaml(path)
+    except StackFileProblems as error:
+        raise SpecError(shown_as, error.problems) from None
+    problems = stack_file_problems(document)
+    if problems:
+        raise SpecError(shown_as, problems)
     return {str(key): _encode(value) for key, value in (document.get("config") or {}).items()}
 
 

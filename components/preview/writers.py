@@ -25,10 +25,27 @@ def _sorted(value: Any) -> Any:
     return value
 
 
+def whole(value: Any) -> Any:
+    """Whole numbers written as integers. The engine's protobuf carries every number as a float
+    (engine._plain turns resource inputs back), and the planner's arithmetic makes floats of
+    whole dollars and seconds: files say `minReplicas: 1` and `73`, never `1.0`."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: whole(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [whole(v) for v in value]
+    return value
+
+
+def _json(value: Any) -> str:
+    return json.dumps(whole(value), indent=2, sort_keys=True) + "\n"
+
+
 def _dump_yaml(data: dict[str, Any]) -> str:
     """Top-level keys keep their order (apiVersion, kind, metadata first); below that keys
     are sorted so the files diff cleanly between runs."""
-    ordered = {k: _sorted(v) for k, v in data.items()}
+    ordered = {k: _sorted(whole(v)) for k, v in data.items()}
     return yaml.safe_dump(ordered, sort_keys=False, default_flow_style=False, width=120)
 
 
@@ -54,8 +71,8 @@ def write_build(
         _write(path, text)
         written.append(path)
 
-    emit("resources.json", json.dumps([r.as_json() for r in recording.resources], indent=2, sort_keys=True) + "\n")
-    emit("outputs.json", json.dumps(recording.outputs, indent=2, sort_keys=True) + "\n")
+    emit("resources.json", _json([r.as_json() for r in recording.resources]))
+    emit("outputs.json", _json(recording.outputs))
     for resource in recording.resources:
         if is_kubernetes_object(resource):
             doc = manifest(resource)
@@ -71,14 +88,14 @@ def write_build(
             and resource.type == "aws:cloudwatch/metricAlarm:MetricAlarm"
         ):
             emit(f"sagemaker/{resource.type.rsplit(':', 1)[-1]}.{_safe(resource.name)}.json",
-                 json.dumps(resource.inputs, indent=2, sort_keys=True) + "\n")
+                 _json(resource.inputs))
         elif resource.type == "aws:s3/bucketObjectv2:BucketObjectv2" and str(resource.inputs.get("key", "")).endswith("config.pbtxt"):
             model = resource.inputs["key"].rstrip("/").split("/")[-2]
             emit(f"triton/{_safe(model)}/config.pbtxt", resource.inputs.get("content", ""))
     if policy is not None:
-        emit("policy.json", json.dumps(policy, indent=2, sort_keys=True) + "\n")
+        emit("policy.json", _json(policy))
     if cost is not None:
-        emit("cost.json", json.dumps(cost, indent=2, sort_keys=True) + "\n")
+        emit("cost.json", _json(cost))
     emit("summary.md", summary)
     return written
 

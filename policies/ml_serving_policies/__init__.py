@@ -8,7 +8,24 @@ from __future__ import annotations
 
 from pulumi_policy import EnforcementLevel, Policy
 
-from . import automated_rollback, autoscaling, ecr, eks, governance, iam, images, kubernetes, rollout, s3, sagemaker
+from . import (
+    addons,
+    automated_rollback,
+    autoscaling,
+    budgets,
+    canary,
+    dns,
+    ecr,
+    eks,
+    governance,
+    iam,
+    images,
+    kubernetes,
+    models,
+    rollout,
+    s3,
+    sagemaker,
+)
 
 PACK_NAME = "ml-serving"
 PACK_DESCRIPTION = (
@@ -25,10 +42,15 @@ POLICIES: list[Policy] = [
     *sagemaker.POLICIES,
     *rollout.POLICIES,
     *automated_rollback.POLICIES,
+    *canary.POLICIES,
     *eks.POLICIES,
     *s3.POLICIES,
     *ecr.POLICIES,
     *iam.POLICIES,
     *governance.POLICIES,
+    *budgets.POLICIES,
+    *addons.POLICIES,
+    *dns.POLICIES,
+    *models.POLICIES,
 ]
 POLICIES_BY_NAME: dict[str, Policy] = {policy.name: policy for policy in POLICIES}

@@ -16,6 +16,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
+from .addresses import BadCidr, parse, public_addresses, shown_count
 from .settings import config_schema, settings
 from .values import get, is_list, items, mapping, number, present, shown, strings, tolerant
 
@@ -26,7 +27,6 @@ ROUTE_TABLE = "aws:ec2/routeTable:RouteTable"
 ROUTE = "aws:ec2/route:Route"
 ROUTE_TABLE_ASSOCIATION = "aws:ec2/routeTableAssociation:RouteTableAssociation"
 INTERNET_GATEWAY = "aws:ec2/internetGateway:InternetGateway"
-OPEN_CIDRS = ("0.0.0.0/0", "::/0")
 GPU_FAMILY = re.compile(r"^(p|g|gr)\d")
 GPU_TAINT = "nvidia.com/gpu"
 DESIRED_SIZE = "scalingConfig.desiredSize"
@@ -65,29 +65,54 @@ EKS_SECRETS_ENCRYPTION = ResourceValidationPolicy(
 )
 
 
+ENDPOINT_SCHEMA = {
+    "maxPublicAddresses": {
+        "type": "integer", "minimum": 0, "default": 1024,
+        "description": (
+            "Most publicly routable addresses the public API endpoint may admit, counted over the union of "
+            "publicAccessCidrs with private and reserved blocks subtracted (1024 = four /24s)."
+        ),
+    }
+}
+
+
 def _check_endpoint(args: ResourceValidationArgs, report: ReportViolation) -> None:
     if args.resource_type != CLUSTER:
         return
     vpc = _first(get(args.props, "vpcConfig"))
+    limit = int(settings(args, ENDPOINT_SCHEMA)["maxPublicAddresses"])
     # AWS defaults: public endpoint on and open to 0.0.0.0/0, private endpoint off.
     if get(vpc, "endpointPublicAccess", default=True) is not False:
-        cidrs = strings(get(vpc, "publicAccessCidrs"))
-        opened = [c for c in cidrs if c in OPEN_CIDRS] if cidrs else ["0.0.0.0/0 (the default)"]
-        if opened:
-            report(f"the public API endpoint is open to {', '.join(opened)}; list the CIDRs that need it in "
-                   "publicAccessCidrs or turn the public endpoint off.")
+        cidrs = strings(get(vpc, "publicAccessCidrs")) or ["0.0.0.0/0"]
+        try:
+            count = public_addresses(parse(cidrs))
+        except BadCidr as error:
+            report(f"publicAccessCidrs: {error}.")
+            return
+        if count > limit:
+            default = " (the AWS default when none are listed)" if not strings(get(vpc, "publicAccessCidrs")) else ""
+            report(
+                f"the public API endpoint admits {shown_count(count)} publicly routable addresses through "
+                f"{', '.join(cidrs)}{default}; at most {limit:,} here. List only the CI and VPN egress ranges in "
+                "cluster.public_access_cidrs (however the ranges are split, the addresses are counted), or [] "
+                "for a private-only endpoint."
+            )
     if get(vpc, "endpointPrivateAccess", default=False) is not True:
         report("endpointPrivateAccess is off, so nodes reach the API server over the internet.")
 
 
 EKS_ENDPOINT = ResourceValidationPolicy(
     name="eks-endpoint-restricted",
-    display_name="No unrestricted public EKS endpoint",
+    display_name="No broadly public EKS endpoint",
     description=(
-        "The EKS API endpoint is private, or public only to listed CIDRs (never 0.0.0.0/0), and private "
-        "access is on."
+        "Judgement with a threshold (policy, not validation: how many addresses are acceptable depends on the "
+        "environment): the EKS API endpoint is private, or public to at most maxPublicAddresses publicly "
+        "routable addresses, counted from the ranges themselves (union of publicAccessCidrs minus private and "
+        "reserved blocks), so 0.0.0.0/1 + 128.0.0.0/1 or sixteen /4s count as the whole internet. Private "
+        "access is on. Validation rejects only /0 outright."
     ),
     validate=_check_endpoint,
+    config_schema=config_schema(ENDPOINT_SCHEMA),
     enforcement_level=EnforcementLevel.MANDATORY,
     severity=Severity.CRITICAL,
     tags=["eks", "security", "network"],
@@ -257,6 +282,113 @@ AUTOSCALED_SIZES_IGNORED = ResourceValidationPolicy(
     ),
 )
 
+
+LOGS_SCHEMA = {
+    "requiredLogTypes": {
+        "type": "array", "items": {"enum": ["api", "audit", "authenticator", "controllerManager", "scheduler"]},
+        "minItems": 1, "default": ["audit"],
+        "description": "Control-plane log types the cluster must send to CloudWatch.",
+    }
+}
+
+
+def _check_control_plane_logs(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type != CLUSTER:
+        return
+    required = list(settings(args, LOGS_SCHEMA)["requiredLogTypes"])
+    enabled = strings(get(args.props, "enabledClusterLogTypes"))
+    missing = [t for t in required if t not in enabled]
+    if missing:
+        report(f"control-plane logs {', '.join(missing)} are off (enabled: {', '.join(enabled) or 'none'}): who "
+               f"changed what in the cluster is not recorded. Add them to cluster.log_types in the stack file.")
+
+
+EKS_CONTROL_PLANE_LOGS = ResourceValidationPolicy(
+    name="eks-control-plane-audit-logs",
+    display_name="EKS control-plane audit logs on",
+    description=(
+        "Judgement (policy; which log types are worth their CloudWatch bill differs per environment): the "
+        "cluster sends the environment's requiredLogTypes (audit at least) to CloudWatch."
+    ),
+    validate=_check_control_plane_logs,
+    config_schema=config_schema(LOGS_SCHEMA),
+    enforcement_level=EnforcementLevel.MANDATORY,
+    severity=Severity.HIGH,
+    tags=["eks", "security", "audit"],
+    remediation_steps="Set cluster.log_types to include audit (the default is [api, audit, authenticator]).",
+)
+
+ACCESS_ENTRY = "aws:eks/accessEntry:AccessEntry"
+ACCESS_ASSOCIATION = "aws:eks/accessPolicyAssociation:AccessPolicyAssociation"
+ADMIN_POLICY_SUFFIX = ":cluster-access-policy/AmazonEKSClusterAdminPolicy"
+ACCESS_SCHEMA = {
+    "minClusterAdmins": {
+        "type": "integer", "minimum": 0, "default": 1,
+        "description": "Cluster-admin access entries the stack manages besides the deployer's (break-glass roles).",
+    }
+}
+
+
+def _validate_access(args: StackValidationArgs, report: ReportViolation) -> None:
+    config = settings(args, ACCESS_SCHEMA)
+    clusters = [r for r in args.resources if r.resource_type == CLUSTER]
+    admins = [r for r in args.resources if r.resource_type == ACCESS_ASSOCIATION
+              and str(get(r.props, "policyArn", default="")).endswith(ADMIN_POLICY_SUFFIX)]
+    for cluster in clusters:
+        creator = get(cluster.props, "accessConfig", "bootstrapClusterCreatorAdminPermissions", default=True)
+        managed = len(admins)
+        if creator is not False:
+            report("the cluster makes whoever creates it an admin, outside the stack (no deployer role): set "
+                   "cluster.deployer_role_arn to the role `pulumi up` runs as, so its access is a managed entry.",
+                   cluster.urn)
+        else:
+            managed -= 1  # one admin entry is the deployer's
+        needed = int(config["minClusterAdmins"])
+        if managed < needed:
+            report(f"{max(managed, 0)} cluster-admin role(s) besides the deployer; at least {needed} here, so operators "
+                   "can reach the cluster when CI cannot. Add them to cluster.admin_role_arns.", cluster.urn)
+
+
+EKS_ACCESS = StackValidationPolicy(
+    name="eks-admin-and-deployer-access",
+    display_name="EKS admin and deployer access managed",
+    description=(
+        "Judgement (policy: a throwaway dev cluster may do without break-glass admins): the deployer's access "
+        "is a managed access entry (the cluster creator gets no implicit admin) and at least minClusterAdmins "
+        "further roles are cluster admins."
+    ),
+    validate=_validate_access,
+    config_schema=config_schema(ACCESS_SCHEMA),
+    enforcement_level=EnforcementLevel.MANDATORY,
+    severity=Severity.HIGH,
+    tags=["eks", "security", "access"],
+    remediation_steps="Set cluster.deployer_role_arn (CI's deploy role) and cluster.admin_role_arns (operators).",
+)
+
+
+def _check_spot(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type != NODE_GROUP or not _is_gpu_group(args.props):
+        return
+    if get(args.props, "capacityType") == "SPOT":
+        report("GPU node group on Spot: EC2 reclaims a node with two minutes' notice, less than a model's "
+               "start-up, so online requests on it fail or queue. Use capacity_type: on_demand for online "
+               "serving, Spot only where interruptions are acceptable (dev, batch).")
+
+
+GPU_SPOT_ONLINE = ResourceValidationPolicy(
+    name="gpu-spot-for-online-serving",
+    display_name="Spot GPUs for online serving",
+    description=(
+        "Advisory in every environment (a trade-off, not a defect): GPU node groups serving online traffic "
+        "on Spot capacity can lose a replica with two minutes' notice."
+    ),
+    validate=_check_spot,
+    enforcement_level=EnforcementLevel.ADVISORY,
+    severity=Severity.MEDIUM,
+    tags=["eks", "gpu", "reliability"],
+    remediation_steps="Set the pool's capacity_type to on_demand, or keep enough on-demand replicas to ride out a reclaim.",
+)
+
 POLICIES = [
     EKS_SECRETS_ENCRYPTION,
     EKS_ENDPOINT,
@@ -264,4 +396,7 @@ POLICIES = [
     GPU_NODE_GROUPS_TAINTED,
     GPU_NODE_GROUPS_BOUNDED,
     AUTOSCALED_SIZES_IGNORED,
+    EKS_CONTROL_PLANE_LOGS,
+    EKS_ACCESS,
+    GPU_SPOT_ONLINE,
 ]

@@ -11,10 +11,13 @@ from pulumi_policy import (
     ResourceValidationArgs,
     ResourceValidationPolicy,
     Severity,
+    StackValidationArgs,
+    StackValidationPolicy,
 )
 
+from .review import REVIEW
 from .settings import config_schema, settings
-from .values import get, is_map, items
+from .values import get, is_map, items, mapping, tolerant
 from .workloads import containers
 
 SAGEMAKER_MODEL = "aws:sagemaker/model:Model"
@@ -96,7 +99,7 @@ IMAGES_FROM_ECR = ResourceValidationPolicy(
     description=(
         "Container images ml-serving renders come from a private ECR registry (of the allowed accounts, if "
         "configured) or an explicitly allowed prefix, never straight from a public registry. Add-on Helm "
-        "charts pull their own images and are out of scope."
+        "charts pull their own images and are out of scope. Which account's registry: images-from-own-account."
     ),
     validate=_check_registry,
     config_schema=config_schema(REGISTRY_SCHEMA),
@@ -110,4 +113,50 @@ IMAGES_FROM_ECR = ResourceValidationPolicy(
     ),
 )
 
-POLICIES = [IMAGES_PINNED, IMAGES_FROM_ECR]
+
+OWN_ACCOUNT_SCHEMA = {
+    "allowedAccounts": {
+        "type": "object",
+        "propertyNames": {"pattern": "^[0-9]{12}$"},
+        "additionalProperties": {"type": "string", "minLength": 10},
+        "default": {},
+        "description": "Other AWS accounts whose ECR registries may serve images -> why (e.g. the shared images account).",
+    },
+}
+
+
+def _validate_own_account(args: StackValidationArgs, report: ReportViolation) -> None:
+    review = next((r for r in args.resources if r.resource_type == REVIEW), None)
+    if review is None:
+        return
+    own = get(review.props, "accountId")
+    allowed = mapping(settings(args, OWN_ACCOUNT_SCHEMA)["allowedAccounts"])
+    for resource in args.resources:
+        # An image known only after deployment is one this stack builds, into its own registry.
+        for where, image in tolerant(lambda r=resource: list(images(r.resource_type, r.props)), []):
+            ecr = ECR.match(image)
+            if ecr is None or ecr.group("account") in (own, *allowed):
+                continue
+            report(f"{where} pulls {image} from the ECR registry of account {ecr.group('account')}, not this stack's "
+                   f"account {own}: whoever controls that account controls what runs here. Build or copy the "
+                   f"image into this account's ECR (images.<runtime>.build), or add \"{ecr.group('account')}\": "
+                   "\"<why>\" to allowedAccounts in policies/config.<env>.json.", resource.urn)
+
+
+IMAGES_FROM_OWN_ACCOUNT = StackValidationPolicy(
+    name="images-from-own-account",
+    display_name="ECR images from the stack's own account",
+    description=(
+        "Judgement (policy; a shared images account is a legitimate choice): ECR images come from the account the "
+        "stack deploys into, learnt from the deployment's own credentials (the StackReview's accountId, from "
+        "sts:GetCallerIdentity), or from an account allow-listed with a reason."
+    ),
+    validate=_validate_own_account,
+    config_schema=config_schema(OWN_ACCOUNT_SCHEMA),
+    enforcement_level=EnforcementLevel.MANDATORY,
+    severity=Severity.HIGH,
+    tags=["supply-chain", "security"],
+    remediation_steps="Use images.<runtime>.build, or a prebuilt image in this account's ECR.",
+)
+
+POLICIES = [IMAGES_PINNED, IMAGES_FROM_ECR, IMAGES_FROM_OWN_ACCOUNT]

@@ -6,14 +6,17 @@ models.
 """
 from __future__ import annotations
 
+import csv
+import tempfile
+from pathlib import Path
 from typing import Iterator
 
 from components.intent.loading import parse_stack_config
 from components.planning.capacity import rank_instances
 from components.planning.compare import compare, default_trace, setup, simulate
-from components.planning.policies import stack_policy
+from components.planning.controllers import stack_policy
 from components.planning.report import preview_section
-from components.planning.traces import SIMULATE_MAX_ARRIVALS
+from components.planning.traces import SIMULATE_MAX_ARRIVALS, diurnal, from_csv
 from tests.benchmarks.common import ROOT, machine, stack_with_models, timed
 from tests.conftest import parse, stack_config
 
@@ -34,6 +37,27 @@ def simulator_rows() -> Iterator[str]:
                 f"| {stack}/{name} | {kind} {duration / 3600:g} h | {result.requests:,} (weight {trace.weight}) | "
                 f"{generate_s:.2f} | {one_s:.2f} | {all_s:.2f} |"
             )
+
+
+def day_rows() -> Iterator[str]:
+    """A day of about a million requests written as a CSV, read back and replayed at weight 1
+    with the prod llama-8b stack policy (issue 14: under 2 minutes on a 2-core machine)."""
+    spec = parse(stack_config("prod"))
+    model = next(m for m in spec.models if m.name == "llama-8b")
+    model_setup = setup(spec, model)
+    day = diurnal(0.1 * model_setup.ceiling_rps, 0.9 * model_setup.ceiling_rps, 86_400, seed=0)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "day.csv"
+        with path.open("w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["timestamp_s", "prompt_tokens", "output_tokens"])
+            writer.writerows(zip((f"{t:.3f}" for t in day.arrivals), day.prompts, day.outputs))
+        read_s, _, trace = timed(lambda: from_csv(path), repeat=1)
+    run_s, _, result = timed(lambda: simulate(model_setup, stack_policy(model.autoscaling, spec.target), trace), 1)
+    yield (
+        f"| prod/llama-8b | CSV day, {trace.requests:,} requests (weight {trace.weight}) | {read_s:.1f} | {run_s:.1f} | "
+        f"{result.attainment:.1%} |"
+    )
 
 
 def planner_rows() -> list[str]:
@@ -61,6 +85,9 @@ def main() -> None:
     print("| model | trace | requests | generate (s) | stack policy run (s, median of 3) | 4 policies + oracle (s) |")
     print("|---|---|---|---|---|---|")
     for row in simulator_rows():
+        print(row, flush=True)
+    print("\n| model | trace | read CSV (s) | stack policy run (s) | attainment |\n|---|---|---|---|---|")
+    for row in day_rows():
         print(row, flush=True)
     print("\n| planner call | result | time (median of 3) |\n|---|---|---|")
     for row in planner_rows():

@@ -71,7 +71,8 @@ def test_pull_requests_run_the_offline_checks_for_every_stack():
 
 def test_pull_requests_preview_every_stack_with_the_pack_and_comment():
     preview = _workflow("pr.yml")["jobs"]["preview"]
-    assert preview["permissions"] == {"contents": "read", "id-token": "write", "pull-requests": "write"}
+    # The pull request's code runs here: no token that may write to the pull request.
+    assert preview["permissions"] == {"contents": "read", "id-token": "write"}
     assert preview["strategy"]["matrix"]["include"] == "${{ fromJSON(needs.stacks.outputs.all) }}"
     credentials = _steps(preview, "aws-actions/configure-aws-credentials")
     assert credentials[0]["with"]["role-to-assume"] == "${{ vars.AWS_PREVIEW_ROLE_ARN }}"
@@ -79,7 +80,8 @@ def test_pull_requests_preview_every_stack_with_the_pack_and_comment():
     assert len(run) == 1
     settings = run[0]["with"]
     assert settings["stack-name"] == "organization/ml-serving/${{ matrix.stack }}"
-    assert settings["comment-on-pr"] is True
+    assert settings["comment-on-pr"] is False and settings["comment-on-summary"] is True
+    assert "github-token" not in settings
     assert settings["policyPacks"] == "policies"
     assert settings["policyPackConfigs"] == "policies/config.${{ matrix.environment }}.json"
     assert any("make venv policy-venv" == s.get("run") for s in preview["steps"])
@@ -124,6 +126,55 @@ def test_the_stack_list_matches_the_stack_files():
         assert config_file(entry["environment"]).exists()
 
 
-@pytest.mark.parametrize("name", ["pr.yml", "deploy.yml", "pulumi-up.yml"])
+@pytest.mark.parametrize("name", ["pr.yml", "pr-diff.yml", "deploy.yml", "pulumi-up.yml"])
 def test_workflows_default_to_read_only_tokens(name):
     assert _workflow(name)["permissions"] == {"contents": "read"}
+
+
+# zizmor's findings before the pull-request diff: the `$/` self-repository syntax it suggests
+# for deploy.yml's calls of pulumi-up.yml (help level).
+ZIZMOR_KNOWN = [("self-repository", ".github/workflows/deploy.yml")] * 3
+
+
+def test_zizmor_reports_nothing_new():
+    zizmor = shutil.which("zizmor", path=str(BIN))
+    assert zizmor, "zizmor comes from PyPI (requirements-dev.txt)"
+    run = subprocess.run([zizmor, "--offline", "--format", "json", ".github/workflows"], cwd=ROOT, capture_output=True,
+                         text=True, timeout=120)
+    findings = json.loads(run.stdout or "[]")
+    found = sorted(
+        (f["ident"], f["locations"][0]["symbolic"]["key"]["Local"]["verbatim_path"]) for f in findings
+    )
+    assert found == sorted(ZIZMOR_KNOWN), run.stdout
+
+
+def test_the_pull_request_diff_runs_without_credentials_and_fails_on_unacknowledged_changes():
+    workflow = _workflow("pr-diff.yml")
+    # pull_request (never pull_request_target): fork code runs with a read-only token, no secrets.
+    assert set(workflow["on"]) == {"pull_request"}
+    assert set(workflow["on"]["pull_request"]["types"]) >= {"labeled", "unlabeled", "synchronize", "opened"}
+    job = workflow["jobs"]["diff"]
+    assert "permissions" not in job
+    text = (WORKFLOWS / "pr-diff.yml").read_text()
+    assert "secrets." not in text and "id-token" not in text
+    run = next(s for s in job["steps"] if s.get("run") == "python3 .ci/pr_diff.py")
+    assert run["env"] == {"LABELS": "${{ toJSON(github.event.pull_request.labels.*.name) }}",
+                          "PR_NUMBER": "${{ github.event.pull_request.number }}"}
+    assert _steps(job, "actions/checkout")[0]["with"] == {"fetch-depth": 2, "persist-credentials": False}
+    upload = _steps(job, "actions/upload-artifact")[0]
+    assert upload["if"] == "always()" and upload["with"]["name"] == "pr-diff" and upload["with"]["path"] == "build/pr/"
+
+
+def test_the_comment_is_posted_from_the_default_branch_never_running_pull_request_code():
+    workflow = _workflow("pr-comment.yml")
+    assert workflow["on"] == {"workflow_run": {"workflows": [_workflow("pr-diff.yml")["name"]], "types": ["completed"]}}
+    assert workflow["permissions"] == {}
+    job = workflow["jobs"]["comment"]
+    assert job["permissions"] == {"actions": "read", "pull-requests": "write"}
+    checkout = _steps(job, "actions/checkout")[0]
+    # No ref: workflow_run checks out the default branch, not the pull request's head.
+    assert checkout["with"] == {"persist-credentials": False}
+    runs = [s["run"] for s in job["steps"] if "run" in s]
+    assert runs == ['gh run download "$RUN_ID" --repo "$REPO" --name pr-diff --dir "$RUNNER_TEMP/pr-diff"',
+                    'python3 .ci/pr_comment.py "$RUNNER_TEMP/pr-diff"']
+    assert "${{" not in "".join(runs), "event data reaches scripts through env only"

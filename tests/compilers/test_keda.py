@@ -14,14 +14,14 @@ def _scaled(model, index=0, wake=None):
 def test_policy_fields_map_onto_the_scaled_object():
     spec = _scaled(model_of("prod", "llama-8b"))
     assert spec["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": "llama-8b-v1-predictor"}
-    assert (spec["minReplicaCount"], spec["maxReplicaCount"]) == (2, 8)
+    assert (spec["minReplicaCount"], spec["maxReplicaCount"]) == (5, 8)
     behavior = spec["advanced"]["horizontalPodAutoscalerConfig"]["behavior"]
     assert behavior["scaleUp"]["stabilizationWindowSeconds"] == 0
     assert behavior["scaleDown"]["stabilizationWindowSeconds"] == 900
     assert behavior["scaleDown"]["policies"] == [{"type": "Pods", "value": 1, "periodSeconds": 60}]
     trigger = spec["triggers"][0]
     assert trigger["type"] == "prometheus" and trigger["metricType"] == "AverageValue"
-    assert trigger["metadata"]["threshold"] == "4"
+    assert trigger["metadata"]["threshold"] == "1"
     assert trigger["metadata"]["query"] == 'sum(vllm:num_requests_waiting{namespace="models",inferenceservice="llama-8b-v1"})'
     assert trigger["metadata"]["serverAddress"] == "http://prometheus-operated.monitoring.svc:9090"
     assert "idleReplicaCount" not in spec

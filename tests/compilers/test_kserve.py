@@ -1,3 +1,5 @@
+import pytest
+
 from components.compilers.kserve import (
     cluster_serving_runtime,
     inference_service,
@@ -34,7 +36,7 @@ def test_triton_runtime_declares_its_metrics_port_and_latency_quantiles():
 
 def test_standard_mode_written_literally_with_our_own_autoscaler():
     annotations = _isvc(model_of("prod", "llama-8b"))["metadata"]["annotations"]
-    assert annotations == {
+    assert {k: v for k, v in annotations.items() if not k.startswith("checkov.io/")} == {
         "serving.kserve.io/deploymentMode": "Standard",
         "serving.kserve.io/autoscalerClass": "external",
     }
@@ -69,6 +71,24 @@ def test_engine_settings_become_vllm_flags():
         "--quantization=fp8",
         "--kv-cache-dtype=fp8",
     ]
+
+
+@pytest.mark.parametrize(
+    ("quantization", "dtype", "flag"),
+    [
+        ("awq", "bfloat16", "--quantization=awq_marlin"),
+        ("gptq", "bfloat16", "--quantization=gptq_marlin"),
+        ("awq", "float16", "--quantization=awq"),
+        ("gptq", "float16", "--quantization=gptq"),
+        ("fp8", "float16", "--quantization=fp8"),
+    ],
+)
+def test_quantized_checkpoints_name_a_kernel_vllm_runs_in_their_dtype(quantization, dtype, flag):
+    model = model_of("prod", "llama-70b", vllm={"quantization": quantization, "dtype": dtype,
+                                                "architecture": "llama-3.1-70b"})
+    args = _isvc(model)["spec"]["predictor"]["model"]["args"]
+    assert f"--dtype={dtype}" in args
+    assert [a for a in args if a.startswith("--quantization")] == [flag]
 
 
 def test_candidate_serves_its_own_weights_under_the_same_model_name():

@@ -67,7 +67,7 @@ def _statements(policy):
 def test_no_iam_document_grants_everything():
     documents = [
         iam.model_reader("arn:aws:s3:::b", "arn:aws:kms:us-east-1:1:key/k", ["llama/v1/"]),
-        iam.cluster_autoscaler("ml-serving-dev"),
+        iam.cluster_autoscaler("ml-serving-dev", "aws"),
         iam.ebs_csi_kms("arn:aws:kms:us-east-1:1:key/k"),
     ]
     for document in documents:
@@ -88,7 +88,7 @@ def test_model_reader_reads_and_lists_only_the_model_folders():
 
 
 def test_cluster_autoscaler_writes_only_to_its_clusters_groups():
-    statements = {s["Sid"]: s for s in _statements(iam.cluster_autoscaler("ml-serving-prod"))}
+    statements = {s["Sid"]: s for s in _statements(iam.cluster_autoscaler("ml-serving-prod", "aws"))}
     scale = statements["ScaleOwnedGroups"]
     assert scale["Condition"] == {"StringEquals": {"aws:ResourceTag/k8s.io/cluster-autoscaler/ml-serving-prod": "owned"}}
     assert statements["ReadNodeGroupTemplates"]["Action"] == ["eks:DescribeNodegroup"]
@@ -146,3 +146,12 @@ def test_s3_sources_are_folders():
 
     assert s3_prefix("s3://b/llama/v1/") == s3_prefix("s3://b/llama/v1") == "llama/v1/"
     assert s3_prefix("hf://org/model") is None
+
+
+def test_node_group_name_prefixes_fit_the_provider_limit_at_the_longest_pool_name():
+    from components.compilers.node_groups import NODE_GROUP_PREFIX_MAX, node_group_name_prefix
+
+    assert node_group_name_prefix("l4") == "l4-"
+    longest = "a" * 39 + "b"  # 40 characters, the most a pool name may have
+    assert len(node_group_name_prefix(longest)) == NODE_GROUP_PREFIX_MAX == 37
+    assert node_group_name_prefix("a" * 35 + "-b") == "a" * 35 + "-"

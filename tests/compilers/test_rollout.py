@@ -12,7 +12,7 @@ def test_a_model_without_canary_serves_one_stable_version():
 def test_a_canary_step_splits_requests_and_bounds_the_candidate():
     model = manual_canary_of("prod", "llama-8b")
     stable, candidate = served_versions(model)
-    assert (stable.name, stable.weight, stable.min_replicas, stable.max_replicas) == ("llama-8b-v1", 90, 2, 8)
+    assert (stable.name, stable.weight, stable.min_replicas, stable.max_replicas) == ("llama-8b-v1", 90, 5, 8)
     # 10 % of requests -> at most ceil(8 * 0.10) = 1 replica, kept warm at 1.
     assert (candidate.name, candidate.weight, candidate.min_replicas, candidate.max_replicas) == ("llama-8b-v2", 10, 1, 1)
     assert candidate.source.endswith("/v2/")

@@ -203,11 +203,15 @@ def test_engine_settings_reach_each_image_in_its_own_variables(kind, expected):
 
 
 def test_quantization_and_kv_cache_settings_are_passed_on():
+    # bfloat16 (the default dtype): vLLM's plain AWQ kernel is fp16-only, so the marlin one is named.
     m = llama(vllm={"quantization": "awq", "kv_cache_dtype": "fp8"})
     env = sm.container_environment(m, "vllm", sm.timeouts(m))
-    assert (env["SM_VLLM_QUANTIZATION"], env["SM_VLLM_KV_CACHE_DTYPE"]) == ("awq", "fp8")
+    assert (env["SM_VLLM_QUANTIZATION"], env["SM_VLLM_DTYPE"], env["SM_VLLM_KV_CACHE_DTYPE"]) == (
+        "awq_marlin", "bfloat16", "fp8")
     lmi = sm.container_environment(m, "djl-lmi", sm.timeouts(m))
-    assert (lmi["OPTION_QUANTIZE"], lmi["OPTION_KV_CACHE_DTYPE"]) == ("awq", "fp8")
+    assert (lmi["OPTION_QUANTIZE"], lmi["OPTION_DTYPE"], lmi["OPTION_KV_CACHE_DTYPE"]) == ("awq_marlin", "bf16", "fp8")
+    fp16 = llama(vllm={"quantization": "gptq", "dtype": "float16"})
+    assert sm.container_environment(fp16, "vllm", sm.timeouts(fp16))["SM_VLLM_QUANTIZATION"] == "gptq"
 
 
 def test_triton_loads_its_model_from_the_repository_root():
@@ -471,10 +475,13 @@ def test_sagemaker_assumes_the_role_for_this_account_only():
 
 
 def test_ecr_repository_arns_from_references():
-    assert sm.ecr_repository_arn("123456789012.dkr.ecr.eu-west-1.amazonaws.com/ml-serving/vllm@sha256:" + "a" * 64) == (
+    assert sm.ecr_repository_arn("123456789012.dkr.ecr.eu-west-1.amazonaws.com/ml-serving/vllm@sha256:" + "a" * 64, "aws") == (
         "arn:aws:ecr:eu-west-1:123456789012:repository/ml-serving/vllm"
     )
-    assert sm.ecr_repository_arn("docker.io/vllm/vllm-openai:v1") is None
+    assert sm.ecr_repository_arn("123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/ml-serving/vllm:v1", "aws-cn") == (
+        "arn:aws-cn:ecr:cn-north-1:123456789012:repository/ml-serving/vllm"
+    )
+    assert sm.ecr_repository_arn("docker.io/vllm/vllm-openai:v1", "aws") is None
 
 
 # --- pulumi_aws arguments --------------------------------------------------------------------

@@ -89,7 +89,7 @@ def test_immutable_subject_claims_are_supported():
 def test_deploy_roles_manage_only_their_environments_roles_and_never_ci_roles():
     from components.compilers.ci_access import deploy_iam
 
-    statements = {s["Sid"]: s for s in deploy_iam("dev", "111122223333")["Statement"]}
+    statements = {s["Sid"]: s for s in deploy_iam("dev", "111122223333", "aws")["Statement"]}
     assert statements["CreateRolesOfThisEnvironment"]["Condition"] == {
         "StringEquals": {"aws:RequestTag/ml-serving:environment": "dev"}
     }

@@ -108,7 +108,7 @@ def test_networking_add_ons_come_before_nodes_and_dns_after():
     assert rec.get("aws:eks/nodeGroup:NodeGroup", "c-system-nodes").urn in addons["coredns"].depends_on
     ebs = addons["aws-ebs-csi-driver"].inputs
     assert ebs["podIdentityAssociations"][0]["serviceAccount"] == "ebs-csi-controller-sa"
-    assert gpu_nodes.inputs["nodeGroupName"] == "l4"
+    assert gpu_nodes.inputs["nodeGroupNamePrefix"] == "l4-" and "nodeGroupName" not in gpu_nodes.inputs
 
 
 def test_gpu_node_group_settings_and_scale_from_zero_tags():

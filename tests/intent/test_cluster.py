@@ -23,8 +23,8 @@ def test_same_gpu_in_larger_sizes_is_allowed():
 
 
 def test_unknown_pool_instance_type():
-    errors = errors_of(GpuNodePool, {**POOL, "instance_types": ["p9.huge"]})
-    assert errors[("instance_types",)].startswith("unknown GPU instance types ['p9.huge']; known: g5.12xlarge")
+    errors = errors_of(GpuNodePool, {**POOL, "instance_types": ["g4dn.xlarge"]})
+    assert errors[("instance_types",)].startswith("unknown GPU instance types ['g4dn.xlarge']; known: g5.12xlarge")
 
 
 def test_pool_bounds():

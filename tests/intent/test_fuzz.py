@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import copy
+import re
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -9,7 +12,8 @@ from hypothesis import strategies as st
 
 from components.intent.loading import SpecError, parse_stack_config
 from components.intent.stack import StackSpec
-from tests.conftest import STACK_NAMES, stack_config
+from components.preview.stackfile import read_stack_file
+from tests.conftest import STACK_NAMES, STACKS_DIR, stack_config
 
 SOURCE = "stacks/Pulumi.fuzz.yaml"
 
@@ -82,3 +86,85 @@ def test_arbitrary_top_level_maps_fail_cleanly(config):
         parse_stack_config(config, SOURCE)
     except SpecError as error:
         assert error.problems
+
+
+# --- the file itself: duplicate keys, namespace typos, aliases ----------------------------
+
+def _clean_failure(text: str) -> SpecError | None:
+    """Read `text` as `make synth` does; a failure must be a clean SpecError."""
+    path = _FUZZ_DIR / "Pulumi.fuzz.yaml"
+    path.write_text(text)
+    try:
+        config = read_stack_file(path, SOURCE)
+        parse_stack_config(config, SOURCE)
+    except SpecError as error:
+        assert str(error).startswith(f"{SOURCE}: ")
+        assert error.problems and "Traceback" not in str(error)
+        assert max(len(p) for p in error.problems) < 1200
+        return error
+    return None
+
+
+_FUZZ_DIR = Path(tempfile.mkdtemp(prefix="ml-serving-fuzz-"))
+_KEY_LINE = re.compile(r"^(\s*)([A-Za-z_][\w:.-]*):( .*)?$")
+
+
+def _stack_text(stack: str) -> str:
+    return (STACKS_DIR / f"Pulumi.{stack}.yaml").read_text()
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(STACK_NAMES), st.data())
+def test_a_repeated_key_line_anywhere_is_reported_as_written_twice(stack, data):
+    lines = _stack_text(stack).splitlines()
+    # Mapping keys with a scalar value, outside list items' first lines: repeating one makes a duplicate.
+    candidates = [i for i, line in enumerate(lines) if _KEY_LINE.match(line) and (_KEY_LINE.match(line).group(3) or "").strip()]
+    index = data.draw(st.sampled_from(candidates))
+    key = _KEY_LINE.match(lines[index]).group(2)
+    mutated = [*lines[: index + 1], lines[index], *lines[index + 1 :]]
+    error = _clean_failure("\n".join(mutated) + "\n")
+    assert error is not None
+    assert any(f"written twice, at lines {index + 1} and {index + 2};" in p and key in p for p in error.problems), error.problems
+
+
+def _one_edit(word: str, draw) -> str:
+    position = draw(st.integers(0, len(word) - 1))
+    kind = draw(st.sampled_from(["delete", "replace", "insert", "upper", "swap"]))
+    if kind == "delete":
+        return word[:position] + word[position + 1:]
+    if kind == "replace":
+        return word[:position] + draw(st.sampled_from("abcdefghijklmnopqrstuvwxyz_-.")) + word[position + 1:]
+    if kind == "insert":
+        return word[:position] + draw(st.sampled_from("abcdefghijklmnopqrstuvwxyz_-")) + word[position:]
+    if kind == "upper":
+        return word.upper()
+    return word[:position] + word[position + 1: position + 2] + word[position] + word[position + 2:]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(STACK_NAMES), st.data())
+def test_a_typo_in_the_namespace_is_never_ignored(stack, data):
+    text = _stack_text(stack)
+    keys = re.findall(r"^  ml-serving:(\w+):", text, flags=re.M)
+    key = data.draw(st.sampled_from(keys))
+    namespace = _one_edit("ml-serving", data.draw)
+    if namespace == "ml-serving" or ":" in namespace or not namespace:
+        return
+    mutated = text.replace(f"\n  ml-serving:{key}:", f"\n  {namespace}:{key}:", 1)
+    error = _clean_failure(mutated)
+    assert error is not None, f"{namespace}:{key} was accepted"
+    assert any(p.startswith(f"{namespace}:{key}: unknown namespace") for p in error.problems), error.problems
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(1, 12), st.integers(1, 12), st.sampled_from(STACK_NAMES))
+def test_alias_chains_are_read_or_refused_cleanly(width, depth, stack):
+    chain = ["  x0: &x0 [1]"]
+    for level in range(1, depth + 1):
+        chain.append(f"  x{level}: &x{level} [" + ", ".join([f"*x{level - 1}"] * width) + "]")
+    expanded = sum(width ** level for level in range(depth + 1)) * 2
+    text = _stack_text(stack).replace("\nconfig:\n", "\nconfig:\n" + "\n".join(chain).replace("  x", "  ml-serving:x") + "\n", 1)
+    error = _clean_failure(text)
+    assert error is not None  # ml-serving:x0... are unknown keys at best
+    if expanded > 150_000:
+        assert any("aliases expand this document" in p for p in error.problems), error.problems

@@ -23,7 +23,7 @@ def test_message_names_the_file_every_problem_and_promises_no_change(dev_config)
 def test_a_misspelt_stack_key_is_an_error_with_a_suggestion(dev_config):
     dev_config["ml-serving:modles"] = dev_config.pop("ml-serving:models")
     assert problems_of(dev_config) == [
-        "ml-serving:modles: unknown key (did you mean ml-serving:models?); allowed: ml-serving:cluster, "
+        "ml-serving:modles: unknown key (did you mean ml-serving:models?); allowed: ml-serving:alerting, ml-serving:cluster, "
         "ml-serving:environment, ml-serving:images, ml-serving:models, ml-serving:network, ml-serving:sagemaker, "
         "ml-serving:storage, ml-serving:tags, ml-serving:target"
     ]
@@ -34,7 +34,7 @@ def test_a_misspelt_nested_field_lists_the_allowed_fields(dev_config):
     assert problems_of(dev_config) == [
         "ml-serving:models[0].autoscaling.max_replica: unknown field (did you mean max_replicas?); allowed: "
         "idle_timeout_s, max_replicas, min_replicas, scale_down_window_s, scale_to_zero, scale_up_window_s, "
-        "signal, target, warm_pool"
+        "signal, single_replica_reason, target, warm_pool"
     ]
 
 

@@ -62,6 +62,8 @@ def test_prod_rules():
     config = copy.deepcopy(stack_config("dev"))
     config["ml-serving:environment"] = "prod"
     assert problems_of(config) == [
+        "ml-serving:alerting: prod must route critical alerts to a receiver (not reached for models: llama-8b, "
+        "sentiment): add a route with `severity: critical` or a default_receiver",
         "ml-serving:network.availability_zones: prod spreads over at least 3 availability zones; got 2",
         "ml-serving:network.nat_gateways: prod needs one_per_az NAT gateways so one zone's outage does not cut egress",
         "ml-serving:models[0].autoscaling.scale_to_zero: prod models keep a warm replica; scale_to_zero is for dev and staging",

@@ -16,7 +16,7 @@ LLAMA = {
     "vllm": {"architecture": "llama-3.1-8b", "max_model_len": 8192, "max_num_seqs": 32},
     "autoscaling": {"signal": "queue_depth", "target": 4, "min_replicas": 1, "max_replicas": 4,
                     "scale_down_window_s": 300},
-    "slo": {"ttft_p99_ms": 2000, "tpot_p99_ms": 60},
+    "slo": {"ttft_p99_ms": 2500, "tpot_p99_ms": 50},
 }
 CLASSIFIER = {
     "name": "classifier",
@@ -52,6 +52,10 @@ EKS = {
         "observability": {"storage_gib": 50},
     },
     "ml-serving:models": [LLAMA, CLASSIFIER],
+    "ml-serving:alerting": {
+        "receivers": [{"name": "oncall", "sns": {"topic_arn": "arn:aws:sns:us-east-1:111122223333:alerts"}}],
+        "default_receiver": "oncall",
+    },
 }
 
 

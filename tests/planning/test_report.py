@@ -1,12 +1,15 @@
 """What the preview and `make simulate` show: a line per model, cost.json, the comparison table, the plot."""
+import json
 from pathlib import Path
 
 import pytest
 import yaml
 
+from components.intent.autoscaling import AutoscalingPolicy
 from components.planning.__main__ import main
 from components.planning.compare import compare, default_trace, setup
 from components.planning.report import comparison_table, preview_section
+from components.planning.traces import from_csv
 from tests.conftest import STACK_NAMES
 from tests.planning.helpers import eks_config, sagemaker_config, stack
 
@@ -46,7 +49,7 @@ def test_comparison_table_lists_every_policy_and_the_bounds():
     table = comparison_table(compare(model_setup, default_trace(model_setup, "steady", 600)))
     lines = table.splitlines()
     assert lines[0] == ("llama: vllm on g6e.xlarge (1x L40S per replica), 1-4 replicas, "
-                        "SLO TTFT ≤ 2000 ms, TPOT ≤ 60 ms")
+                        "SLO TTFT ≤ 2500 ms, TPOT ≤ 50 ms")
     assert lines[2] == "  cold start: node 150 s + image 180 s + weights 15 s + engine 90 s + ready 10 s = 445 s"
     for policy in ("stack policy", "HPA on CPU", "SageMaker invocations", "KEDA queue default", "oracle", "fluid bound"):
         assert any(line.strip().startswith(policy) for line in lines), policy
@@ -73,10 +76,24 @@ def test_make_simulate_prints_the_table_and_writes_the_plot(tmp_path, capsys):
     stack_file = _stack_file(tmp_path, eks_config())
     assert main(["simulate", "--stack-file", str(stack_file), "--duration", "600", "--model", "llama", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("llama: vllm on g6e.xlarge")
+    first, second = out.splitlines()[:2]
+    assert first.startswith("llama: trace bursty ") and ", seed 0; stress trace bursty " in first
+    assert second.startswith("llama: vllm on g6e.xlarge")
     assert "classifier" not in out.split("monthly cost")[0] and "monthly cost: idle $" in out
     png = tmp_path / "plan" / "simulation.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    data = json.loads((tmp_path / "plan" / "simulation.json").read_text())
+    llama = data["models"]["llama"]
+    assert set(data["models"]) == {"llama"}
+    assert {"name", "requests", "duration_s", "peak_rps"} <= set(llama["trace"]) and llama["trace"]["duration_s"] == 600
+    assert {"attainment", "gpu_hours", "feasible", "peak_replicas"} <= set(llama["oracle"])
+    assert [p["name"] for p in llama["policies"]] == ["stack", "hpa-cpu", "sagemaker-invocations", "keda-default"]
+    for policy in llama["policies"]:
+        assert set(policy) == {"name", "attainment", "gpu_hours", "cost_usd", "ttft_p99_s"}
+        assert 0 <= policy["attainment"] <= 1
+    recommended = llama["recommended"]
+    assert {"policy", "attainment", "gpu_hours", "monthly_cost_delta_usd"} <= set(recommended)
+    AutoscalingPolicy.model_validate(recommended["policy"])
 
 
 def test_make_simulate_explains_bad_input(tmp_path, capsys):
@@ -85,3 +102,23 @@ def test_make_simulate_explains_bad_input(tmp_path, capsys):
     assert capsys.readouterr().err.strip() == f"{stack_file}: no model named gpt; models: llama, classifier"
     assert main(["simulate", "--stack-file", str(stack_file), "--trace", str(tmp_path / "none.csv")]) == 2
     assert "none.csv: cannot read the trace" in capsys.readouterr().err
+
+
+def test_make_tune_prints_the_stack_file_lines_and_rescales_a_csv(tmp_path, capsys):
+    stack_file = _stack_file(tmp_path, eks_config())
+    trace = Path(__file__).parent / "data" / "azure_llm_2023_code_sample.csv"
+    args = ["tune", "--stack-file", str(stack_file), "--model", "llama", "--trace", str(trace), "--trace-peak", "0.5",
+            "--out", str(tmp_path)]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "azure_llm_2023_code_sample.csv (2940 requests) at " in out and "arrivals moved up to 60 s" in out
+    assert f"# {stack_file}" in out and "tuner (" in out
+    data = json.loads((tmp_path / "plan" / "simulation.json").read_text())["models"]["llama"]
+    # The busiest minute sits at half of what max_replicas serve at the SLO for this trace's own lengths.
+    recorded = from_csv(trace)
+    spec = stack(eks_config())
+    ceiling = setup(spec, spec.models[0], recorded.workload()).ceiling_rps
+    assert data["trace"]["peak_rps"] == pytest.approx(0.5 * ceiling, rel=0.12)
+    assert "recommended" in data
+    assert main(["tune", "--stack-file", str(stack_file), "--trace-peak", "0.5"]) == 2
+    assert "--trace-peak rescales CSV traces" in capsys.readouterr().err

@@ -4,7 +4,7 @@ import math
 import pytest
 
 from components.planning.compare import compare, default_trace, setup, simulate
-from components.planning.policies import baselines, stack_policy
+from components.planning.controllers import baselines, stack_policy
 from components.planning.simulator import MIN_BILLED_S
 from components.planning.traces import Trace, steady, step
 from tests.planning.helpers import eks_config, sagemaker_config, stack, with_model

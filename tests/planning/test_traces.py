@@ -4,7 +4,20 @@ from pathlib import Path
 import pytest
 
 from components.planning.capacity import Workload
-from components.planning.traces import TraceError, bursty, diurnal, from_csv, relative, steady, step
+from components.planning.traces import (
+    FLUID_MAX_ARRIVALS,
+    TraceError,
+    bursty,
+    diurnal,
+    from_csv,
+    relative,
+    rescaled,
+    reshuffled,
+    steady,
+    step,
+)
+
+DATA = Path(__file__).parent / "data"
 
 
 def test_generators_are_reproducible_from_their_seed():
@@ -37,11 +50,12 @@ def test_step_changes_level_at_its_time():
     assert rates[0] == pytest.approx(1, rel=0.25) and rates[1] == pytest.approx(4, rel=0.15)
 
 
-def test_huge_traces_are_thinned_into_weighted_arrivals():
-    trace = steady(1000, 3600, seed=5)
-    assert trace.weight > 1 and len(trace.arrivals) <= 21_000
-    assert trace.requests == pytest.approx(3_600_000, rel=0.05)
-    assert sum(trace.per_second()) == pytest.approx(3_600_000)
+def test_llm_traces_replay_one_arrival_per_request_and_only_fluid_ones_are_thinned():
+    assert steady(20, 3600, seed=5).weight == 1
+    fluid = steady(1000, 3600, seed=5, max_arrivals=FLUID_MAX_ARRIVALS)
+    assert fluid.weight > 1 and len(fluid.arrivals) <= 1_100
+    assert fluid.requests == pytest.approx(3_600_000, rel=0.05)
+    assert sum(fluid.per_second()) == pytest.approx(3_600_000)
 
 
 def test_relative_traces_scale_with_the_ceiling():
@@ -88,3 +102,45 @@ def test_bad_csv_files_say_where(tmp_path: Path):
     assert str(caught.value) == (
         f"{bad}:3: timestamp_s, prompt_tokens and output_tokens must be numbers; got 'soon', '2', '3'"
     )
+
+
+def test_a_csv_carries_its_own_request_shape_and_prefix_hits(tmp_path: Path):
+    path = tmp_path / "cached.csv"
+    path.write_text("timestamp_s,prompt_tokens,output_tokens,cached_tokens\n0,2000,100,1500\n1,1000,300,0\n2,3000,200,9999\n")
+    trace = from_csv(path)
+    assert trace.workload() == Workload(prompt_tokens=2000, output_tokens=200)
+    # A hit never covers the whole prompt: the last token is always computed.
+    assert trace.cached == (1500, 0, 2999)
+
+
+def test_the_azure_samples_replay_with_their_own_lengths():
+    conv = from_csv(DATA / "azure_llm_2023_conv_sample.csv")
+    code = from_csv(DATA / "azure_llm_2023_code_sample.csv")
+    assert conv.requests == 3_874 and code.requests == 2_940 and conv.weight == code.weight == 1
+    assert 3_300 < conv.duration_s < 3_700
+    # Code completion: long prompts, short outputs; conversation: the reverse balance.
+    assert code.workload().prompt_tokens > 1.5 * conv.workload().prompt_tokens
+    assert code.workload().output_tokens < conv.workload().output_tokens
+
+
+@pytest.mark.parametrize("factor", [0.4, 2.5])
+def test_trace_peak_puts_the_busiest_minute_where_asked(factor):
+    conv = from_csv(DATA / "azure_llm_2023_conv_sample.csv")
+    target = factor * conv.busiest_minute_rps()
+    scaled = rescaled(conv, target, seed=3)
+    assert scaled.busiest_minute_rps() == pytest.approx(target, rel=0.12)
+    assert scaled.requests == pytest.approx(factor * conv.requests, rel=0.06)
+    assert list(scaled.arrivals) == sorted(scaled.arrivals) and scaled.weight == 1
+    assert scaled.workload().prompt_tokens == pytest.approx(conv.workload().prompt_tokens, rel=0.1)
+    assert rescaled(conv, target, seed=3) == scaled
+
+
+def test_a_reshuffled_trace_keeps_its_requests_and_moves_its_arrivals():
+    conv = from_csv(DATA / "azure_llm_2023_conv_sample.csv")
+    moved = reshuffled(conv, seed=1)
+    assert moved.requests == conv.requests and sorted(moved.prompts) == sorted(conv.prompts)
+    assert moved.arrivals != conv.arrivals
+    assert 0 <= min(moved.arrivals) and max(moved.arrivals) <= conv.duration_s
+    # Minutes keep roughly their load: arrivals move by at most a minute.
+    before, after = conv.rate_per_bucket(600), moved.rate_per_bucket(600)
+    assert all(abs(a - b) <= 0.25 * b + 0.2 for a, b in zip(after, before))

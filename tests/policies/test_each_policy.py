@@ -165,9 +165,21 @@ CASES = [
     Case("eks-secrets-encryption", "no-key",
          setting("cluster", "encryptionConfig.provider", {}), "keyArn is empty"),
     Case("eks-endpoint-restricted", "open-cidr",
-         setting("cluster", "vpcConfig.publicAccessCidrs", ["10.0.0.0/8", "0.0.0.0/0"]), "open to 0.0.0.0/0"),
+         setting("cluster", "vpcConfig.publicAccessCidrs", ["10.0.0.0/8", "0.0.0.0/0"]),
+         "admits 3,702,258,688 publicly routable addresses"),
+    Case("eks-endpoint-restricted", "split-halves",
+         setting("cluster", "vpcConfig.publicAccessCidrs", ["0.0.0.0/1", "128.0.0.0/1"]),
+         "admits 3,702,258,688 publicly routable addresses through 0.0.0.0/1, 128.0.0.0/1; at most 1,024 here"),
+    Case("eks-endpoint-restricted", "sixteen-slash-4s",
+         setting("cluster", "vpcConfig.publicAccessCidrs", [f"{16 * i}.0.0.0/4" for i in range(16)]),
+         "admits 3,702,258,688 publicly routable addresses"),
+    Case("eks-endpoint-restricted", "just-over",
+         setting("cluster", "vpcConfig.publicAccessCidrs", ["198.51.100.0/24", "8.8.0.0/22", "9.9.9.9/32"]),
+         "admits 1,025 publicly routable addresses"),
+    Case("eks-endpoint-restricted", "garbled",
+         setting("cluster", "vpcConfig.publicAccessCidrs", ["10.0.0.0/33"]), "'10.0.0.0/33' is not a CIDR range"),
     Case("eks-endpoint-restricted", "aws-defaults",
-         setting("cluster", "vpcConfig", {"subnetIds": ["subnet-private"]}), "0.0.0.0/0 (the default)"),
+         setting("cluster", "vpcConfig", {"subnetIds": ["subnet-private"]}), "0.0.0.0/0 (the AWS default when none are listed)"),
     Case("eks-endpoint-restricted", "no-private-endpoint",
          setting("cluster", "vpcConfig.endpointPrivateAccess", False), "endpointPrivateAccess is off"),
     Case("node-groups-in-private-subnets", "elb-subnet",
@@ -228,6 +240,83 @@ CASES = [
          "instances launched from this template miss cost tags team, cost-center"),
     Case("stateful-resources-protected", "key", lambda w: setattr(w["key"], "protect", False), "is not protected"),
     Case("stateful-resources-protected", "bucket", lambda w: setattr(w["bucket"], "protect", False), "is not protected"),
+    Case("eks-control-plane-audit-logs", "no-audit",
+         setting("cluster", "enabledClusterLogTypes", ["api"]), "control-plane logs audit are off (enabled: api)"),
+    Case("eks-control-plane-audit-logs", "none",
+         setting("cluster", "enabledClusterLogTypes"), "(enabled: none)"),
+    Case("eks-admin-and-deployer-access", "creator-is-admin",
+         setting("cluster", "accessConfig.bootstrapClusterCreatorAdminPermissions", True),
+         "set cluster.deployer_role_arn"),
+    Case("eks-admin-and-deployer-access", "deployer-only",
+         lambda w: w.pop("admins_access"), "0 cluster-admin role(s) besides the deployer; at least 1 here"),
+    Case("gpu-spot-for-online-serving", "spot", setting("gpu_nodes", "capacityType", "SPOT"), "GPU node group on Spot"),
+    Case("images-from-own-account", "other-account",
+         setting("runtime", "spec.containers.0.image", f"999988887777.dkr.ecr.us-east-1.amazonaws.com/vllm@{DIGEST}"),
+         "registry of account 999988887777, not this stack's account 123456789012"),
+    Case("images-from-own-account", "aws-dlc-on-sagemaker",
+         setting("sm_model", "primaryContainer.image", f"763104351884.dkr.ecr.us-east-1.amazonaws.com/vllm@{DIGEST}"),
+         "account 763104351884"),
+    Case("model-domain-private", "company-apex", setting("zone", "name", "acme.com"),
+         "private zone acme.com is not under a reserved private suffix"),
+    Case("model-domain-private", "lookalike-suffix", setting("zone", "name", "models.internal.acme.com"),
+         "models.internal.acme.com is not under"),
+    Case("monthly-cost-within-budget", "idle",
+         setting("review", "cost.idle.monthlyUsd", 158672.4),
+         "the idle estimate (every model at its floor) is $158,672/month, over this environment's maxIdleMonthlyUsd of "
+         "$25,000. Largest items: GPU pool l4 (g6.xlarge): 2 node = $1,400; EKS control plane"),
+    Case("monthly-cost-within-budget", "busy", setting("review", "cost.busy.monthlyUsd", 60000.01),
+         "the busy estimate (every model at max replicas) is $60,000/month"),
+    Case("warm-capacity-bounded", "running-pool",
+         setting("review", "warmNodes", [{"pool": "l4", "instanceType": "g6.xlarge", "instances": 3, "state": "running",
+                                          "runningMonthlyUsd": 1763.5}]),
+         "3 warm-pool GPU instances are kept running (l4: 3 x g6.xlarge; $1,764/month"),
+    Case("warm-capacity-bounded", "many-stopped",
+         setting("review", "warmNodes", [{"pool": "l4", "instanceType": "g6.xlarge", "instances": 5, "state": "stopped",
+                                          "runningMonthlyUsd": 0}]), "5 warm-pool GPU instances across pools; at most 4"),
+    Case("warm-capacity-bounded", "model-spares", setting("review", "models.0.warmReplicas", 3),
+         "model llama keeps 3 spare replicas warm; at most 2"),
+    Case("addon-versions-pinned", "downgrade", setting("review", "addons.0.requested", "v0.11.0"),
+         "add-on kserve (kserve-resources) is set to v0.11.0, not the pinned v0.20.0"),
+    Case("model-weights-pinned", "hub-unpinned", setting("review", "models.0.sources.0", "hf://meta-llama/Llama-3.1-8B"),
+         "downloads hf://meta-llama/Llama-3.1-8B from the Hugging Face Hub at every start with no revision"),
+    Case("model-weights-pinned", "hub-branch", setting("review", "models.0.sources.1", "hf://meta-llama/Llama-3.1-8B@main"),
+         "revision 'main', which is not a full commit sha"),
+    Case("model-weights-pinned", "other-bucket", setting("review", "models.0.sources.0", "s3://someone-else/llama/"),
+         "outside the stack's model bucket acme-models"),
+    Case("slo-within-sane-bounds", "ttft-2-minutes", setting("review", "models.0.slo.ttftP99Ms", 120000),
+         "model llama declares slo.ttft_p99_ms = 120000, looser than this environment's maxTtftP99Ms of 10000"),
+    Case("slo-within-sane-bounds", "half-errors", setting("review", "models.0.slo.errorRate", 0.5),
+         "slo.error_rate = 0.5"),
+    Case("models-redundant-replicas", "single", setting("review", "models.0.minReplicas", 1),
+         "model llama keeps 1 replica(s); at least 2 here"),
+    Case("vllm-memory-settings-bounded", "utilization", setting("review", "models.0.vllm.gpuMemoryUtilization", 0.98),
+         "vllm.gpu_memory_utilization 0.98 leaves too little GPU memory"),
+    Case("vllm-memory-settings-bounded", "seqs",
+         lambda w: (setting("review", "models.0.vllm.maxNumSeqs", 1024)(w),
+                    setting("review", "models.0.vllm.kvCacheTokens", 10_000_000)(w)),
+         "vllm.max_num_seqs 1024 is above 512"),
+    Case("vllm-memory-settings-bounded", "kv-starved", setting("review", "models.0.vllm.maxNumSeqs", 256),
+         "the KV cache holds 60,000 tokens, 234 per sequence at max_num_seqs 256"),
+    Case("data-capture-bounded", "everything",
+         setting("review", "sagemaker", {"dataCapturePercent": 100}), "sagemaker.data_capture_percent is 100"),
+    Case("canary-step-growth-bounded", "ten-then-all", setting("review", "models.0.canary.steps", [10, 100]),
+         "the canary jumps from 10% to 100% of requests (steps [10, 100])"),
+    Case("canary-step-growth-bounded", "late-jump", setting("review", "models.0.canary.steps", [10, 20, 40, 100]),
+         "jumps from 40% to 100%"),
+    Case("canary-one-step-at-a-time", "brand-new-at-100", setting("review", "models.0.canary.trafficPercent", 100),
+         "the candidate v2 is brand-new (no previous_percent) but takes 100% of requests at once"),
+    Case("canary-one-step-at-a-time", "skips",
+         lambda w: (setting("review", "models.0.canary.trafficPercent", 100)(w),
+                    setting("review", "models.0.canary.previousPercent", 25)(w)),
+         "moves from 25% to 100%, skipping steps of [10, 25, 50, 100]; move one step per change: traffic_percent: 50"),
+    Case("canary-rollback-on-breach", "off", setting("review", "models.0.canary.rollbackOnBreach", False),
+         "canary.rollback_on_breach is off"),
+    Case("canary-gates-within-slo", "loose-errors", setting("review", "models.0.canary.gates.0.maxValue", 0.5),
+         "canary.gates[0] (error_rate) allows the candidate 0.5, looser than the stable objective slo.error_rate = 0.01"),
+    Case("canary-gates-within-slo", "loose-ratio", setting("review", "models.0.canary.gates.0.maxRatioToStable", 5),
+         "5x worse than stable; at most 1.5x here"),
+    Case("canary-gates-within-slo", "window-beyond-bake", setting("review", "models.0.canary.gates.1.windowS", 1800),
+         "measures over 1800 s, longer than each step's bake (step_interval_s 600 s)"),
 ]
 
 
@@ -340,3 +429,84 @@ def test_config_bounds_move_with_the_environment():
     assert failing(w) == set()
     staging = {**STRICT, "max-replicas-bounded": {"maxReplicas": 4}, "gpu-node-groups-bounded": {"maxGpuNodes": 8}}
     assert failing(w, staging) == {"max-replicas-bounded", "gpu-node-groups-bounded"}
+
+
+# --- what the reviewer's policies accept --------------------------------------------------
+
+
+def _review(w: World) -> dict[str, Any]:
+    return w["review"].inputs
+
+
+def test_public_exposure_is_counted_at_its_exact_limit():
+    w = world()
+    # Four public /24s (1,024 addresses) plus documentation and private ranges, which count nothing.
+    w["cluster"].inputs["vpcConfig"]["publicAccessCidrs"] = [
+        "8.8.0.0/24", "8.8.1.0/24", "8.8.2.0/23", "8.8.0.0/25", "10.0.0.0/8", "192.168.0.0/16", "203.0.113.0/24"]
+    assert failing(w) == set()
+    w["cluster"].inputs["vpcConfig"]["endpointPublicAccess"] = False
+    w["cluster"].inputs["vpcConfig"]["publicAccessCidrs"] = ["0.0.0.0/1", "128.0.0.0/1"]
+    assert failing(w) == set()  # the public endpoint is off: the ranges admit nobody
+
+
+def test_budgets_and_warm_capacity_pass_at_their_ceilings():
+    w = world()
+    review = _review(w)
+    review["cost"]["idle"]["monthlyUsd"] = 25000
+    review["cost"]["busy"]["monthlyUsd"] = 60000
+    review["warmNodes"] = [{"pool": "l4", "instanceType": "g6.xlarge", "instances": 2, "state": "running",
+                            "runningMonthlyUsd": 1175.7},
+                           {"pool": "l40s", "instanceType": "g6e.xlarge", "instances": 2, "state": "stopped",
+                            "runningMonthlyUsd": 0}]
+    review["models"][0]["warmReplicas"] = 2
+    assert failing(w) == set()
+    assert failing(w, {**STRICT, "monthly-cost-within-budget": {"maxIdleMonthlyUsd": 2500}}) == {"monthly-cost-within-budget"}
+
+
+def test_allow_lists_carry_a_reason():
+    w = world()
+    _review(w)["addons"][0]["requested"] = "v0.19.2"
+    w["zone"].inputs["name"] = "models.corp.acme.com"
+    w["runtime"].inputs["spec"]["containers"][0]["image"] = f"210987654321.dkr.ecr.us-east-1.amazonaws.com/vllm@{DIGEST}"
+    assert failing(w) == {"addon-versions-pinned", "model-domain-private", "images-from-own-account"}
+    allowed = {
+        **STRICT,
+        "addon-versions-pinned": {"allowedOverrides": {"kserve": {"version": "v0.19.2", "reason": "v0.20.0 breaks X"}}},
+        "model-domain-private": {"allowedDomains": ["models.corp.acme.com"]},
+        "images-from-own-account": {"allowedAccounts": {"210987654321": "the shared images account"}},
+    }
+    assert failing(w, allowed) == set()
+    # An allow-listed version is that version only.
+    _review(w)["addons"][0]["requested"] = "v0.11.0"
+    assert failing(w, allowed) == {"addon-versions-pinned"}
+
+
+def test_declared_acceptances_satisfy_the_judgement_calls():
+    w = world()
+    model = _review(w)["models"][0]
+    model["minReplicas"] = 1
+    model["singleReplicaReason"] = "batch only; clients retry"
+    model["sources"] = ["hf://meta-llama/Llama-3.1-8B@" + "0e9e39f249a16976918f6564b8830bc894c89659"]
+    _review(w)["sagemaker"] = {"dataCapturePercent": 100, "dataCaptureApproval": "DPIA-2026-114 (legal)"}
+    for name in ("home.arpa", "models.test", "x.internal"):
+        w["zone"].inputs["name"] = name
+        assert failing(w) == set(), name
+
+
+def test_a_canary_may_hold_roll_back_or_move_one_step():
+    w = world()
+    canary = _review(w)["models"][0]["canary"]
+    for previous, now in ((10, 25), (25, 50), (50, 100), (50, 50), (100, 0), (50, 10)):
+        canary["previousPercent"], canary["trafficPercent"] = previous, now
+        assert failing(w) == set(), (previous, now)
+    canary["previousPercent"], canary["trafficPercent"] = 0, 25
+    assert failing(w) == {"canary-one-step-at-a-time"}
+
+
+def test_sagemaker_two_step_canaries_shift_under_rollback_alarms():
+    w = world()
+    _review(w)["target"] = "sagemaker"
+    _review(w)["models"][0]["canary"]["steps"] = [10, 100]
+    assert failing(w) == set()
+    _review(w)["target"] = "eks"
+    assert failing(w) == {"canary-step-growth-bounded"}

@@ -29,6 +29,9 @@ from tests.conftest import ROOT
 PACK_DIR = ROOT / "policies"
 # Policies that only make sense in prod: scale-to-zero and unprotected data are fine elsewhere.
 PROD_ONLY = {"online-models-keep-warm-replica", "stateful-resources-protected", "canary-rollback-automated"}
+# Money is spent the same in dev: budgets bind everywhere. Spot is a trade-off: advice everywhere.
+ALWAYS_MANDATORY = {"monthly-cost-within-budget", "warm-capacity-bounded"}
+ALWAYS_ADVISORY = {"gpu-spot-for-online-serving"}
 
 
 def test_the_pack_has_at_least_fifteen_policies_with_unique_names():
@@ -58,6 +61,7 @@ def test_the_analyzer_accepts_the_pack_metadata():
     assert stack_policies == {
         "gpu-model-servers-shared-memory", "model-servers-readiness-probe", "containers-run-as-non-root",
         "node-groups-in-private-subnets", "s3-buckets-kms-encrypted", "s3-buckets-versioned", "s3-buckets-not-public",
+        "eks-admin-and-deployer-access", "images-from-own-account",
     }
 
 
@@ -70,7 +74,10 @@ def test_each_environment_has_a_valid_config(environment):
     disabled = {name for name, level in levels.items() if level == EnforcementLevel.DISABLED}
     assert disabled == (set() if environment == "prod" else PROD_ONLY)
     expected = EnforcementLevel.ADVISORY if environment == "dev" else EnforcementLevel.MANDATORY
-    assert {level for name, level in levels.items() if name not in disabled} == {expected}
+    fixed = ALWAYS_MANDATORY | ALWAYS_ADVISORY
+    assert {level for name, level in levels.items() if name not in disabled | fixed} == {expected}
+    assert {levels[name] for name in ALWAYS_MANDATORY} == {EnforcementLevel.MANDATORY}
+    assert {levels[name] for name in ALWAYS_ADVISORY} == {EnforcementLevel.ADVISORY}
 
 
 def test_limits_tighten_from_dev_to_prod():
@@ -140,7 +147,7 @@ def test_main_only_builds_the_pack():
 
 def test_the_pack_imports_nothing_the_policy_virtualenv_lacks():
     # pulumi preview runs the pack in policies/venv, built from policies/requirements.txt only.
-    allowed = {"__future__", "collections", "dataclasses", "json", "math", "pathlib", "re", "typing",
+    allowed = {"__future__", "collections", "dataclasses", "ipaddress", "json", "math", "pathlib", "re", "typing",
                "pulumi_policy", "jsonschema"}
     for module in (PACK_DIR / "ml_serving_policies").glob("*.py"):
         for node in ast.walk(ast.parse(module.read_text())):

@@ -128,7 +128,16 @@ def world() -> dict[str, Resource]:
         "encryptionConfig": {"provider": {"keyArn": KEY_ARN}, "resources": ["secrets"]},
         "vpcConfig": {"endpointPrivateAccess": True, "endpointPublicAccess": True,
                       "publicAccessCidrs": ["203.0.113.0/24"], "subnetIds": ["subnet-private"]},
+        "accessConfig": {"authenticationMode": "API", "bootstrapClusterCreatorAdminPermissions": False},
+        "enabledClusterLogTypes": ["api", "audit", "authenticator"],
     }, protect=True, depends_on=(r["private_subnet"].urn, r["key"].urn))
+    for role in ("deployer", "admins"):
+        r[f"{role}_access"] = resource("aws:eks/accessPolicyAssociation:AccessPolicyAssociation", f"eks-{role}", {
+            "clusterName": "ml-serving-test", "principalArn": f"arn:aws:iam::{ACCOUNT}:role/{role}",
+            "policyArn": "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy",
+            "accessScope": {"type": "cluster"}})
+    r["zone"] = resource("aws:route53/zone:Zone", "models", {
+        "name": "models.internal", "vpcs": [{"vpcId": "vpc-1", "vpcRegion": "us-east-1"}], "forceDestroy": False})
     r["launch_template"] = resource("aws:ec2/launchTemplate:LaunchTemplate", "gpu-l4-template", {
         "tagSpecifications": [{"resourceType": kind, "tags": TAGS} for kind in ("instance", "volume")]})
     r["gpu_nodes"] = resource("aws:eks/nodeGroup:NodeGroup", "gpu-l4", {
@@ -225,7 +234,41 @@ def world() -> dict[str, Resource]:
         "scalableDimension": "sagemaker:variant:DesiredInstanceCount", "policyType": "TargetTrackingScaling",
         "targetTrackingScalingPolicyConfiguration": {"targetValue": 4, "predefinedMetricSpecification": {
             "predefinedMetricType": "SageMakerVariantConcurrentRequestsPerModelHighResolution"}}})
+    r["review"] = Resource(
+        urn=urn(REVIEW_TYPE, "review"), type=REVIEW_TYPE, name="review", parent=STACK, custom=False, provider="",
+        protect=False, retain_on_delete=False, ignore_changes=[], depends_on=[], aliases=0, inputs=review_facts(),
+    )
     return r
+
+
+REVIEW_TYPE = "ml-serving:review:StackReview"
+
+
+def review_facts() -> dict[str, Any]:
+    """A compliant StackReview, in the shape components/compilers/review.py writes."""
+    def estimate(usd: float) -> dict[str, Any]:
+        return {"monthlyUsd": usd, "unpriced": [], "items": [
+            {"item": "GPU pool l4 (g6.xlarge)", "quantity": 2, "unit": "node", "monthlyUsd": usd - 100},
+            {"item": "EKS control plane", "quantity": 1, "unit": "cluster", "monthlyUsd": 73},
+            {"item": "KMS key", "quantity": 1, "unit": "key", "monthlyUsd": 27}]}
+    return {
+        "environment": "prod", "target": "eks", "accountId": ACCOUNT, "modelBucket": "acme-models",
+        "cost": {"idle": estimate(1500), "busy": estimate(4000)},
+        "addons": [{"addon": "kserve", "chart": "kserve-resources", "pinned": "v0.20.0", "requested": "v0.20.0"}],
+        "warmNodes": [{"pool": "l4", "instanceType": "g6.xlarge", "instances": 1, "state": "stopped",
+                       "runningMonthlyUsd": 0}],
+        "models": [{
+            "name": "llama", "runtime": "vllm", "instanceType": "g6.xlarge",
+            "sources": ["s3://acme-models/llama/v1/", "s3://acme-models/llama/v2/"],
+            "minReplicas": 2, "maxReplicas": 4, "warmReplicas": 1, "scaleToZero": False,
+            "slo": {"ttftP99Ms": 1000, "tpotP99Ms": 50, "errorRate": 0.01},
+            "vllm": {"gpuMemoryUtilization": 0.9, "maxNumSeqs": 32, "maxModelLen": 8192, "kvCacheTokens": 60000},
+            "canary": {"version": "v2", "steps": [10, 25, 50, 100], "trafficPercent": 10, "rollbackOnBreach": True,
+                       "stepIntervalS": 600,
+                       "gates": [{"metric": "error_rate", "maxValue": 0.01, "maxRatioToStable": 1.5, "windowS": 300},
+                                 {"metric": "ttft_p99", "maxValue": 1000, "windowS": 300}]},
+        }],
+    }
 
 
 def violations(resources: dict[str, Resource] | list[Resource], config: dict[str, Any] | None = None) -> list[Violation]:

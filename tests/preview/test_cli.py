@@ -60,3 +60,32 @@ def test_make_synth_runs_as_a_module_without_traceback(tmp_path):
     assert run.returncode == 2
     assert "Traceback" not in run.stderr
     assert "ml-serving:target: required field is missing" in run.stderr
+
+
+def test_whole_numbers_are_written_as_integers_in_every_file(tmp_path, previews):
+    from components.preview.writers import write_build
+
+    def floats(value, where):
+        if isinstance(value, float) and value.is_integer():
+            yield where
+        elif isinstance(value, dict):
+            for key, child in value.items():
+                yield from floats(child, f"{where}.{key}")
+        elif isinstance(value, list):
+            for index, child in enumerate(value):
+                yield from floats(child, f"{where}[{index}]")
+
+    for stack in ("staging", "sagemaker-prod"):
+        result = previews(stack)
+        files = write_build(result.recording, tmp_path / stack, result.summary, policy=result.policy.as_json(), cost=result.cost)
+        found = []
+        for path in files:
+            if path.suffix == ".json":
+                found += floats(json.loads(path.read_text()), path.name)
+            elif path.suffix == ".yaml":
+                found += floats(yaml.safe_load(path.read_text()), path.name)
+        assert found == [], found[:10]
+    isvc = yaml.safe_load((tmp_path / "staging/kubernetes/models/InferenceService.llama-8b-v1.yaml").read_text())
+    assert type(isvc["spec"]["predictor"]["minReplicas"]) is int
+    cost = json.loads((tmp_path / "staging/cost.json").read_text())
+    assert any(type(item["monthly_usd"]) is int for item in cost["busy"]["items"])

@@ -8,8 +8,8 @@ def test_one_line_per_model_on_eks():
         "model": "llama-8b (v1)",
         "runtime": "vllm",
         "gpus": "1x L40S on g6e.xlarge",
-        "replicas": "2-8, +1 warm",
-        "autoscaling": "queue_depth > 4/replica (up 0s, down 900s)",
+        "replicas": "5-8, +1 warm",
+        "autoscaling": "queue_depth > 1/replica (up 0s, down 900s)",
         "canary": "v2 at 10% of requests, steps [10, 25, 50, 100], up to 1 replica(s), gates: error_rate, ttft_p99, quality",
     }
     assert model_line(model_of("dev", "sentiment"), "eks")["replicas"] == "1, 0 after 1800s idle"

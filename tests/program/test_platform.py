@@ -19,8 +19,8 @@ def test_dev_preview_has_the_whole_platform(previews):
     for typ in ("aws:ec2/vpc:Vpc", "aws:eks/cluster:Cluster", "aws:kms/key:Key", "aws:s3/bucket:Bucket", "aws:route53/zone:Zone",
                 "aws:eks/podIdentityAssociation:PodIdentityAssociation", "pulumi:providers:kubernetes"):
         assert rec.of_type(typ), typ
-    groups = {g.inputs["nodeGroupName"] for g in rec.of_type("aws:eks/nodeGroup:NodeGroup")}
-    assert groups == {"system", "l4"}
+    groups = {g.inputs["nodeGroupNamePrefix"] for g in rec.of_type("aws:eks/nodeGroup:NodeGroup")}
+    assert groups == {"system-", "l4-"}
 
 
 def test_dev_models_can_idle_at_zero(previews):
@@ -35,7 +35,7 @@ def test_prod_preview_shows_warm_replicas_pdbs_and_a_canary(previews):
     assert "http-add-on" not in _release_names(rec), "nothing in prod idles to zero"
     isvcs = {i.inputs["metadata"]["name"]: i.inputs for i in rec.of_type("kubernetes:serving.kserve.io/v1beta1:InferenceService")}
     assert set(isvcs) == {"llama-8b-v1", "llama-8b-v2", "llama-70b-v1", "sentiment-v1"}
-    assert isvcs["llama-8b-v1"]["spec"]["predictor"]["minReplicas"] == 2
+    assert isvcs["llama-8b-v1"]["spec"]["predictor"]["minReplicas"] == 5
     pdbs = {p.inputs["metadata"]["name"] for p in rec.of_type("kubernetes:policy/v1:PodDisruptionBudget")}
     assert pdbs == set(isvcs)
     warm = rec.of_type("kubernetes:apps/v1:Deployment")

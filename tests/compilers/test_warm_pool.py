@@ -1,5 +1,6 @@
-from components.compilers.capacity import disruption_budget, warm_pool
+from components.compilers.disruption import disruption_budget
 from components.compilers.rollout import served_versions
+from components.compilers.warm_pool import warm_pool
 from tests.factories import model_of
 
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/ml-serving-vllm@sha256:" + "b" * 64

@@ -56,6 +56,28 @@ class Probe(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class OpeningLoad:
+    """The load a trace opens with, and how the model serves it: what a controller's steady
+    state follows from."""
+
+    rps: float
+    capacity_rps: float  # μ_SLO of one replica
+    latency_s: float  # a request's time in the system at μ_SLO
+    runtime: str
+    cpu_request: float
+
+    def replicas_at_capacity(self) -> int:
+        """Replicas that keep the queue empty: a queue-depth controller's resting point."""
+        if self.rps <= 0:
+            return 0
+        return math.ceil(self.rps / max(self.capacity_rps, 1e-9) - 1e-9)
+
+    def inflight(self) -> float:
+        """Requests in flight (Little's law)."""
+        return self.rps * self.latency_s
+
+
 Select = Literal["Max", "Min"]
 RatePolicy = tuple[Literal["Percent", "Pods"], float, float]
 
@@ -96,9 +118,20 @@ class Controller:
     def decide(self, probe: Probe, current: int) -> int:
         raise NotImplementedError
 
-    def initial(self, probe: Probe) -> int:
-        """Replicas running when the trace starts: the model has been serving at its floor."""
-        return max(1, getattr(self, "min_replicas", 1))
+    def initial(self, probe: Probe, opening: OpeningLoad | None = None) -> int:
+        """Replicas running when the trace starts: the steady state this controller holds
+        under the trace's opening load (a warm start), or its floor without one."""
+        floor = max(1, getattr(self, "min_replicas", 1))
+        if opening is None:
+            return floor
+        high = getattr(self, "max_replicas", floor)
+        return min(high, max(floor, self.steady_state(opening)))
+
+    def steady_state(self, opening: OpeningLoad) -> int:
+        """Replicas this controller settles at under a constant load (its metric's fixed point)."""
+        steady = getattr(self, "steady", None)
+        target = getattr(self, "target", 1.0)
+        return steady(opening, target) if steady is not None else opening.replicas_at_capacity()
 
 
 class Hpa(Controller):
@@ -120,7 +153,9 @@ class Hpa(Controller):
         scale_to_zero: bool = False,
         idle_timeout_s: float = platform.DEFAULT_KEDA_COOLDOWN_S,
         placeholders: int = 0,
+        steady: Callable[[OpeningLoad, float], int] | None = None,
     ) -> None:
+        self.steady = steady
         self.name, self.description = name, description
         self.metric, self.target, self.utilization = metric, target, utilization
         self.min_replicas, self.max_replicas = min_replicas, max_replicas
@@ -135,6 +170,12 @@ class Hpa(Controller):
         self.last_active = 0.0
         self.recommendations: deque[tuple[float, int]] = deque()
         self.events: deque[tuple[float, int]] = deque()
+
+    def initial(self, probe: Probe, opening: OpeningLoad | None = None) -> int:
+        replicas = super().initial(probe, opening)
+        # A warm start: the stabilisation windows remember the replicas held so far.
+        self.recommendations.append((probe.t, replicas))
+        return replicas
 
     def decide(self, probe: Probe, current: int) -> int:
         t = probe.t
@@ -219,7 +260,9 @@ class TargetTracking(Controller):
         scale_out_cooldown_s: float,
         scale_in_cooldown_s: float,
         spare_instances: int = 0,
+        steady: Callable[[OpeningLoad, float], int] | None = None,
     ) -> None:
+        self.steady = steady
         self.name, self.description = name, description
         self.metric, self.target = metric, target
         self.min_replicas, self.max_replicas = min_replicas, max_replicas
@@ -254,24 +297,23 @@ class TargetTracking(Controller):
         return min(self.max_replicas, max(self.min_replicas, wanted))
 
 
-class Oracle(Controller):
-    """Perfect foresight and zero cold start: in every minute exactly the replicas the
-    minute's peak request rate needs at μ_SLO (performance-facts §5, the integer oracle)."""
+class Schedule(Controller):
+    """Perfect foresight: a replica count fixed in advance for every bucket of the trace
+    (components/planning/oracle.py chooses it). While requests still wait after the schedule
+    ends, one replica stays."""
 
-    name = "oracle"
-    description = "perfect foresight, zero cold start: ceil(peak rate in each minute / μ_SLO)"
+    def __init__(self, replicas: tuple[int, ...], bucket_s: float, name: str = "oracle", description: str = "") -> None:
+        self.replicas, self.bucket_s = replicas, bucket_s
+        self.name, self.description = name, description
 
-    def __init__(self, per_minute_rps: list[float], capacity_rps: float, bucket_s: float = 60.0) -> None:
-        self.rates, self.capacity, self.bucket_s = per_minute_rps, capacity_rps, bucket_s
-
-    def initial(self, probe: Probe) -> int:
+    def initial(self, probe: Probe, opening: OpeningLoad | None = None) -> int:
         return self.decide(probe, 0)
 
     def decide(self, probe: Probe, current: int) -> int:
-        index = min(len(self.rates) - 1, int(probe.t // self.bucket_s))
-        rate = self.rates[index] if probe.t < len(self.rates) * self.bucket_s else 0.0
+        index = int(probe.t // self.bucket_s)
+        planned = self.replicas[index] if index < len(self.replicas) else 0
         backlog = 1 if probe.waiting() > 0 else 0
-        return max(backlog, math.ceil(rate / self.capacity - 1e-9))
+        return max(backlog, planned)
 
 
 def _inflight_per_instance(probe: Probe, start: float, end: float) -> float:
@@ -296,6 +338,35 @@ def _signal_metric(signal: str) -> Callable[[Probe], float]:
     return lambda p: p.window("completions", p.t - 60, p.t) / 60
 
 
+def _steady_queue(opening: OpeningLoad, target: float) -> int:
+    return opening.replicas_at_capacity()
+
+
+def _steady_inflight(opening: OpeningLoad, target: float) -> int:
+    return math.ceil(opening.inflight() / target - 1e-9)
+
+
+def _steady_rps(opening: OpeningLoad, target: float) -> int:
+    return math.ceil(opening.rps / target - 1e-9)
+
+
+def _steady_invocations(opening: OpeningLoad, target: float) -> int:
+    return math.ceil(opening.rps * 60 / target - 1e-9)
+
+
+def _steady_cpu(opening: OpeningLoad, target: float) -> int:
+    """The fewest replicas whose CPU utilisation sits within the HPA's tolerance of target."""
+    for replicas in range(1, 1001):
+        busy = 1.0 if opening.rps > 0 else 0.0
+        used = 100 * cpu_cores(opening.runtime, busy, opening.rps / replicas) / opening.cpu_request
+        if used <= target * (1 + platform.HPA_TOLERANCE):
+            return replicas
+    return 1000
+
+
+SIGNAL_STEADY = {"queue_depth": _steady_queue, "concurrency": _steady_inflight, "requests_per_second": _steady_rps}
+
+
 def stack_policy(policy: AutoscalingPolicy, target: str) -> Controller:
     """The stack's own AutoscalingPolicy as its target compiles it."""
     if target == "eks":
@@ -314,12 +385,13 @@ def stack_policy(policy: AutoscalingPolicy, target: str) -> Controller:
             scale_to_zero=policy.scale_to_zero,
             idle_timeout_s=policy.idle_timeout_s,
             placeholders=policy.warm_pool,
+            steady=SIGNAL_STEADY[policy.signal],
         )
     if policy.signal == "concurrency":
-        metric, target_value = _inflight_per_instance, policy.target
+        metric, target_value, steady = _inflight_per_instance, policy.target, _steady_inflight
         period, delay, what = TT_HIGH_RES_PERIOD_S, TT_HIGH_RES_DELAY_S, "ConcurrentRequestsPerModel (10 s)"
     else:
-        metric, target_value = _invocations_per_instance_minute, policy.target * 60
+        metric, target_value, steady = _invocations_per_instance_minute, policy.target * 60, _steady_invocations
         period, delay, what = TT_STANDARD_PERIOD_S, TT_STANDARD_DELAY_S, "InvocationsPerInstance (1 min)"
     return TargetTracking(
         "stack policy",
@@ -334,6 +406,7 @@ def stack_policy(policy: AutoscalingPolicy, target: str) -> Controller:
         policy.scale_up_window_s,
         policy.scale_down_window_s,
         spare_instances=policy.warm_pool,
+        steady=steady,
     )
 
 
@@ -356,6 +429,7 @@ def baselines(policy: AutoscalingPolicy, capacity_rps: float) -> list[Controller
             DEFAULT_BEHAVIOR,
             15.0,
             platform.DEFAULT_KEDA_POLLING_S,
+            steady=_steady_cpu,
         ),
         TargetTracking(
             "SageMaker invocations",
@@ -368,6 +442,7 @@ def baselines(policy: AutoscalingPolicy, capacity_rps: float) -> list[Controller
             TT_STANDARD_DELAY_S,
             SAGEMAKER_DEFAULT_COOLDOWN_S,
             SAGEMAKER_DEFAULT_COOLDOWN_S,
+            steady=_steady_invocations,
         ),
         Hpa(
             "KEDA queue default",
@@ -380,5 +455,6 @@ def baselines(policy: AutoscalingPolicy, capacity_rps: float) -> list[Controller
             DEFAULT_BEHAVIOR,
             platform.DEFAULT_SCRAPE_S,
             platform.DEFAULT_KEDA_POLLING_S,
+            steady=_steady_queue,
         ),
     ]

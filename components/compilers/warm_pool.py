@@ -1,11 +1,10 @@
-"""Objects that keep GPU capacity usable: warm-pool placeholders and disruption budgets."""
+"""Warm-pool placeholders: pods that hold GPUs (and the pulled serving image) for the next replica."""
 from __future__ import annotations
 
 from typing import Any
 
-from components.compilers.kserve import CONTAINER_SECURITY, GPU_TOLERATION, POD_SECURITY
+from components.compilers.kserve import CHECKOV_SKIPS, CONTAINER_SECURITY, GPU_TOLERATION, POD_SECURITY
 from components.compilers.node_groups import POOL_LABEL
-from components.compilers.rollout import ServedVersion
 from components.compilers.serving import MANAGED_BY, MODELS_NAMESPACE, PLACEHOLDER_PRIORITY_CLASS
 from components.intent.model import ModelSpec
 
@@ -24,7 +23,18 @@ def warm_pool(model: ModelSpec, pool_name: str, image: str) -> Manifest | None:
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": {"name": f"{model.name}-warm-pool", "namespace": MODELS_NAMESPACE, "labels": labels},
+        "metadata": {
+            "name": f"{model.name}-warm-pool",
+            "namespace": MODELS_NAMESPACE,
+            "labels": labels,
+            "annotations": {
+                **CHECKOV_SKIPS,
+                "checkov.io/skip3": "CKV_K8S_8=a placeholder sleeps and serves nothing; no liveness to probe, it "
+                "exists only to be preempted",
+                "checkov.io/skip4": "CKV_K8S_9=a placeholder never receives traffic (no Service selects it), so "
+                "readiness means nothing",
+            },
+        },
         "spec": {
             "replicas": replicas,
             "selector": {"matchLabels": {"app.kubernetes.io/name": labels["app.kubernetes.io/name"]}},
@@ -51,18 +61,5 @@ def warm_pool(model: ModelSpec, pool_name: str, image: str) -> Manifest | None:
                     ],
                 },
             },
-        },
-    }
-
-
-def disruption_budget(served: ServedVersion) -> Manifest:
-    """Node drains and consolidation take one replica of a version at a time."""
-    return {
-        "apiVersion": "policy/v1",
-        "kind": "PodDisruptionBudget",
-        "metadata": {"name": served.name, "namespace": MODELS_NAMESPACE, "labels": {"ml-serving/model": served.model.name}},
-        "spec": {
-            "maxUnavailable": 1,
-            "selector": {"matchLabels": {"serving.kserve.io/inferenceservice": served.name}},
         },
     }

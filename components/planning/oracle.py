@@ -1,0 +1,127 @@
+"""The yardstick: the cheapest replica schedule that meets the SLO target on a trace when the
+future is known and capacity arrives at once.
+
+Attainment is judged per request (every objective of a request met), so the oracle must
+reach the same target a policy is held to: 99 % of requests for p99 objectives. It replays
+the same service model as every policy, within the model's max_replicas, with zero cold
+start and per-second billing; among schedules that follow the load bucket by bucket
+(replicas = ceil(k x the bucket's peak rate / μ_SLO), at most max_replicas) it bisects on
+the headroom k for the cheapest that reaches the target. When even max_replicas all the
+time misses the target the trace is infeasible within max_replicas and the oracle says so.
+
+It is a bound for what an autoscaler can do with these replicas, not a proof of optimality:
+the fluid bound (∫ λ/μ dt) stays below it, and `with_cold_start_gpu_hours` adds what the
+same foresight pays when every started replica must be launched a cold start ahead.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable
+
+from components.intent.slo import Slo
+from components.planning.controllers import Controller, Schedule
+from components.planning.traces import Trace
+
+if TYPE_CHECKING:
+    from components.planning.compare import ModelSetup
+    from components.planning.simulator import Result
+
+# Every objective of an Slo is a 99th percentile: 99 % of requests must meet all of them.
+P99_ATTAINMENT = 0.99
+BUCKET_S = 60.0
+# Bisection steps on the headroom factor: each one is a replay of the trace.
+SEARCH_STEPS = 7
+LOWEST_HEADROOM = 0.25
+
+
+def attainment_target(slo: Slo) -> float:
+    """Share of requests that must meet every objective (all of ours are p99)."""
+    return P99_ATTAINMENT
+
+
+@dataclass(frozen=True)
+class OracleResult:
+    result: Result
+    feasible: bool
+    target: float
+    headroom: float
+    schedule: tuple[int, ...]
+    bucket_s: float
+    with_cold_start_gpu_hours: float
+
+    @property
+    def peak_replicas(self) -> int:
+        return max(self.schedule, default=0)
+
+
+def _needs(trace: Trace, bucket_s: float) -> list[float]:
+    return trace.peak_per_bucket(bucket_s)
+
+
+def schedule_for(needs: list[float], mu: float, headroom: float, max_replicas: int) -> tuple[int, ...]:
+    out = []
+    for rate in needs:
+        if rate <= 0:
+            out.append(0)
+            continue
+        wanted = max_replicas if math.isinf(headroom) else math.ceil(min(headroom * rate / mu, max_replicas) - 1e-9)
+        out.append(min(max_replicas, max(1, wanted)))
+    return tuple(out)
+
+
+def cold_start_cost_s(schedule: tuple[int, ...], cold_s: float) -> float:
+    """Replica-seconds the same schedule adds when each start is launched `cold_s` early (the
+    replicas of the first minute were already serving: the run starts warm)."""
+    starts, previous = 0, schedule[0] if schedule else 0
+    for replicas in schedule:
+        starts += max(0, replicas - previous)
+        previous = replicas
+    return starts * cold_s
+
+
+def oracle(
+    setup: ModelSetup, trace: Trace, run: Callable[[Controller], Result], steps: int = SEARCH_STEPS
+) -> OracleResult:
+    """`run(controller)` replays the trace with an instant, foresight fleet (compare.simulate)."""
+    policy = setup.model.autoscaling
+    mu = max(setup.capacity.requests_per_s, 1e-9)
+    target = attainment_target(setup.model.slo)
+    needs = _needs(trace, BUCKET_S)
+    cache: dict[tuple[int, ...], Result] = {}
+
+    def replay(schedule: tuple[int, ...]) -> Result:
+        if schedule not in cache:
+            cache[schedule] = run(Schedule(schedule, BUCKET_S, "oracle", _describe(target)))
+        return cache[schedule]
+
+    def finish(schedule: tuple[int, ...], headroom: float, feasible: bool) -> OracleResult:
+        result = replay(schedule)
+        extra = cold_start_cost_s(schedule, setup.timings.cold_s) * setup.model.gpus / 3600
+        return OracleResult(result, feasible, target, headroom, schedule, BUCKET_S, result.gpu_hours + extra)
+
+    ceiling = schedule_for(needs, mu, math.inf, policy.max_replicas)
+    if replay(ceiling).attainment < target:
+        return finish(ceiling, math.inf, False)
+    positive = [rate for rate in needs if rate > 0]
+    high = policy.max_replicas * mu / min(positive) if positive else 1.0
+    low = LOWEST_HEADROOM
+    best = ceiling
+    best_headroom = high
+    if replay(schedule_for(needs, mu, low, policy.max_replicas)).attainment >= target:
+        return finish(schedule_for(needs, mu, low, policy.max_replicas), low, True)
+    for _ in range(steps):
+        middle = math.sqrt(low * high)
+        schedule = schedule_for(needs, mu, middle, policy.max_replicas)
+        if replay(schedule).attainment >= target:
+            high, best, best_headroom = middle, schedule, middle
+        else:
+            low = middle
+    return finish(best, best_headroom, True)
+
+
+def _describe(target: float) -> str:
+    return (
+        f"perfect foresight, zero cold start: the cheapest per-minute schedule ceil(k x peak rate / μ_SLO) "
+        f"that meets the SLO for {target:.0%} of requests"
+    )

@@ -1,0 +1,74 @@
+"""build/<stack>/simulation.json: per model, the trace, the oracle, every policy and the
+tuner's recommendation, in the shape issue 14 fixed (attainment as a fraction)."""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from components.planning.compare import Comparison
+from components.planning.simulator import Result
+from components.planning.tuner import Tuning, policy_json
+
+# Policy names in simulation.json, by the simulator's display names.
+JSON_NAMES = {
+    "stack policy": "stack",
+    "HPA on CPU": "hpa-cpu",
+    "SageMaker invocations": "sagemaker-invocations",
+    "KEDA queue default": "keda-default",
+}
+
+
+def _seconds(value: float) -> float | None:
+    return None if math.isinf(value) or math.isnan(value) else round(value, 3)
+
+
+def _policy(result: Result) -> dict[str, Any]:
+    return {
+        "name": JSON_NAMES.get(result.policy, result.policy),
+        "attainment": round(result.attainment, 4),
+        "gpu_hours": round(result.gpu_hours, 3),
+        "cost_usd": round(result.cost_usd, 2),
+        "ttft_p99_s": _seconds(result.ttft_p99_s),
+    }
+
+
+def model_json(comparison: Comparison, tuning: Tuning | None) -> dict[str, Any]:
+    trace, bound = comparison.trace, comparison.bound
+    entry: dict[str, Any] = {
+        "trace": {
+            "name": trace.name,
+            "requests": comparison.oracle.requests,
+            "duration_s": trace.duration_s,
+            "peak_rps": round(trace.busiest_minute_rps(), 3),
+            "seed": trace.seed,
+        },
+        "oracle": {
+            "attainment": round(bound.result.attainment, 4),
+            "gpu_hours": round(bound.result.gpu_hours, 3),
+            "feasible": bound.feasible,
+            "peak_replicas": bound.peak_replicas,
+            "target_attainment": bound.target,
+            "with_cold_start_gpu_hours": round(bound.with_cold_start_gpu_hours, 3),
+            "fluid_gpu_hours": round(comparison.fluid_gpu_hours, 3),
+        },
+        "policies": [_policy(r) for r in comparison.results],
+    }
+    if tuning is not None:
+        best = tuning.best
+        entry["recommended"] = {
+            "policy": policy_json(best.policy),
+            "attainment": round(best.attainment, 4),
+            "gpu_hours": round(best.gpu_hours, 3),
+            "monthly_cost_delta_usd": round(tuning.monthly_cost_delta_usd, 2),
+            "meets_target": best.meets,
+            "traces_checked": len(best.results),
+        }
+    return entry
+
+
+def write(path: Path, models: dict[str, dict[str, Any]]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"models": models}, indent=2, sort_keys=False) + "\n")
+    return path

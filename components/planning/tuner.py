@@ -1,0 +1,224 @@
+"""The tuner: the cheapest AutoscalingPolicy that meets a model's SLO target on its traffic
+and on a held-out stress trace, searched over what the targets can express.
+
+The search space is derived from the model, never from the trace it is scored on: signals
+its target offers (SageMaker has no queue depth), targets as shares of the replica's own
+capacity (μ_SLO for requests per second, the in-flight requests at μ_SLO for concurrency),
+a warm pool, scale-in windows, scale to zero where the stack already allows it, and the
+floor. For each shape the floor is bisected (more replicas never serve worse), so every
+shape is scored at its cheapest floor that meets the target. A policy counts only if it
+meets the target on every trace it is given: the model's traffic and a stress trace the
+caller draws with another seed (or arrivals moved), so a policy that only fits one
+recording's bursts is not picked.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+from pydantic import ValidationError
+
+from components.intent.autoscaling import AutoscalingPolicy
+from components.planning.compare import ModelSetup, simulate
+from components.planning.controllers import stack_policy
+from components.planning.oracle import attainment_target
+from components.planning.simulator import Result
+from components.planning.traces import Trace
+
+HOURS_PER_MONTH = 730.0
+RPS_SHARES = (0.6, 0.85)
+CONCURRENCY_SHARES = (0.5, 0.9)
+QUEUE_TARGETS = (1.0, 4.0)
+SCALE_DOWN_WINDOWS = (300, 900, 1800)
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    policy: AutoscalingPolicy
+    results: tuple[Result, ...]
+    target: float
+
+    @property
+    def attainment(self) -> float:
+        """The worst attainment over the traces: the policy must hold on all of them."""
+        return min(r.attainment for r in self.results)
+
+    @property
+    def meets(self) -> bool:
+        return len(self.results) > 0 and self.attainment >= self.target
+
+    @property
+    def gpu_hours(self) -> float:
+        return self.results[0].gpu_hours
+
+    @property
+    def cost_usd(self) -> float:
+        return self.results[0].cost_usd
+
+
+@dataclass(frozen=True)
+class Tuning:
+    model: str
+    current: Evaluation
+    best: Evaluation
+    evaluated: int
+    duration_s: float
+
+    @property
+    def monthly_cost_delta_usd(self) -> float:
+        hours = max(self.duration_s, 1.0) / 3600
+        return (self.best.cost_usd - self.current.cost_usd) / hours * HOURS_PER_MONTH
+
+    def changes(self) -> dict[str, tuple[Any, Any]]:
+        """Fields that change, old and new; idle_timeout_s is None where it must go."""
+        old, new = policy_json(self.current.policy), policy_json(self.best.policy)
+        return {k: (old.get(k), new.get(k)) for k in {**old, **new} if old.get(k) != new.get(k)}
+
+
+def _shapes(setup: ModelSetup) -> Iterator[dict[str, Any]]:
+    base = setup.model.autoscaling
+    mu = setup.capacity.requests_per_s
+    inflight = max(1.0, mu * setup.capacity.latency_s)
+    signals: list[tuple[str, tuple[float, ...]]] = [
+        ("requests_per_second", tuple(round(max(share * mu, 1e-3), 3) for share in RPS_SHARES)),
+        ("concurrency", tuple(float(max(1, round(share * inflight))) for share in CONCURRENCY_SHARES)),
+    ]
+    if setup.target == "eks":
+        signals.append(("queue_depth", QUEUE_TARGETS))
+    warm_pools = (0, 1) if base.max_replicas > 1 else (0,)
+    to_zero = (base.scale_to_zero, False) if base.scale_to_zero else (False,)
+    for signal, targets in signals:
+        for value in dict.fromkeys(targets):
+            for warm in warm_pools:
+                for zero in to_zero:
+                    yield {"signal": signal, "target": value, "warm_pool": warm, "scale_to_zero": zero}
+
+
+def _policy(base: AutoscalingPolicy, **changes: Any) -> AutoscalingPolicy | None:
+    data = base.model_dump(exclude_unset=False)
+    data.update(changes)
+    if not data.get("scale_to_zero"):
+        data.pop("idle_timeout_s", None)
+    try:
+        return AutoscalingPolicy.model_validate(data)
+    except ValidationError:
+        return None
+
+
+class _Search:
+    def __init__(self, setup: ModelSetup, traces: list[Trace]) -> None:
+        self.setup, self.traces = setup, traces
+        self.target = attainment_target(setup.model.slo)
+        self.cache: dict[str, Evaluation] = {}
+
+    def evaluate(self, policy: AutoscalingPolicy, all_traces: bool = True) -> Evaluation:
+        key = policy.model_dump_json() + ("*" if all_traces else "")
+        if key in self.cache:
+            return self.cache[key]
+        results: list[Result] = []
+        for trace in self.traces if all_traces else self.traces[:1]:
+            result = simulate(self.setup, stack_policy(policy, self.setup.target), trace)
+            results.append(result)
+            if result.attainment < self.target:
+                break  # it already fails: the other traces cannot make it meet
+        evaluation = Evaluation(policy, tuple(results), self.target)
+        self.cache[key] = evaluation
+        return evaluation
+
+    def cheapest_floor(self, shape: dict[str, Any]) -> Evaluation | None:
+        """The lowest min_replicas at which `shape` meets the target on every trace."""
+        base = self.setup.model.autoscaling
+        top = base.max_replicas - shape["warm_pool"]
+        if top < 1:
+            return None
+        policies = {m: _policy(base, min_replicas=m, **shape) for m in range(1, top + 1)}
+        if policies[top] is None:
+            return None
+        highest = self.evaluate(policies[top])  # type: ignore[arg-type]
+        if not highest.meets:
+            return highest
+        low, high, best = 1, top, highest
+        while low < high:
+            middle = (low + high) // 2
+            policy = policies[middle]
+            if policy is None:
+                low = middle + 1
+                continue
+            evaluation = self.evaluate(policy)
+            if evaluation.meets:
+                high, best = middle, evaluation
+            else:
+                low = middle + 1
+        return best
+
+
+def _better(a: Evaluation, b: Evaluation | None) -> bool:
+    """Meeting the target beats missing it; then fewer GPU-hours; then higher attainment."""
+    if b is None:
+        return True
+    if a.meets != b.meets:
+        return a.meets
+    if a.meets:
+        return (round(a.gpu_hours, 6), -a.attainment) < (round(b.gpu_hours, 6), -b.attainment)
+    return (a.attainment, -a.gpu_hours) > (b.attainment, -b.gpu_hours)
+
+
+def tune(setup: ModelSetup, traces: list[Trace], quick: bool = False) -> Tuning:
+    """Search for the cheapest policy meeting the target on every trace (traces[0] is the
+    model's traffic; its GPU-hours rank candidates). `quick` keeps the stack's own signal,
+    target and warm pool and searches the floor and scale-in window only (the preview)."""
+    search = _Search(setup, traces)
+    base = setup.model.autoscaling
+    current = search.evaluate(base)
+    best: Evaluation | None = current
+    if quick:
+        shapes = [{"signal": base.signal, "target": base.target, "warm_pool": base.warm_pool,
+                   "scale_to_zero": base.scale_to_zero}]
+    else:
+        shapes = list(_shapes(setup))
+    for shape in shapes:
+        found = search.cheapest_floor(shape)
+        if found is not None and _better(found, best):
+            best = found
+    assert best is not None
+    # Scale-in windows: a shorter one releases replicas sooner, a longer one holds them
+    # through gaps between bursts; keep whichever is cheapest while still meeting the target.
+    winner = best
+    for window in SCALE_DOWN_WINDOWS:
+        if window == winner.policy.scale_down_window_s or window <= winner.policy.scale_up_window_s:
+            continue
+        policy = _policy(winner.policy, scale_down_window_s=window)
+        if policy is not None:
+            candidate = search.evaluate(policy)
+            if _better(candidate, best):
+                best = candidate
+    # Only a change that is better than the stack's own policy is suggested.
+    if not _better(best, current) or best.policy == base:
+        best = current
+    return Tuning(setup.model.name, current, best, len(search.cache), traces[0].duration_s)
+
+
+def stack_file_lines(tuning: Tuning, stack_file: str) -> list[str]:
+    """The lines to change in the stack file, with what they were."""
+    changes = tuning.changes()
+    if not changes:
+        return [f"# {stack_file}: {tuning.model} keeps its autoscaling policy"]
+    lines = [f"# {stack_file}, model {tuning.model}, under autoscaling:"]
+    for field, (old, new) in changes.items():
+        if new is None:
+            lines.append(f"        # delete {field}: {old}")
+            continue
+        shown = str(new).lower() if isinstance(new, bool) else (f"{new:g}" if isinstance(new, float) else new)
+        was = str(old).lower() if isinstance(old, bool) else (f"{old:g}" if isinstance(old, float) else old)
+        lines.append(f"        {field}: {shown}    # was {was}")
+    delta = tuning.monthly_cost_delta_usd
+    lines.append(f"# monthly cost {'+' if delta >= 0 else '-'}${abs(delta):,.0f} at this traffic")
+    return lines
+
+
+def policy_json(policy: AutoscalingPolicy) -> dict[str, Any]:
+    """The policy as a stack file writes it (idle_timeout_s only with scale_to_zero)."""
+    data = policy.model_dump(mode="json")
+    if not policy.scale_to_zero:
+        data.pop("idle_timeout_s")
+    return data

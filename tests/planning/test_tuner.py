@@ -1,0 +1,91 @@
+"""The tuner searches what the targets express for the cheapest policy meeting the SLO target on
+every trace it is given; declared traffic replaces the relative default; the preview flags misses."""
+import pytest
+
+from components.intent.autoscaling import AutoscalingPolicy
+from components.intent.loading import SpecError
+from components.planning.compare import compare, declared_setup, default_trace, setup
+from components.planning.report import preview_section
+from components.planning.tuner import policy_json, stack_file_lines, tune
+from tests.planning.helpers import eks_config, sagemaker_config, stack, with_model
+
+
+def test_the_tuner_meets_the_target_where_the_stack_policy_misses_and_beats_every_default():
+    spec = stack(with_model(eks_config(), 0, autoscaling={"min_replicas": 1, "max_replicas": 3, "target": 8}))
+    model_setup = setup(spec, spec.models[0])
+    trace = default_trace(model_setup, "bursty", 900, seed=21)
+    stress = default_trace(model_setup, "bursty", 900, seed=22)
+    tuning = tune(model_setup, [trace, stress])
+    assert tuning.current.attainment < 0.99 <= tuning.best.attainment
+    assert len(tuning.best.results) == 2, "checked on the stress trace too"
+    comparison = compare(model_setup, trace)
+    for default in comparison.results[1:]:
+        assert tuning.best.results[0].attainment >= default.attainment or (
+            default.attainment >= 0.99 and tuning.best.gpu_hours < default.gpu_hours
+        ), default.policy
+    assert comparison.bound.feasible
+    lines = stack_file_lines(tuning, "stacks/Pulumi.test.yaml")
+    assert lines[0] == "# stacks/Pulumi.test.yaml, model llama, under autoscaling:"
+    assert lines[-1].startswith("# monthly cost ")
+    changed = tuning.changes()
+    assert changed and all(f"{field}: " in "\n".join(lines) for field in changed)
+
+
+def test_the_tuner_keeps_a_policy_that_already_meets_the_target_at_the_floor():
+    spec = stack(with_model(eks_config(), 0, autoscaling={"min_replicas": 1, "max_replicas": 1}))
+    model_setup = setup(spec, spec.models[0])
+    trace = default_trace(model_setup, "steady", 600, seed=23)
+    tuning = tune(model_setup, [trace])
+    assert tuning.best.policy == tuning.current.policy and tuning.changes() == {}
+    assert tuning.monthly_cost_delta_usd == 0
+
+
+def test_sagemaker_suggestions_use_only_signals_sagemaker_publishes():
+    spec = stack(sagemaker_config())
+    model_setup = setup(spec, spec.models[0])
+    trace = default_trace(model_setup, "bursty", 600, seed=24)
+    tuning = tune(model_setup, [trace])
+    assert tuning.best.policy.signal in ("concurrency", "requests_per_second")
+    assert not tuning.best.policy.scale_to_zero
+    AutoscalingPolicy.model_validate(policy_json(tuning.best.policy))
+
+
+def test_declared_traffic_replaces_the_relative_default(tmp_path):
+    config = with_model(eks_config(), 0, traffic={"peak_rps": 3, "shape": "bursty", "trough_share": 0.2,
+                                                   "prompt_tokens": 512, "output_tokens": 128})
+    spec = stack(config)
+    model_setup, trace = declared_setup(spec, spec.models[0], 1800, 0)
+    assert model_setup.workload.prompt_tokens == 512 and model_setup.workload.output_tokens == 128
+    assert trace.name == "bursty 0.6 req/s, bursts to 3"
+    _, cost = preview_section(spec)
+    assert cost["models"]["llama"]["simulated"]["trace"] == "bursty 0.6 req/s, bursts to 3"
+
+
+def test_a_declared_csv_trace_drives_the_preview_and_a_missing_one_is_named(tmp_path):
+    path = tmp_path / "llama.csv"
+    path.write_text("timestamp_s,prompt_tokens,output_tokens\n" + "".join(f"{t},300,60\n" for t in range(0, 600, 3)))
+    spec = stack(with_model(eks_config(), 0, traffic={"csv": str(path)}))
+    model_setup, trace = declared_setup(spec, spec.models[0], 1800, 0)
+    assert trace.requests == 200 and model_setup.workload.prompt_tokens == 300
+    missing = stack(with_model(eks_config(), 0, traffic={"csv": str(tmp_path / "gone.csv")}))
+    text, _ = preview_section(missing)
+    assert f"- llama: traffic.csv not replayed: {tmp_path / 'gone.csv'}: cannot read the trace" in text
+
+
+def test_traffic_needs_one_source_and_says_which_fields_do_not_apply():
+    with pytest.raises(SpecError) as caught:
+        stack(with_model(eks_config(), 0, traffic={"csv": "traces/llama.csv", "shape": "steady", "peak_rps": 2}))
+    message = str(caught.value)
+    assert "traffic.peak_rps: give either peak_rps (with its shape) or csv, not both and not neither" in message
+    assert "traffic.shape: shape describes generated traffic; a csv trace carries its own" in message
+
+
+def test_the_preview_flags_a_model_that_misses_its_slo_with_the_tuners_suggestion():
+    # One replica with a high queue target cannot follow the default trace's bursts.
+    spec = stack(with_model(eks_config(), 0, autoscaling={"min_replicas": 1, "max_replicas": 3, "target": 16}))
+    text, cost = preview_section(spec)
+    flag = next(line for line in text.splitlines() if line.startswith("- **llama misses its SLO**"))
+    assert "target 99%" in flag and "make tune STACK=<stack> MODEL=llama" in flag
+    assert "The tuner suggests `min_replicas: " in flag
+    suggested = cost["models"]["llama"]["suggested_autoscaling"]
+    assert suggested["min_replicas"] > 1
