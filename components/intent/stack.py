@@ -247,7 +247,7 @@ class StackSpec(Spec):
                 )
         if self.target == "sagemaker":
             for index, receiver in enumerate(alerting.receivers):
-                if receiver.kind != "sns":
+                if receiver.kind not in ("sns", "none"):  # "none": its own field error says what is missing
                     problems.add(
                         ("alerting", "receivers", index),
                         f"SageMaker stacks alert through CloudWatch alarms, which notify SNS topics only; make "

@@ -55,7 +55,7 @@ def test_experiment_and_shadow_routes_validate_strictly(crd_validator):
 def test_between_rollouts_the_canary_guards_any_version_change_with_the_slo():
     idle = _objects(model_of("prod", "llama-8b", canary=None))[-1]["spec"]["analysis"]
     assert idle["stepWeights"] == [10, 50, 100] and idle["threshold"] == 1
-    assert [(m["name"], m["thresholdRange"]["max"]) for m in idle["metrics"]] == [("error-rate", 0.005), ("ttft-p99", 1.0)]
+    assert [(m["name"], m["thresholdRange"]["max"]) for m in idle["metrics"]] == [("error-rate", 0.005), ("ttft-p99", 0.01)]
     assert {h["type"] for h in idle["webhooks"]} == {"confirm-traffic-increase", "confirm-promotion"}
 
 
