@@ -28,6 +28,7 @@ RELEASES = {
     "cluster-autoscaler": "cluster-autoscaler",
     "envoy-gateway": "eg",
     "external-dns": "external-dns",
+    "flagger": "flagger",
 }
 NAMESPACES = {
     "cert-manager": "cert-manager",
@@ -41,6 +42,7 @@ NAMESPACES = {
     "cluster-autoscaler": "kube-system",
     "envoy-gateway": "envoy-gateway-system",
     "external-dns": "external-dns",
+    "flagger": "flagger-system",
 }
 MONITOR_LABELS = {"release": RELEASES["kube-prometheus-stack"]}
 # The operator always creates this headless Service in front of Prometheus.
@@ -189,4 +191,37 @@ def external_dns(domain: str, owner: str, region: str) -> Values:
         "extraArgs": {"aws-zone-type": "private"},
         "env": [{"name": "AWS_DEFAULT_REGION", "value": region}],
         "serviceAccount": {"create": True, "name": EXTERNAL_DNS_SERVICE_ACCOUNT},
+    }
+
+
+def flagger(models_namespace: str) -> Values:
+    """Flagger drives automated canaries through Gateway API HTTPRoutes, reading gates from
+    our Prometheus. It watches the models namespace only, so its RBAC can be namespaced
+    (compilers/flagger.py writes it; the chart's ClusterRole reaches every Secret and
+    Deployment in the cluster)."""
+    return {
+        "meshProvider": "gatewayapi:v1",
+        "metricsServer": PROMETHEUS_URL,
+        "namespace": models_namespace,
+        "rbac": {"create": False},
+        # Two replicas with leader election and a budget: a drained node never leaves a
+        # rollout without its actor for longer than a lease.
+        "leaderElection": {"enabled": True, "replicaCount": 2},
+        "podDisruptionBudget": {"enabled": True, "minAvailable": 1},
+        "serviceMonitor": {"enabled": True, "labels": MONITOR_LABELS},
+        # Config tracking copies a Deployment's ConfigMaps and Secrets; our targets are Services.
+        "configTracking": {"enabled": False},
+        # The chart's defaults ask Linkerd and App Mesh to inject sidecars; neither runs here.
+        "podAnnotations": {},
+        "securityContext": {
+            "enabled": True,
+            "context": {
+                "readOnlyRootFilesystem": True,
+                "runAsNonRoot": True,
+                "runAsUser": 10001,
+                "allowPrivilegeEscalation": False,
+                "capabilities": {"drop": ["ALL"]},
+                "seccompProfile": {"type": "RuntimeDefault"},
+            },
+        },
     }

@@ -44,6 +44,8 @@ CHARTS: dict[str, Chart] = {
     "external-dns": Chart("https://kubernetes-sigs.github.io/external-dns", "external-dns", "1.21.1"),
     # envoyproxy/gateway v1.9.0 (2026-08-15); bundles Gateway API v1.6.1 CRDs.
     "envoy-gateway": Chart("oci://docker.io/envoyproxy", "gateway-helm", "v1.9.0"),
+    # fluxcd/flagger tag v1.44.0, charts/flagger/Chart.yaml 1.44.0 (app 1.44.0); repo from its README.
+    "flagger": Chart("https://flagger.app", "flagger", "1.44.0"),
 }
 
 # Cluster Autoscaler must match the cluster's minor version (its README); newest patch of
