@@ -21,8 +21,8 @@ from components.model_storage import ModelStorage, ModelStorageArgs, PodReader
 from components.network import Network, NetworkArgs
 from components.nvidia import NvidiaGpu, NvidiaGpuArgs
 from components.observability import Observability, ObservabilityArgs
-from components.rollout_actor import RolloutActor, RolloutActorArgs
 from components.planning.cost import stack_cost
+from components.rollout_actor import RolloutActor, RolloutActorArgs
 from components.sagemaker_endpoint import SageMakerEndpoint, SageMakerEndpointArgs
 from components.serving_runtimes import ServingRuntimes, ServingRuntimesArgs
 from components.stack_config import load_stack_spec

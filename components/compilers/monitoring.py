@@ -425,11 +425,6 @@ def _side_gate_alerts(model: ModelSpec, versions: list[ServedVersion], team: str
     return rules
 
 
-def prometheus_rule(model: ModelSpec, versions: list[ServedVersion]) -> Manifest:
-    groups = [{"name": f"{model.name}-{v.version}-slo", "rules": _slo_alerts(v)} for v in versions]
-    gates = _gate_alerts(model, versions)
-
-
 def prometheus_rule(model: ModelSpec, versions: list[ServedVersion], team: str | None = None) -> Manifest:
     groups = [{"name": f"{model.name}-{v.version}-slo", "rules": _slo_alerts(v, team)} for v in versions]
     gates = _gate_alerts(model, versions, team)

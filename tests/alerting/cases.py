@@ -7,8 +7,8 @@ compiled PromQL, so a wrong expression fails its case.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 import re
+from dataclasses import dataclass, field
 from typing import Any
 
 from components.compilers.kserve import cold_start_budget_s

@@ -1,4 +1,11 @@
-from components.compilers.monitoring import above, burn_threshold, gate_expression, gate_measures, pod_monitor, prometheus_rule
+from components.compilers.monitoring import (
+    above,
+    burn_threshold,
+    gate_expression,
+    gate_measures,
+    pod_monitor,
+    prometheus_rule,
+)
 from components.compilers.rollout import served_versions
 from components.intent.canary import Gate
 from tests.factories import manual_canary_of, model_of
