@@ -23,6 +23,7 @@ from components.network import Network, NetworkArgs
 from components.nvidia import NvidiaGpu, NvidiaGpuArgs
 from components.observability import Observability, ObservabilityArgs
 from components.planning.cost import stack_cost
+from components.rollout_actor import RolloutActor, RolloutActorArgs
 from components.sagemaker_endpoint import SageMakerEndpoint, SageMakerEndpointArgs
 from components.serving_runtimes import ServingRuntimes, ServingRuntimesArgs
 from components.stack_config import load_stack_spec
@@ -199,6 +200,13 @@ def deploy_eks(spec: StackSpec, aws_provider: aws.Provider) -> dict:
         ),
         in_cluster,
     )
+    rollout_actor = None
+    if any(m.automated_rollout for m in spec.models):
+        rollout_actor = RolloutActor(
+            f"{prefix}-rollout-actor",
+            RolloutActorArgs(versions.flagger, MODELS_NAMESPACE, after=[monitoring.release, gateway.release, namespace]),
+            in_cluster,
+        ).release
     for model in spec.models:
         pool = pool_of(model, cluster_spec.gpu_pools)
         ModelDeployment(
@@ -211,6 +219,7 @@ def deploy_eks(spec: StackSpec, aws_provider: aws.Provider) -> dict:
                 domain=cluster_spec.model_domain,
                 image=images.refs[model.runtime],
                 after=[runtimes, keda, gateway, namespace, *multinode, *configs.get(model.name, [])],
+                rollout_actor=rollout_actor if model.automated_rollout else None,
                 team=spec.tags.get("team"),
             ),
             in_cluster,

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import pulumi
 
 from components import helm, kube
-from components.compilers import metrics
+from components.compilers import flagger, metrics
 from components.compilers.disruption import disruption_budget
 from components.compilers.endpoint_picker import picker_values, pool_name, uses_picker
 from components.compilers.keda import interceptor_route, scaled_object
@@ -23,7 +23,7 @@ from components.compilers.leader_worker_set import (
 )
 from components.compilers.monitoring import prometheus_rule
 from components.compilers.rollout import served_versions
-from components.compilers.routing import http_route, model_host
+from components.compilers.routing import experiment_route, http_route, model_host, request_timeout_s
 from components.compilers.serving import MODELS_NAMESPACE
 from components.compilers.warm_pool import warm_pool
 from components.intent import versions as pins
@@ -41,6 +41,8 @@ class ModelDeploymentArgs:
     image: pulumi.Input[str]
     # Runtimes, KEDA, the gateway and the namespace this deployment needs in place.
     after: list[pulumi.Resource] = field(default_factory=list)
+    # Flagger's release (its CRDs), for a model with automated_rollout.
+    rollout_actor: pulumi.Resource | None = None
     # The `team` label its alerts carry, for routing (the stack's team tag).
     team: str | None = None
 
@@ -95,9 +97,31 @@ class ModelDeployment(pulumi.ComponentResource):
                         pulumi.ResourceOptions(parent=self, depends_on=[*args.after, isvc]),
                     )
                 )
-        apply(http_route(model, versions, args.domain), [*services, *pickers])
+        backends = [*services, *pickers]
+        if model.automated_rollout:
+            self._automated_rollout(apply, args, versions, host, backends)
+        else:
+            apply(http_route(model, versions, args.domain), backends)
+        experiment = experiment_route(model, versions, args.domain)
+        if experiment is not None:
+            apply(experiment, backends)
         apply(prometheus_rule(model, versions, args.team))
         placeholders = warm_pool(model, args.pool_name, args.image)
         if placeholders is not None:
             apply(placeholders)
         self.register_outputs({"host": host, "versions": [v.name for v in versions]})
+
+    @staticmethod
+    def _automated_rollout(apply, args: ModelDeploymentArgs, versions, host: str, services: list) -> None:
+        """Flagger's inputs: it owns the model's HTTPRoute and its weights, so ours is not rendered."""
+        model = args.model
+        if args.rollout_actor is None:
+            raise ValueError(f"model {model.name} has automated_rollout but no rollout actor was installed")
+        actor = [args.rollout_actor]
+        # The primary first: Flagger keeps an existing one, so its baseline is the stable version.
+        primary = apply(flagger.primary_service(model, versions), [*services, *actor])
+        templates = [apply(t, actor) for t in flagger.metric_templates(model, versions)]
+        # The Canary's new steps, checks and hooks before the target that starts the analysis,
+        # so Flagger never analyses a new candidate with the previous (or an idle) plan.
+        canary = apply(flagger.canary(model, versions, host, request_timeout_s(model)), [primary, *templates])
+        apply(flagger.target_service(model, versions), [*services, canary])

@@ -29,3 +29,9 @@ def _merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
         else:
             base[key] = value
     return base
+
+
+def manual_canary_of(stack: str, name: str, percent: int = 10, **changes: Any) -> ModelSpec:
+    """A model whose canary the stack file steps by hand (automated_rollout off), at `percent`."""
+    canary = {"traffic_percent": percent, **changes.pop("canary", {})}
+    return model_of(stack, name, automated_rollout=False, canary=canary, **changes)

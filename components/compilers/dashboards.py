@@ -39,6 +39,7 @@ def _panels(runtime: str) -> list[tuple[str, str, str]]:
             ("5xx share", f'{per_version} (rate({metrics.VLLM_HTTP}{{{_SEL},status="5xx"}}[5m])) / {per_version} (rate({metrics.VLLM_HTTP}{{{_SEL}}}[5m]))', "percentunit"),
             ("Replicas ready", f'sum by (deployment) (kube_deployment_status_replicas_available{{namespace="{MODELS_NAMESPACE}"}})', "short"),
             *picker_panels(MODELS_NAMESPACE),
+            ("Canary weight (Flagger)", f"max by (workload) ({FLAGGER_WEIGHT})", "percent"),
         ]
     return [
         ("Requests pending (autoscaling signal)", f"{per_version} ({metrics.TRITON_PENDING}{{{_SEL}}})", "short"),
@@ -47,6 +48,7 @@ def _panels(runtime: str) -> list[tuple[str, str, str]]:
         ("Successful inferences per second", f"{per_version} (rate({metrics.TRITON_SUCCESS}{{{_SEL}}}[1m]))", "reqps"),
         ("Failed inferences per second", f"{per_version} (rate({metrics.TRITON_FAILURE}{{{_SEL}}}[1m]))", "reqps"),
         ("Replicas ready", f'sum by (deployment) (kube_deployment_status_replicas_available{{namespace="{MODELS_NAMESPACE}"}})', "short"),
+        ("Canary weight (Flagger)", f"max by (workload) ({FLAGGER_WEIGHT})", "percent"),
     ]
 
 
@@ -72,8 +74,40 @@ def dashboard(runtime: str) -> dict[str, Any]:
                 },
             ]
         },
+        "annotations": {"list": rollout_annotations()},
         "panels": [_panel(i, title, expr, unit) for i, (title, expr, unit) in enumerate(_panels(runtime))],
     }
+
+
+# The candidate's weight as Flagger exports it (its primary's series ends in -primary).
+FLAGGER_WEIGHT = f'flagger_canary_weight{{namespace="{MODELS_NAMESPACE}",workload!~".+-primary"}}'
+
+
+def rollout_annotations() -> list[dict[str, Any]]:
+    """Each automated step and each rollback marked on every panel's time axis."""
+    source = {"type": "prometheus", "uid": "${datasource}"}
+    return [
+        {
+            "name": "Canary steps",
+            "datasource": source,
+            "enable": True,
+            "iconColor": "blue",
+            "expr": f"changes({FLAGGER_WEIGHT}[1m]) > 0",
+            "step": "60s",
+            "titleFormat": "{{workload}}: canary weight changed",
+            "tagKeys": "workload",
+        },
+        {
+            "name": "Canary rollbacks",
+            "datasource": source,
+            "enable": True,
+            "iconColor": "red",
+            "expr": f'changes(flagger_canary_status{{namespace="{MODELS_NAMESPACE}"}}[1m]) > 0 and flagger_canary_status{{namespace="{MODELS_NAMESPACE}"}} == 2',
+            "step": "60s",
+            "titleFormat": "{{name}}: rolled back by Flagger",
+            "tagKeys": "name",
+        },
+    ]
 
 
 def dashboard_config_map(runtime: str) -> Manifest:

@@ -31,6 +31,7 @@ RELEASES = {
     "ai-gateway-crds": "aieg-crd",
     "ai-gateway": "aieg",
     "lws": "lws",
+    "flagger": "flagger",
 }
 NAMESPACES = {
     "cert-manager": "cert-manager",
@@ -47,6 +48,7 @@ NAMESPACES = {
     "ai-gateway-crds": "envoy-ai-gateway-system",
     "ai-gateway": "envoy-ai-gateway-system",
     "lws": "lws-system",
+    "flagger": "flagger-system",
 }
 # The AI Gateway chart's controller Service and the port Envoy Gateway calls its hooks on.
 AI_GATEWAY_EXTENSION_HOST = "ai-gateway-controller.envoy-ai-gateway-system.svc.cluster.local"
@@ -233,4 +235,37 @@ def envoy_gateway(inference_pools: bool) -> Values:
                 },
             }
         }
+    }
+
+
+def flagger(models_namespace: str) -> Values:
+    """Flagger drives automated canaries through Gateway API HTTPRoutes, reading gates from
+    our Prometheus. It watches the models namespace only, so its RBAC can be namespaced
+    (compilers/flagger.py writes it; the chart's ClusterRole reaches every Secret and
+    Deployment in the cluster)."""
+    return {
+        "meshProvider": "gatewayapi:v1",
+        "metricsServer": PROMETHEUS_URL,
+        "namespace": models_namespace,
+        "rbac": {"create": False},
+        # Two replicas with leader election and a budget: a drained node never leaves a
+        # rollout without its actor for longer than a lease.
+        "leaderElection": {"enabled": True, "replicaCount": 2},
+        "podDisruptionBudget": {"enabled": True, "minAvailable": 1},
+        "serviceMonitor": {"enabled": True, "labels": MONITOR_LABELS},
+        # Config tracking copies a Deployment's ConfigMaps and Secrets; our targets are Services.
+        "configTracking": {"enabled": False},
+        # The chart's defaults ask Linkerd and App Mesh to inject sidecars; neither runs here.
+        "podAnnotations": {},
+        "securityContext": {
+            "enabled": True,
+            "context": {
+                "readOnlyRootFilesystem": True,
+                "runAsNonRoot": True,
+                "runAsUser": 10001,
+                "allowPrivilegeEscalation": False,
+                "capabilities": {"drop": ["ALL"]},
+                "seccompProfile": {"type": "RuntimeDefault"},
+            },
+        },
     }

@@ -8,6 +8,7 @@ leaves 1 % of requests as budget; the error objective's budget is the error rate
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from components.compilers import metrics
@@ -16,7 +17,7 @@ from components.compilers.helm_values import MONITOR_LABELS
 from components.compilers.kserve import MODEL_LABEL, RUNTIME_LABEL, VERSION_LABEL, cold_start_budget_s
 from components.compilers.rollout import ServedVersion
 from components.compilers.serving import MODELS_NAMESPACE
-from components.intent.canary import Gate
+from components.intent.canary import CANDIDATE_PLACEHOLDER, STABLE_PLACEHOLDER, Gate
 from components.intent.histograms import VLLM_METRIC_NAMES, Histogram
 from components.intent.model import ModelSpec
 
@@ -261,25 +262,29 @@ def _slo_alerts(served: ServedVersion, team: str | None) -> list[dict[str, Any]]
     return rules
 
 
-# --- Canary gates: one builder, reused by whatever acts on them (alerts here, a rollout actor) --
+# --- Canary gates: one builder, reused by whatever acts on them (alerts here, Flagger's checks) --
 
 
 def gate_edge_seconds(gate: Gate, model: ModelSpec, relative: bool) -> float | None:
     """The bucket edge a vLLM latency gate counts slow requests at: its own ceiling for the
     absolute check, the model's objective for the comparison with the stable version."""
-    if gate.metric == "error_rate" or model.runtime != "vllm":
+    if gate.metric in ("error_rate", "quality") or model.runtime != "vllm":
         return None
     objective = model.slo.ttft_p99_ms if gate.metric == "ttft_p99" else model.slo.latency_p99_ms
     value = (objective or gate.max_value) if relative else gate.max_value
     return None if value is None else value / 1000
 
 
-def gate_signal(gate: Gate, model: ModelSpec, inferenceservice: str, relative: bool) -> str:
+def gate_signal(gate: Gate, model: ModelSpec, inferenceservice: str, relative: bool, stable: str = "") -> str:
     """PromQL of what a gate measures for one version: the share of failed requests, or (vLLM
     latencies) the share of requests slower than a bucket edge, or (Triton latency) the p99 of
-    its slowest replica in seconds. Absent failure series count as zero."""
+    its slowest replica in seconds, or (quality) the team's expression naming this version and
+    `stable`. Absent failure series count as zero."""
     sel = metrics.selector(MODELS_NAMESPACE, inferenceservice)
     window = f"{gate.window_s}s"
+    if gate.metric == "quality":
+        assert gate.expression is not None
+        return quality_expression(gate.expression, inferenceservice, stable)
     if gate.metric == "error_rate":
         return metrics.error_ratio(model.runtime, sel, window)
     if model.runtime == "triton":
@@ -290,27 +295,77 @@ def gate_signal(gate: Gate, model: ModelSpec, inferenceservice: str, relative: b
     return metrics.slow_ratio(VLLM_METRIC_NAMES[histogram], sel, edge, window)
 
 
-def gate_expression(gate: Gate, model: ModelSpec, candidate: str, stable: str) -> str:
-    """PromQL that returns a value exactly when the candidate breaches the gate: past its
-    absolute ceiling, or more than `max_ratio_to_stable` times worse than the stable version.
-    No traffic to the candidate returns nothing (no evidence either way)."""
-    parts = []
-    latency_share = gate.metric != "error_rate" and model.runtime == "vllm"
+def quality_expression(expression: str, candidate: str, stable: str) -> str:
+    """A team-supplied quality expression with its version placeholders filled in."""
+    return expression.replace(CANDIDATE_PLACEHOLDER, candidate).replace(STABLE_PLACEHOLDER, stable)
+
+
+@dataclass(frozen=True)
+class GateCheck:
+    """One check of a gate: `value` breaches when above `ceiling`; a relative check's value is
+    divided by `baseline` (the stable version's signal, absent read as 0) floored at `floor`."""
+
+    suffix: str
+    value: str
+    ceiling: float
+    baseline: str | None = None
+    floor: float = 0.0
+
+
+def gate_checks(gate: Gate, model: ModelSpec, candidate: str, stable: str) -> list[GateCheck]:
+    """The absolute check (no suffix) against the ceiling, then the comparison with the stable
+    version (`-vs-stable`) against max_ratio_to_stable, each where the gate sets it."""
+    checks = []
+    latency_share = gate.metric in ("ttft_p99", "latency_p99") and model.runtime == "vllm"
     if gate.max_value is not None:
-        if gate.metric == "error_rate":
+        if gate.metric in ("error_rate", "quality"):
             ceiling = gate.max_value
         elif latency_share:
             ceiling = P99_BUDGET  # at most 1 % of requests beyond the ceiling: p99 <= max_value
         else:
             ceiling = gate.max_value / 1000
-        parts.append(f"({gate_signal(gate, model, candidate, relative=False)} > {above(ceiling)})")
+        checks.append(GateCheck("", gate_signal(gate, model, candidate, relative=False, stable=stable), ceiling))
     if gate.max_ratio_to_stable is not None:
         floor = TRITON_LATENCY_FLOOR_S if gate.metric != "error_rate" and not latency_share else GATE_FLOOR
-        cand = gate_signal(gate, model, candidate, relative=True)
-        stab = gate_signal(gate, model, stable, relative=True)
-        parts.append(
-            f"({cand} > {above(gate.max_ratio_to_stable)} * clamp_min(({stab} or vector(0)), {floor:g}))"
+        checks.append(
+            GateCheck(
+                "-vs-stable",
+                gate_signal(gate, model, candidate, relative=True, stable=stable),
+                gate.max_ratio_to_stable,
+                baseline=gate_signal(gate, model, stable, relative=True, stable=stable),
+                floor=floor,
+            )
         )
+    return checks
+
+
+def _baseline(check: GateCheck, absent_as_zero: bool = True) -> str:
+    baseline = f"({check.baseline} or vector(0))" if absent_as_zero else check.baseline
+    return f"clamp_min({baseline}, {check.floor:g})"
+
+
+def gate_measures(gate: Gate, model: ModelSpec, candidate: str, stable: str) -> list[tuple[str, str, float]]:
+    """The checks as (suffix, PromQL of the measured value, ceiling it must stay at or under),
+    for a reader that compares a value with a threshold itself (Flagger's MetricTemplates).
+    Unlike the alert, a comparison with an absent stable version has no value: a rollout holds
+    on missing evidence (the presence hook) instead of advancing against the floor."""
+    return [
+        (c.suffix, c.value if c.baseline is None else f"({c.value} / {_baseline(c, absent_as_zero=False)})", c.ceiling)
+        for c in gate_checks(gate, model, candidate, stable)
+    ]
+
+
+def gate_expression(gate: Gate, model: ModelSpec, candidate: str, stable: str) -> str:
+    """PromQL that returns a value exactly when the candidate breaches the gate: past its
+    absolute ceiling, or more than `max_ratio_to_stable` times worse than the stable version.
+    No traffic to the candidate returns nothing (no evidence either way)."""
+    parts = []
+    for check in gate_checks(gate, model, candidate, stable):
+        if check.baseline is None:
+            parts.append(f"({check.value} > {above(check.ceiling)})")
+        else:
+            parts.append(f"({check.value} > {above(check.ceiling)} * {_baseline(check)})")
+    return " or ".join(parts)
     return " or ".join(parts)
 
 
@@ -320,6 +375,8 @@ def _gate_alerts(model: ModelSpec, versions: list[ServedVersion], team: str | No
     stable = next(v for v in versions if v.role == "stable")
     candidate = next(v for v in versions if v.role == "candidate")
     index_hint = "set canary.traffic_percent: 0 in the stack file and run pulumi up"
+    if model.automated_rollout:
+        index_hint = f"Flagger sends the candidate's weight to 0 on its next check (kubectl -n {MODELS_NAMESPACE} describe canary {model.name})"
     return [
         _alert(
             "MLServingCanaryGateBreached",
@@ -348,6 +405,34 @@ def _picker_rules(served: ServedVersion, team: str | None) -> list[dict[str, Any
     ]
 
 
+def _side_gate_alerts(model: ModelSpec, versions: list[ServedVersion], team: str | None) -> list[dict[str, Any]]:
+    """Experiment arms and a shadow, each against the stable version, on their own gates:
+    they page (nothing rolls them back); a breaching arm is ended in the stack file."""
+    stable = next(v for v in versions if v.role == "stable")
+    arms: list[tuple[str, str, str, list[Gate]]] = []
+    if model.experiment is not None:
+        for variant in model.experiment.variants:
+            if variant.version != stable.version:
+                arms.append(("MLServingExperimentGateBreached", variant.name, variant.version, model.experiment.gates))
+    if model.shadow is not None:
+        arms.append(("MLServingShadowGateBreached", "shadow", model.shadow.version, model.shadow.gates))
+    labels = {"model": model.name, **({"team": team} if team is not None else {})}
+    rules = []
+    for alert, arm, version, gates in arms:
+        isvc = f"{model.name}-{version}"
+        for gate in gates:
+            rules.append(_alert(
+                alert,
+                gate_expression(gate, model, isvc, stable.name),
+                "5m",
+                "warning",
+                f"{model.name}: {arm} ({version}) breaches its {gate.metric} gate against {stable.version}",
+                {**labels, "version": version, "gate": gate.metric, "arm": arm, "stable_version": stable.version},
+                "experiment-gate-breached",
+            ))
+    return rules
+
+
 def prometheus_rule(model: ModelSpec, versions: list[ServedVersion], team: str | None = None) -> Manifest:
     groups = [{"name": f"{model.name}-{v.version}-slo", "rules": _slo_alerts(v, team)} for v in versions]
     groups += [
@@ -358,6 +443,9 @@ def prometheus_rule(model: ModelSpec, versions: list[ServedVersion], team: str |
     gates = _gate_alerts(model, versions, team)
     if gates:
         groups.append({"name": f"{model.name}-canary-gates", "interval": "30s", "rules": gates})
+    side = _side_gate_alerts(model, versions, team)
+    if side:
+        groups.append({"name": f"{model.name}-experiment-gates", "interval": "30s", "rules": side})
     return {
         "apiVersion": "monitoring.coreos.com/v1",
         "kind": "PrometheusRule",

@@ -12,7 +12,7 @@ from typing import Literal
 from components.intent.cluster import GpuNodePool
 from components.intent.lora import LoraAdapter
 from components.intent.model import ModelSpec
-from components.intent.stack import canary_replicas, peak_replicas
+from components.intent.stack import canary_replicas, own_variant_versions, peak_replicas, shadow_replicas
 
 
 @dataclass(frozen=True)
@@ -20,8 +20,9 @@ class ServedVersion:
     model: ModelSpec
     version: str
     source: str
-    role: Literal["stable", "candidate"]
-    weight: int  # percent of the model's requests
+    # variant: an experiment arm of its own; shadow: sees mirrored requests only.
+    role: Literal["stable", "candidate", "variant", "shadow"]
+    weight: int  # percent of the model's unmarked requests (the default route)
     min_replicas: int
     max_replicas: int
     # LoRA adapters this version serves; an adapter canary swaps one adapter's weights.
@@ -68,6 +69,15 @@ def served_versions(model: ModelSpec) -> list[ServedVersion]:
                 max_replicas=canary_replicas(model),
                 adapters=_candidate_adapters(adapters, canary.adapter, canary.source, canary.version),
             )
+        )
+    # Experiment arms and shadows keep one replica: requests to them are never queued behind a cold start.
+    for version, source in own_variant_versions(model):
+        versions.append(
+            ServedVersion(model, version, source, "variant", 0, 1, policy.max_replicas)
+        )
+    if model.shadow is not None:
+        versions.append(
+            ServedVersion(model, model.shadow.version, model.shadow.source, "shadow", 0, 1, shadow_replicas(model))
         )
     return versions
 

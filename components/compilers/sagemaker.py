@@ -459,7 +459,32 @@ def alarm_requests(model: ModelSpec, endpoint: str, notify: list[str] | None = N
                 # ModelLatency is reported in microseconds.
                 "Threshold": threshold.max_value * 1000,
             })
-    return requests
+    return requests + _quality_alarms(model, endpoint, version)
+
+
+def _quality_alarms(model: ModelSpec, endpoint: str, version: str) -> list[Request]:
+    """A quality gate's CloudWatch Metrics Insights query, as a rollback alarm. Missing data
+    breaches: SageMaker cannot hold a step, and a quality signal nobody publishes must not
+    let an update through unchecked. Only while an update is in flight, like the gates."""
+    if model.canary is None or not rolling_out(model):
+        return []
+    quality = [gate for gate in model.canary.gates if gate.metric == "quality"]
+    return [
+        {
+            "AlarmName": alarm_name(endpoint, f"quality-{index}"),
+            "AlarmDescription": f"{model.name}: quality gate {index} above {gate.max_value:g} over {gate.window_s} s "
+            "(canary.gates, metric quality); rolls an endpoint update back",
+            "ComparisonOperator": "GreaterThanThreshold",
+            "EvaluationPeriods": 1,
+            "DatapointsToAlarm": 1,
+            "TreatMissingData": "breaching",
+            "Metrics": [{"Id": "quality", "Expression": gate.expression, "Period": gate.window_s,
+                         "ReturnData": True, "Label": f"quality gate {index}"}],
+            "Threshold": gate.max_value,
+            "Tags": _tags(model, version),
+        }
+        for index, gate in enumerate(quality)
+    ]
 
 
 # --- Application Auto Scaling ----------------------------------------------------------------

@@ -101,7 +101,8 @@ class Receiver(Spec):
 
     @property
     def kind(self) -> str:
-        return next(k for k in ("sns", "slack", "pagerduty", "opsgenie", "webhook") if getattr(self, k) is not None)
+        # "none" only while a receiver missing its target is checked for the error report.
+        return next((k for k in ("sns", "slack", "pagerduty", "opsgenie", "webhook") if getattr(self, k, None) is not None), "none")
 
     def secrets(self) -> list[SecretRef]:
         refs = {

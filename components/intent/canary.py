@@ -1,8 +1,8 @@
 """CanaryPolicy: staged traffic to a candidate version, metric gates and rollback.
 
-EKS runs both versions as InferenceServices behind a weighted HTTPRoute, the weight being
-the step chosen in the stack file; SageMaker runs a blue/green update with traffic
-shifting and CloudWatch-alarm rollback.
+EKS runs both versions as InferenceServices behind a weighted HTTPRoute. The weight is the
+step chosen in the stack file, or, on a model with `automated_rollout`, the step Flagger has reached;
+SageMaker runs a blue/green update with traffic shifting and CloudWatch-alarm rollback.
 """
 from __future__ import annotations
 
@@ -12,7 +12,11 @@ from pydantic import Field, model_validator
 
 from components.intent.base import ModelSource, Problems, Spec, VersionLabel
 
-GateMetric = Literal["error_rate", "latency_p99", "ttft_p99"]
+GateMetric = Literal["error_rate", "latency_p99", "ttft_p99", "quality"]
+# Placeholders a quality gate's PromQL names the versions by; they become the versions'
+# `inferenceservice` label values (`<model>-<version>`).
+CANDIDATE_PLACEHOLDER = "$candidate"
+STABLE_PLACEHOLDER = "$stable"
 
 class Gate(Spec):
     """A metric the candidate must keep within bounds while it takes traffic."""
@@ -20,8 +24,19 @@ class Gate(Spec):
     metric: GateMetric = Field(
         description=(
             "`error_rate` (share of failed requests), `latency_p99` (whole request) or "
-            "`ttft_p99` (time to first token; vLLM on EKS only)."
+            "`ttft_p99` (time to first token; vLLM on EKS only) or `quality`: any expression the team "
+            "supplies in `expression`, e.g. a prediction-score divergence between candidate and stable."
         )
+    )
+    expression: str | None = Field(
+        None,
+        min_length=1,
+        max_length=4000,
+        description=(
+            "For metric `quality` only. EKS: a PromQL expression returning one series, naming the versions "
+            "`inferenceservice=\"$candidate\"` / `\"$stable\"`; no data holds the rollout. SageMaker: a "
+            "CloudWatch Metrics Insights query (SELECT ...) returning one series. The gate is breached above max_value."
+        ),
     )
     max_value: float | None = Field(
         None,
@@ -48,6 +63,19 @@ class Gate(Spec):
         problems = Problems(self)
         if self.max_value is None and self.max_ratio_to_stable is None:
             problems.add(("max_value",), "a gate needs max_value, max_ratio_to_stable or both")
+        if self.metric == "quality":
+            if self.expression is None:
+                problems.add(("expression",), "a quality gate needs the expression it measures")
+            if self.max_value is None:
+                problems.add(("max_value",), "a quality gate needs max_value: the expression's ceiling")
+            if self.max_ratio_to_stable is not None:
+                problems.add(
+                    ("max_ratio_to_stable",),
+                    "a quality gate compares with the stable version inside its expression ($stable); "
+                    "max_ratio_to_stable does not apply",
+                )
+        elif self.expression is not None:
+            problems.add(("expression",), f"expression applies only to metric quality, not {self.metric}")
         if self.metric == "error_rate" and self.max_value is not None and self.max_value > 1:
             problems.add(
                 ("max_value",),
@@ -126,7 +154,7 @@ class CanaryPolicy(Spec):
                 f"got {self.previous_percent}",
                 self.previous_percent,
             )
-        metrics = [gate.metric for gate in self.gates]
+        metrics = [gate.metric for gate in self.gates if gate.metric != "quality"]
         repeated = sorted({m for m in metrics if metrics.count(m) > 1})
         if repeated:
             problems.add(("gates",), f"one gate per metric; repeated: {', '.join(repeated)}")

@@ -177,6 +177,7 @@ class AddonVersions(Spec):
     cluster_autoscaler: ChartVersion = _pinned("cluster-autoscaler")
     envoy_gateway: ChartVersion = _pinned("envoy-gateway")
     external_dns: ChartVersion = _pinned("external-dns")
+    flagger: ChartVersion = _pinned("flagger")
 
 
 class ClusterSpec(Spec):

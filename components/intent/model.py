@@ -11,6 +11,7 @@ from components.intent.autoscaling import AutoscalingPolicy
 from components.intent.aws_data import unknown_ec2_type
 from components.intent.base import ModelName, ModelSource, Problems, Spec, VersionLabel, shown
 from components.intent.canary import CanaryPolicy
+from components.intent.experiment import Experiment, Shadow
 from components.intent.histograms import Histogram, edge_problem
 from components.intent.instances import catalog
 from components.intent.lora import LoraAdapter, lora_bytes_per_gpu
@@ -204,6 +205,17 @@ class ModelSpec(Spec):
     autoscaling: AutoscalingPolicy = Field(default_factory=AutoscalingPolicy)
     canary: CanaryPolicy | None = Field(None, description="A candidate version in rollout, if any.")
     routing: RoutingPolicy = Field(default_factory=RoutingPolicy, description="How requests pick a replica.")
+    automated_rollout: bool = Field(
+        False,
+        description=(
+            "EKS: Flagger drives this model's canaries: each step bakes step_interval_s and advances while every "
+            "gate holds, missing metrics hold the step, a breach sends the candidate's weight to 0. Turn it on one "
+            "`pulumi up` before declaring a canary and keep it on between rollouts (the stable version is Flagger's "
+            "baseline); canary.traffic_percent then stays 0."
+        ),
+    )
+    experiment: Experiment | None = Field(None, description="An A/B experiment: variants chosen by header or cookie.")
+    shadow: Shadow | None = Field(None, description="A version receiving mirrored requests, its answers discarded.")
     slo: Slo = Field(description="Objectives alerts and canary gates are measured against.")
     traffic: Traffic | None = Field(
         None,
@@ -220,6 +232,7 @@ class ModelSpec(Spec):
         problems.run(self._check_runtime_blocks)
         problems.run(self._check_canary)
         problems.run(self._check_routing)
+        problems.run(self._check_side_versions)
         problems.run(self._check_objectives_on_bucket_edges)
         problems.run(self._check_memory_fit)
         problems.run(self._check_quantization)
@@ -235,9 +248,16 @@ class ModelSpec(Spec):
             (("slo", "latency_p99_ms"), "e2e", self.slo.latency_p99_ms),
         ]
         gate_histograms: dict[str, Histogram] = {"ttft_p99": "ttft", "latency_p99": "e2e"}
-        for index, gate in enumerate(self.canary.gates if self.canary else []):
-            if gate.metric in gate_histograms:
-                objectives.append((("canary", "gates", index, "max_value"), gate_histograms[gate.metric], gate.max_value))
+        # Every gate block is measured against bucket edges alike (components/compilers/monitoring.py).
+        blocks = [
+            ("canary", self.canary.gates if self.canary else []),
+            ("experiment", self.experiment.gates if self.experiment else []),
+            ("shadow", self.shadow.gates if self.shadow else []),
+        ]
+        for block, gates in blocks:
+            for index, gate in enumerate(gates):
+                if gate.metric in gate_histograms:
+                    objectives.append(((block, "gates", index, "max_value"), gate_histograms[gate.metric], gate.max_value))
         for loc, histogram, value in objectives:
             message = edge_problem(histogram, value) if value is not None else None
             if message is not None:
@@ -402,7 +422,10 @@ class ModelSpec(Spec):
                 if getattr(self.slo, field) is not None:
                     problems.add(("slo", field), "Triton reports no token timings; use latency_p99_ms")
         if self.runtime == "triton":
-            for loc, source in ((("source",), self.source), (("canary", "source"), self.canary and self.canary.source)):
+            side = [(("shadow", "source"), self.shadow and self.shadow.source)]
+            if self.experiment is not None:
+                side += [(("experiment", "variants", i, "source"), v.source) for i, v in enumerate(self.experiment.variants)]
+            for loc, source in ((("source",), self.source), (("canary", "source"), self.canary and self.canary.source), *side):
                 if source and not source.startswith("s3://"):
                     problems.add(
                         loc,
@@ -430,7 +453,20 @@ class ModelSpec(Spec):
                 "while it wakes and cannot hand them to a picker; use round_robin or keep a replica",
                 self.routing.balancer,
             )
-        for loc, version in ((("version",), self.version), (("canary", "version"), self.canary and self.canary.version)):
+        if self.automated_rollout:
+            problems.add(
+                ("routing", "balancer"),
+                "Flagger owns the HTTPRoute of a model with automated_rollout and writes Service backends only "
+                "(Flagger 1.44 has no InferencePool backend), so the picker would never see a request; choose "
+                "automated_rollout or the endpoint picker",
+                self.routing.balancer,
+            )
+        labelled: list[tuple[tuple, str | None]] = [(("version",), self.version)]
+        labelled.append((("canary", "version"), self.canary and self.canary.version))
+        labelled.append((("shadow", "version"), self.shadow and self.shadow.version))
+        for index, variant in enumerate(self.experiment.variants if self.experiment else []):
+            labelled.append((("experiment", "variants", index, "version"), variant.version))
+        for loc, version in labelled:
             if version and len(f"{self.name}-{version}") > PICKER_NAME_LIMIT:
                 problems.add(
                     loc,
@@ -492,6 +528,18 @@ class ModelSpec(Spec):
                 "a canary compares two live versions, so it cannot run while scale_to_zero is on; "
                 "finish or roll back the canary first",
             )
+        if self.automated_rollout and self.canary.traffic_percent != 0:
+            problems.add(
+                ("canary", "traffic_percent"),
+                "with automated_rollout Flagger owns the candidate's live weight; leave traffic_percent at 0 "
+                f"(got {self.canary.traffic_percent}) and follow the rollout in the Canary's status",
+                self.canary.traffic_percent,
+            )
+        if self.automated_rollout and not self.canary.rollback_on_breach:
+            problems.add(
+                ("canary", "rollback_on_breach"),
+                "an automated rollout always rolls back on a breach: Flagger never advances past a failed gate",
+            )
         for index, gate in enumerate(self.canary.gates):
             if gate.metric == "ttft_p99" and self.runtime != "vllm":
                 problems.add(
@@ -499,3 +547,47 @@ class ModelSpec(Spec):
                     "ttft_p99 needs token timings, which only vLLM reports; use latency_p99",
                     gate.metric,
                 )
+
+    def _check_side_versions(self, problems: Problems) -> None:
+        """Experiment arms and a shadow run as versions of their own beside stable and canary."""
+        running = {self.version: self.source}
+        if self.canary is not None:
+            running[self.canary.version] = self.canary.source
+        if self.experiment is not None:
+            for index, variant in enumerate(self.experiment.variants):
+                where = ("experiment", "variants", index)
+                if variant.version in running:
+                    if variant.source is not None and variant.source != running[variant.version]:
+                        problems.add(
+                            (*where, "source"),
+                            f"version {variant.version} already runs from {running[variant.version]}; "
+                            "leave source out to reuse it",
+                            variant.source,
+                        )
+                elif variant.source is None:
+                    problems.add(
+                        (*where, "source"),
+                        f"version {variant.version} is neither the stable ({self.version}) nor the canary's; "
+                        "give its source",
+                    )
+                else:
+                    running[variant.version] = variant.source
+        if self.shadow is not None:
+            if self.shadow.version in running:
+                problems.add(
+                    ("shadow", "version"),
+                    f"the shadow needs a version of its own; {self.shadow.version} already takes live requests",
+                    self.shadow.version,
+                )
+            if self.automated_rollout:
+                problems.add(
+                    ("shadow",),
+                    "Flagger owns the HTTPRoute of a model with automated_rollout and rewrites its filters, so a "
+                    "shadow cannot mirror from it; shadow the model while its rollouts are manual",
+                )
+        if self.autoscaling.scale_to_zero and (self.experiment is not None or self.shadow is not None):
+            problems.add(
+                ("autoscaling", "scale_to_zero"),
+                "the interceptor that wakes an idle model routes by host, not by header or mirror; an experiment "
+                "or a shadow needs the model kept warm",
+            )

@@ -143,6 +143,7 @@ class StackSpec(Spec):
         problems.run(self._check_tags)
         problems.run(self._check_target_sections)
         problems.run(self._check_models)
+        problems.run(self._check_quality_gates)
         problems.run(self._check_alerting)
         problems.run(self._check_environment)
         problems.run(lambda p: self.target == "eks" and self.cluster is not None and self._check_eks_capacity(p))
@@ -207,6 +208,25 @@ class StackSpec(Spec):
                         source,
                     )
 
+    def _check_quality_gates(self, problems: Problems) -> None:
+        """A quality gate's expression is PromQL on EKS (naming the candidate) and a CloudWatch
+        Metrics Insights query on SageMaker."""
+        for index, model in enumerate(self.models):
+            blocks = [("canary", model.canary.gates if model.canary else [])]
+            blocks += [("experiment", model.experiment.gates if model.experiment else [])]
+            blocks += [("shadow", model.shadow.gates if model.shadow else [])]
+            for block, gates in blocks:
+                for gate_index, gate in enumerate(gates):
+                    if gate.metric != "quality" or gate.expression is None:
+                        continue
+                    where = ("models", index, block, "gates", gate_index, "expression")
+                    text = gate.expression
+                    if self.target == "eks" and "$candidate" not in text:
+                        problems.add(where, "on EKS a quality gate's PromQL names the version it judges as "
+                                     'inferenceservice="$candidate" (and the baseline as "$stable")', text)
+                    if self.target == "sagemaker" and not text.lstrip().upper().startswith("SELECT"):
+                        problems.add(where, "on SageMaker a quality gate's expression is a CloudWatch Metrics Insights "
+                                     "query: SELECT <stat>(<metric>) FROM ...", text)
     def _check_alerting(self, problems: Problems) -> None:
         alerting = self.alerting
         names = {model.name for model in self.models}
@@ -233,7 +253,7 @@ class StackSpec(Spec):
                 )
         if self.target == "sagemaker":
             for index, receiver in enumerate(alerting.receivers):
-                if receiver.kind != "sns":
+                if receiver.kind not in ("sns", "none"):  # "none": its own field error says what is missing
                     problems.add(
                         ("alerting", "receivers", index),
                         f"SageMaker stacks alert through CloudWatch alarms, which notify SNS topics only; make "
@@ -350,6 +370,30 @@ class StackSpec(Spec):
                 )
             if model.canary is not None:
                 self._check_sagemaker_canary(problems, index, model)
+            self._check_sagemaker_side_traffic(problems, index, model)
+
+    def _check_sagemaker_side_traffic(self, problems: Problems, index: int, model: ModelSpec) -> None:
+        """Limits stated in docs/canary.md: one production variant per endpoint here."""
+        where = ("models", index)
+        if model.experiment is not None:
+            problems.add(
+                (*where, "experiment"),
+                "A/B experiments run on EKS only: ml-serving's SageMaker endpoints carry one production "
+                "variant (the one blue/green updates and autoscaling address); clients could pick a variant with "
+                "InvokeEndpoint TargetVariant, but the extra variants are not deployed (docs/canary.md)",
+            )
+        if model.shadow is not None:
+            problems.add(
+                (*where, "shadow"),
+                "shadow traffic runs on EKS only: a SageMaker shadow variant (ShadowProductionVariants) would sit "
+                "in the endpoint config that every blue/green update replaces, which ml-serving does not "
+                "deploy yet (docs/canary.md)",
+            )
+        if model.automated_rollout:
+            problems.add(
+                (*where, "automated_rollout"),
+                "SageMaker walks a canary's steps and rolls back by itself; automated_rollout applies to EKS",
+            )
 
     def _check_sagemaker_images(self, problems: Problems) -> None:
         for runtime in sorted({m.runtime for m in self.models}):
@@ -457,7 +501,9 @@ def canary_replicas(model: ModelSpec) -> int:
     """Replicas the candidate may scale to: its share of the stable ceiling, at least one."""
     if model.canary is None:
         return 0
-    return max(1, math.ceil(model.autoscaling.max_replicas * model.canary.traffic_percent / 100))
+    # An automated rollout may reach any step without another `pulumi up`: size for the last.
+    share = model.canary.steps[-1] if model.automated_rollout else model.canary.traffic_percent
+    return max(1, math.ceil(model.autoscaling.max_replicas * share / 100))
 
 
 def peak_replicas(model: ModelSpec) -> int:
@@ -466,7 +512,27 @@ def peak_replicas(model: ModelSpec) -> int:
     Warm-pool placeholders are left out: they are preempted by real replicas and may wait
     pending at the pool's ceiling without harm.
     """
-    return model.autoscaling.max_replicas + canary_replicas(model)
+    return model.autoscaling.max_replicas + canary_replicas(model) + side_replicas(model)
+
+
+def own_variant_versions(model: ModelSpec) -> list[tuple[str, str]]:
+    """(version, source) of experiment arms that run as versions of their own."""
+    if model.experiment is None:
+        return []
+    return [(v.version, v.source) for v in model.experiment.variants if v.source is not None]
+
+
+def shadow_replicas(model: ModelSpec) -> int:
+    """Replicas a shadow may scale to: its mirrored share of the stable ceiling, at least one."""
+    if model.shadow is None:
+        return 0
+    return max(1, math.ceil(model.autoscaling.max_replicas * model.shadow.mirror_percent / 100))
+
+
+def side_replicas(model: ModelSpec) -> int:
+    """Peak replicas of experiment arms (each up to the stable ceiling: clients choose the
+    share) and of a shadow."""
+    return len(own_variant_versions(model)) * model.autoscaling.max_replicas + shadow_replicas(model)
 
 
 def sagemaker_traffic_shift(steps: list[int]) -> tuple[Literal["CANARY", "LINEAR"], int] | None:

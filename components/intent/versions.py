@@ -52,11 +52,13 @@ CHARTS: dict[str, Chart] = {
     # backendRefs into ext_proc + original-destination clusters (Envoy Gateway v1.9.0 has no
     # InferencePool code of its own). v1.1.0 is the release paired with Envoy Gateway 1.9 in
     # public install notes read 2026-12-01; its charts are not in ../shared, so only defaults.
+    "ai-gateway-crds": Chart("oci://docker.io/envoyproxy", "ai-gateway-crds-helm", "v1.1.0"),
+    "ai-gateway": Chart("oci://docker.io/envoyproxy", "ai-gateway-helm", "v1.1.0"),
     # kubernetes-sigs/lws v0.10.0 charts/lws: the LeaderWorkerSet controller and CRDs that
     # replicas across nodes run on (../shared/charts/lws-v0.10.0.tgz).
     "lws": Chart("oci://registry.k8s.io/lws/charts", "lws", "v0.10.0"),
-    "ai-gateway-crds": Chart("oci://docker.io/envoyproxy", "ai-gateway-crds-helm", "v1.1.0"),
-    "ai-gateway": Chart("oci://docker.io/envoyproxy", "ai-gateway-helm", "v1.1.0"),
+    # fluxcd/flagger tag v1.44.0, charts/flagger/Chart.yaml 1.44.0 (app 1.44.0); repo from its README.
+    "flagger": Chart("https://flagger.app", "flagger", "1.44.0"),
 }
 
 # Cluster Autoscaler must match the cluster's minor version (its README); newest patch of

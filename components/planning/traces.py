@@ -304,15 +304,7 @@ def rescaled(trace: Trace, peak_rps: float, seed: int = 0, jitter_s: float = 1.0
             moved = t if copy == 0 else min(trace.duration_s, max(0.0, t + rng.uniform(-jitter_s, jitter_s)))
             rows.append((moved, p, o, c))
     rows.sort()
-    return Trace(
-        f"{trace.name} at {factor:.3g}x (busiest minute {peak_rps:.3g} req/s)",
-        trace.duration_s,
-        tuple(r[0] for r in rows),
-        tuple(r[1] for r in rows),
-        tuple(r[2] for r in rows),
-        cached=tuple(r[3] for r in rows) if trace.cached is not None else None,
-        seed=seed,
-    )
+    return _from_rows(f"{trace.name} at {factor:.3g}x (busiest minute {peak_rps:.3g} req/s)", trace, rows, seed)
 
 
 def reshuffled(trace: Trace, seed: int, shift_s: float = 60.0) -> Trace:
@@ -324,13 +316,18 @@ def reshuffled(trace: Trace, seed: int, shift_s: float = 60.0) -> Trace:
         (min(trace.duration_s, max(0.0, t + rng.uniform(-shift_s, shift_s))), p, o, c)
         for t, p, o, c in zip(trace.arrivals, trace.prompts, trace.outputs, cached)
     )
+    return _from_rows(f"{trace.name}, arrivals moved up to {shift_s:g} s (seed {seed})", trace, rows, seed)
+
+
+def _from_rows(name: str, source: Trace, rows: list[tuple[float, int, int, int]], seed: int) -> Trace:
+    """A trace of sorted (arrival, prompt, output, cached) rows derived from `source`."""
     return Trace(
-        f"{trace.name}, arrivals moved up to {shift_s:g} s (seed {seed})",
-        trace.duration_s,
+        name,
+        source.duration_s,
         tuple(r[0] for r in rows),
         tuple(r[1] for r in rows),
         tuple(r[2] for r in rows),
-        cached=tuple(r[3] for r in rows) if trace.cached is not None else None,
+        cached=tuple(r[3] for r in rows) if source.cached is not None else None,
         seed=seed,
     )
 

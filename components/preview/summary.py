@@ -3,9 +3,11 @@ from __future__ import annotations
 
 from collections import Counter
 
+from components.compilers import flagger
 from components.intent.instances import catalog
 from components.intent.model import ModelSpec
 from components.intent.stack import StackSpec, canary_replicas
+from components.planning.canary_model import CanaryPlan, describe
 from components.preview.engine import Recording
 
 
@@ -18,8 +20,39 @@ def _canary(model: ModelSpec, target: str) -> str:
         # SageMaker walks the steps itself during one blue/green update.
         state = "held back (stable serves)" if c.traffic_percent == 0 else "rolling out by blue/green update"
         return f"{c.version} {state}, shifts {c.steps}, rollback alarms on: {gates}"
+    if model.automated_rollout:
+        return f"{c.version} driven by Flagger, steps {c.steps}, up to {canary_replicas(model)} replica(s), gates: {gates}"
     state = "rolled back / dark" if c.traffic_percent == 0 else f"{c.traffic_percent}% of requests"
     return f"{c.version} at {state}, steps {c.steps}, up to {canary_replicas(model)} replica(s), gates: {gates}"
+
+
+def rollout_line(model: ModelSpec, target: str = "eks") -> str:
+    """How a model's next version reaches its users: the rollout's state machine in one line."""
+    c = model.canary
+    if target == "sagemaker":
+        return ("SageMaker blue/green: stable -> canary step -> bake -> all traffic; any rollback alarm -> stable"
+                + ("" if c is None else f"; {c.version} {'held back' if c.traffic_percent == 0 else 'in flight'}"))
+    if model.automated_rollout:
+        steps, interval, _ = flagger.plan(model)
+        line = describe(CanaryPlan(tuple(steps), flagger.FAILED_CHECKS_TO_ROLLBACK, interval, presence_hooks=True))
+        return line + ("; no candidate (SLO gates guard any other version change)" if c is None else f"; {c.version} in flight")
+    if c is None:
+        return "manual: no candidate"
+    return (f"manual: the stack file sets the step (now {c.traffic_percent}%); a breached gate pages "
+            f"({'rollback_on_breach' if c.rollback_on_breach else 'no rollback label'}), a person sets 0")
+
+
+def experiment_line(model: ModelSpec) -> str:
+    """A/B arms and shadow of a model, in one line."""
+    parts = []
+    e = model.experiment
+    if e is not None:
+        arms = ", ".join(f"{v.name}={v.version} by {v.match.kind} {v.match.name}: {v.match.value}" for v in e.variants)
+        sticky = f"; sticky {e.sticky_ttl_s}s" if e.sticky else ""
+        parts.append(f"A/B {e.name}: {arms}; others take the default route{sticky}")
+    if model.shadow is not None:
+        parts.append(f"shadow {model.shadow.version} mirrors {model.shadow.mirror_percent}% (answers discarded)")
+    return "; ".join(parts) or "none"
 
 
 def model_line(model: ModelSpec, target: str = "eks") -> dict[str, str]:
@@ -68,6 +101,10 @@ def render(spec: StackSpec, recording: Recording, stack_file: str, sections: lis
         lines.append("| " + " | ".join(row[k] for k in ("model", "runtime", "gpus", "replicas", "autoscaling", "canary")) + " |")
     if not spec.models:
         lines.append("| (no models) | | | | | |")
+    lines += ["", "## Rollouts and experiments", ""]
+    for model in spec.models:
+        lines.append(f"- {model.name} rollout: {rollout_line(model, spec.target)}")
+        lines.append(f"- {model.name} experiment: {experiment_line(model)}")
     lines += ["", "## Resources by type", "", "| type | count |", "|---|---|"]
     for typ, count in sorted(Counter(r.type for r in custom).items()):
         lines.append(f"| `{typ}` | {count} |")

@@ -10,6 +10,7 @@ from pulumi_policy import EnforcementLevel, Policy
 
 from . import (
     addons,
+    automated_rollback,
     autoscaling,
     budgets,
     canary,
@@ -40,6 +41,7 @@ POLICIES: list[Policy] = [
     *images.POLICIES,
     *sagemaker.POLICIES,
     *rollout.POLICIES,
+    *automated_rollback.POLICIES,
     *canary.POLICIES,
     *eks.POLICIES,
     *s3.POLICIES,

@@ -10,9 +10,11 @@ from pulumi_policy import (
 )
 
 from .settings import config_schema, settings
-from .values import get
+from .values import get, items
 
 HTTP_ROUTE = "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute"
+# An automated canary's steps are its Flagger Canary's stepWeights (components/compilers/flagger.py).
+FLAGGER_CANARY = "kubernetes:flagger.app/v1beta1:Canary"
 # Written by components/compilers/routing.py on every model route with a canary.
 STEPS_ANNOTATION = "ml-serving/canary-steps"
 
@@ -25,14 +27,18 @@ SCHEMA = {
 
 
 def _check_first_step(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if args.resource_type != HTTP_ROUTE:
+    if args.resource_type == FLAGGER_CANARY:
+        weights = items(get(args.props, "spec", "analysis", "stepWeights"))
+        steps = ",".join(str(w) for w in weights) if weights else None
+    elif args.resource_type == HTTP_ROUTE:
+        steps = get(args.props, "metadata", "annotations", STEPS_ANNOTATION)
+    else:
         return
-    steps = get(args.props, "metadata", "annotations", STEPS_ANNOTATION)
     if not steps:
         return
     limit = int(settings(args, SCHEMA)["maxFirstStepPercent"])
     try:
-        first = int(str(steps).split(",")[0])
+        first = int(float(str(steps).split(",")[0]))
     except ValueError:
         report(f"annotation {STEPS_ANNOTATION}={steps!r} is not a list of percentages.")
         return
@@ -45,7 +51,8 @@ EKS_CANARY_FIRST_STEP = ResourceValidationPolicy(
     display_name="Small first canary step on EKS",
     description=(
         "A model's canary on EKS starts with a small share of requests: the first of its steps (carried on the "
-        f"model's HTTPRoute as {STEPS_ANNOTATION}) stays within the environment's maxFirstStepPercent."
+        f"model's HTTPRoute as {STEPS_ANNOTATION}, or an automated canary's Flagger stepWeights) stays within the "
+        "environment's maxFirstStepPercent."
     ),
     validate=_check_first_step,
     config_schema=config_schema(SCHEMA),

@@ -7,6 +7,7 @@ compiled PromQL, so a wrong expression fails its case.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +21,7 @@ from components.compilers.monitoring import (
     TRITON_LATENCY_FLOOR_S,
     burn_threshold,
     prometheus_rule,
+    quality_expression,
 )
 from components.compilers.rollout import ServedVersion, served_versions
 from components.intent.canary import Gate
@@ -56,6 +58,8 @@ class Case:
     checks: list[Check] = field(default_factory=list)
     # Rule groups evaluated: a version's own SLO group, the canary gates, or None for all.
     groups: str | None = None
+    # Series beyond the runtimes' own (a quality gate's exported score).
+    extra: list[dict[str, str]] = field(default_factory=list)
 
 
 def just_over(seconds: float) -> float:
@@ -121,8 +125,9 @@ class Builder:
         scenarios.update(overrides)
         return scenarios
 
-    def add(self, name: str, scenarios, minutes: int, *checks: Check, groups: str | None = None) -> None:
-        self.cases.append(Case(f"{self.model.name}: {name}", scenarios, minutes, list(checks), groups))
+    def add(self, name: str, scenarios, minutes: int, *checks: Check, groups: str | None = None,
+            extra: list[dict[str, str]] | None = None) -> None:
+        self.cases.append(Case(f"{self.model.name}: {name}", scenarios, minutes, list(checks), groups, extra or []))
 
     # --- per alert ------------------------------------------------------------------------
 
@@ -278,32 +283,53 @@ class Builder:
                 groups=group,
             )
 
+    def _gated_arms(self) -> list[tuple[str, ServedVersion, list[Gate], dict[str, str]]]:
+        """(alert, version judged, its gates, labels picking its rules): the canary, each
+        experiment arm other than the stable version, and the shadow."""
+        by_version = {v.version: v for v in self.versions}
+        arms = []
+        if self.model.canary is not None:
+            candidate = next(v for v in self.versions if v.role == "candidate")
+            arms.append(("MLServingCanaryGateBreached", candidate, list(self.model.canary.gates), {}))
+        if self.model.experiment is not None:
+            for variant in self.model.experiment.variants:
+                if variant.version != self.model.version:
+                    arms.append(("MLServingExperimentGateBreached", by_version[variant.version],
+                                 list(self.model.experiment.gates), {"arm": variant.name}))
+        if self.model.shadow is not None:
+            arms.append(("MLServingShadowGateBreached", by_version[self.model.shadow.version],
+                         list(self.model.shadow.gates), {"arm": "shadow"}))
+        return arms
+
     def gates(self) -> None:
-        canary = self.model.canary
-        if canary is None:
-            return
         stable = next(v for v in self.versions if v.role == "stable")
-        candidate = next(v for v in self.versions if v.role == "candidate")
-        for gate in canary.gates:
-            rules = self.rules_of("MLServingCanaryGateBreached", gate=gate.metric)
-            # Both versions clean but for the one metric this gate measures on the candidate.
-            clean = healthy(stable).with_(error_share=0.0, latencies={})
-            for factor, firing in ((1.25, rules), (0.75, [])):
-                bad = self._candidate_at(gate, healthy(candidate).with_(error_share=0.0, latencies={}), factor)
+        for alertname, candidate, gates, labels in self._gated_arms():
+            for gate in gates:
+                rules = self.rules_of(alertname, gate=gate.metric, version=candidate.version, **labels)
+                # Both versions clean but for the one metric this gate measures on the candidate.
+                clean = healthy(stable).with_(error_share=0.0, latencies={})
+                for factor, firing in ((1.25, rules), (0.75, [])):
+                    extra: list[dict[str, str]] = []
+                    bad = healthy(candidate).with_(error_share=0.0, latencies={})
+                    if gate.metric == "quality":
+                        extra = quality_series(gate, candidate.name, stable.name, gate.max_value * factor)
+                    else:
+                        bad = self._candidate_at(gate, bad, factor)
+                    self.add(
+                        f"{candidate.version} at {factor:g}x its {gate.metric} gate ({alertname}) against a clean stable",
+                        self.baseline(**{stable.name: lambda m, t=clean: t, candidate.name: lambda m, t=bad: t}),
+                        20,
+                        Check(alertname, 20, firing),
+                        groups="gates",
+                        extra=extra,
+                    )
                 self.add(
-                    f"candidate {candidate.version} at {factor:g}x its {gate.metric} gate against a clean stable",
-                    self.baseline(**{stable.name: lambda m, t=clean: t, candidate.name: lambda m, t=bad: t}),
+                    f"{candidate.version} no worse than stable at the objective passes its {gate.metric} gate ({alertname})",
+                    self.baseline(),
                     20,
-                    Check("MLServingCanaryGateBreached", 20, firing),
+                    Check(alertname, 20, []),
                     groups="gates",
                 )
-            self.add(
-                f"candidate {candidate.version} no worse than stable at the objective passes its {gate.metric} gate",
-                self.baseline(),
-                20,
-                Check("MLServingCanaryGateBreached", 20, []),
-                groups="gates",
-            )
 
     def _candidate_at(self, gate: Gate, base: Traffic, factor: float) -> Traffic:
         """The candidate `factor` times past (or short of) the first limit a clean stable leaves it."""
@@ -327,6 +353,16 @@ class Builder:
         return base.with_(latencies={**latencies, histogram: ((just_over(edge), share),)})
 
 
+def quality_series(gate: Gate, candidate: str, stable: str, value: float) -> list[dict[str, str]]:
+    """The series a quality gate's expression reads, at `value`: the expression's one metric
+    with its equality matchers, versions filled in (the expressions our stacks use)."""
+    assert gate.expression is not None
+    text = quality_expression(gate.expression, candidate, stable)
+    found = re.fullmatch(r"\w+\(([\w:]+)\{([^}]*)\}\)", text.strip())
+    assert found, f"the alert cases read one metric with equality matchers; got {text}"
+    return [{"series": f"{found.group(1)}{{{found.group(2)}}}", "values": f"{value:.6g}x30"}]
+
+
 def model_cases(model: ModelSpec, team: str | None) -> Builder:
     builder = Builder(model, team)
     builder.healthy_everywhere()
@@ -348,7 +384,7 @@ def rule_groups(builder: Builder, groups: str | None) -> dict[str, Any]:
     """The rule file a case evaluates: all groups, one version's SLO group, or the gates."""
     wanted = builder.rule["spec"]["groups"]
     if groups == "gates":
-        wanted = [g for g in wanted if g["name"].endswith("-canary-gates")]
+        wanted = [g for g in wanted if g["name"].endswith(("-canary-gates", "-experiment-gates"))]
     elif groups is not None and groups.endswith(PICKER_GROUP):
         version = next(v for v in builder.versions if v.name + PICKER_GROUP == groups)
         wanted = [g for g in wanted if g["name"] == f"{builder.model.name}-{version.version}-picker"]
@@ -377,7 +413,7 @@ def promtool_files(builder: Builder) -> dict[str, tuple[dict[str, Any], dict[str
             {
                 "name": case.name,
                 "interval": "1m",
-                "input_series": input_series(_versions_of(builder, case), case.scenarios, case.minutes),
+                "input_series": input_series(_versions_of(builder, case), case.scenarios, case.minutes) + case.extra,
                 "alert_rule_test": [
                     {"eval_time": f"{check.minute}m", "alertname": check.alertname,
                      "exp_alerts": [_expected(r) for r in check.firing]}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
+from components.compilers.flagger import flagger_alerts
 from components.preview.manifests import is_kubernetes_object, manifest
 from tests.alerting.cases import coverage, model_cases, promtool_files, rule_keys
 from tests.alerting.tools import run, tool
@@ -26,7 +27,12 @@ def test_the_program_deploys_the_rules_under_test(stack, previews):
         for doc in (manifest(r) for r in previews(stack).recording.resources if is_kubernetes_object(r))
         if doc["kind"] == "PrometheusRule"
     }
-    assert deployed == {b.rule["metadata"]["name"]: b.rule["spec"] for b in _builders(stack)}
+    expected = {b.rule["metadata"]["name"]: b.rule["spec"] for b in _builders(stack)}
+    if any(model.automated_rollout for model in spec_of(stack).models):
+        # Flagger's own rollout alerts, under promtool in tests/compilers/test_flagger_alerts.py.
+        rollouts = flagger_alerts()
+        expected[rollouts["metadata"]["name"]] = rollouts["spec"]
+    assert deployed == expected
 
 
 @pytest.mark.parametrize("stack", EKS_STACKS)

@@ -2,7 +2,7 @@ from components.compilers import metrics
 from components.compilers.keda import interceptor_reference_grant, interceptor_route, scaled_object
 from components.compilers.kserve import cold_start_budget_s
 from components.compilers.rollout import served_versions
-from tests.factories import model_of
+from tests.factories import manual_canary_of, model_of
 
 
 def _scaled(model, index=0, wake=None):
@@ -28,7 +28,7 @@ def test_policy_fields_map_onto_the_scaled_object():
 
 
 def test_each_version_scales_on_its_own_queue():
-    candidate = _scaled(model_of("prod", "llama-8b"), index=1)
+    candidate = _scaled(manual_canary_of("prod", "llama-8b"), index=1)
     assert candidate["scaleTargetRef"]["name"] == "llama-8b-v2-predictor"
     assert 'inferenceservice="llama-8b-v2"' in candidate["triggers"][0]["metadata"]["query"]
     assert (candidate["minReplicaCount"], candidate["maxReplicaCount"]) == (1, 1)

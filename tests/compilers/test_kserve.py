@@ -7,7 +7,7 @@ from components.compilers.kserve import (
     startup_budget_s,
 )
 from components.compilers.rollout import served_versions
-from tests.factories import model_of
+from tests.factories import manual_canary_of, model_of
 
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/ml-serving-vllm@sha256:" + "a" * 64
 
@@ -103,7 +103,7 @@ def test_candidate_serves_its_own_weights_under_the_same_model_name():
 def test_promotion_leaves_the_candidates_pods_untouched():
     # At 100 %, then promoted (version and source moved, canary removed): the pod template of
     # the candidate's InferenceService must not change, or every replica restarts.
-    at_full = model_of("prod", "llama-8b", canary={"traffic_percent": 100})
+    at_full = manual_canary_of("prod", "llama-8b", 100)
     promoted = model_of("prod", "llama-8b", version="v2", source=at_full.canary.source, canary=None)
     before = _isvc(at_full, index=1, surge=True)["spec"]["predictor"]
     after = _isvc(promoted, surge=True)["spec"]["predictor"]

@@ -1,7 +1,14 @@
-from components.compilers.monitoring import above, burn_threshold, gate_expression, pod_monitor, prometheus_rule
+from components.compilers.monitoring import (
+    above,
+    burn_threshold,
+    gate_expression,
+    gate_measures,
+    pod_monitor,
+    prometheus_rule,
+)
 from components.compilers.rollout import served_versions
 from components.intent.canary import Gate
-from tests.factories import model_of
+from tests.factories import manual_canary_of, model_of
 
 
 def test_pod_monitors_copy_version_labels_under_names_no_runtime_uses():
@@ -93,13 +100,39 @@ def test_ttft_gate_counts_slow_requests_at_bucket_edges():
     assert 'inferenceservice="m-v2",le=~"1|1\\\\.0"' in relative and 'inferenceservice="m-v1",le=~"1|1\\\\.0"' in relative
 
 
+def test_gate_measures_and_alerts_read_one_builder():
+    """Flagger's checks (value, ceiling) breach exactly where the alert's expression does."""
+    model = model_of("prod", "llama-8b")
+    gate = Gate(metric="ttft_p99", max_value=2500, max_ratio_to_stable=1.3)
+    absolute, relative = gate_measures(gate, model, "m-v2", "m-v1")
+    assert absolute[0] == "" and absolute[2] == 0.01 and 'le=~"2\\\\.5"' in absolute[1]
+    assert relative[0] == "-vs-stable" and relative[2] == 1.3
+    assert 'inferenceservice="m-v1",le=~"1|1\\\\.0"' in relative[1] and " / clamp_min(((" in relative[1]
+    assert "or vector(0)), 0.001)" not in relative[1]  # an absent stable leaves Flagger no value: it holds
+    expr = gate_expression(gate, model, "m-v2", "m-v1")
+    assert f"({absolute[1]} > {above(0.01)})" in expr
+
+
+def test_quality_gate_fills_in_both_versions():
+    model = model_of("prod", "llama-8b")
+    gate = Gate(metric="quality", expression='max(s{inferenceservice="$candidate",baseline="$stable"})', max_value=0.15)
+    [(suffix, value, ceiling)] = gate_measures(gate, model, "m-v2", "m-v1")
+    assert (suffix, value, ceiling) == ("", 'max(s{inferenceservice="m-v2",baseline="m-v1"})', 0.15)
+    assert gate_expression(gate, model, "m-v2", "m-v1") == f'(max(s{{inferenceservice="m-v2",baseline="m-v1"}}) > {above(0.15)})'
+
+
 def test_canary_gates_name_the_candidate():
     rule, rules = _alerts(model_of("prod", "llama-8b"))
     gates = [r for r in rules if r["alert"] == "MLServingCanaryGateBreached"]
     assert {(g["labels"]["version"], g["labels"]["stable_version"], g["labels"]["gate"]) for g in gates} == {
-        ("v2", "v1", "error_rate"), ("v2", "v1", "ttft_p99")
+        ("v2", "v1", "error_rate"), ("v2", "v1", "ttft_p99"), ("v2", "v1", "quality")
     }
-    assert "canary.traffic_percent: 0" in gates[0]["annotations"]["summary"]
+    # Flagger rolls an automated canary back; a manual one is rolled back in the stack file.
+    assert "describe canary llama-8b" in gates[0]["annotations"]["summary"]
+    _, manual = _alerts(manual_canary_of("prod", "llama-8b"))
+    manual_gates = [r for r in manual if r["alert"] == "MLServingCanaryGateBreached"]
+    assert all(r["labels"]["severity"] == "critical" for r in manual_gates)
+    assert "canary.traffic_percent: 0" in manual_gates[0]["annotations"]["summary"]
 
 
 def test_no_gates_without_a_canary():

@@ -2,12 +2,12 @@ import pytest
 
 from components.compilers.rollout import served_versions
 from components.compilers.routing import http_route
-from tests.factories import model_of
+from tests.factories import manual_canary_of, model_of
 
 
 @pytest.mark.parametrize("percent, weights", [(0, [100, 0]), (10, [90, 10]), (25, [75, 25]), (100, [0, 100])])
 def test_requests_are_weighted_by_the_current_step(percent, weights):
-    model = model_of("prod", "llama-8b", canary={"traffic_percent": percent}, routing={"balancer": "round_robin"})
+    model = manual_canary_of("prod", "llama-8b", percent)
     route = http_route(model, served_versions(model), "models.internal")
     backends = route["spec"]["rules"][0]["backendRefs"]
     assert [(b["name"], b["weight"]) for b in backends] == [
@@ -15,7 +15,7 @@ def test_requests_are_weighted_by_the_current_step(percent, weights):
         ("llama-8b-v2-predictor", weights[1]),
     ]
     assert route["spec"]["hostnames"] == ["llama-8b.models.internal"]
-    assert route["metadata"]["annotations"] == {"ml-serving/canary-steps": "10,25,50,100"}
+    assert route["metadata"]["annotations"] == {"ml-serving/canary-steps": "10,25,50,100", "ml-serving/canary-rollback": "manual"}
     assert route["spec"]["parentRefs"] == [{"name": "models", "namespace": "models"}]
 
 

@@ -131,3 +131,24 @@ def test_model_names_resolve_in_a_private_zone_written_by_external_dns():
     association = rec.get("aws:eks/podIdentityAssociation:PodIdentityAssociation", "dns-external-dns").inputs
     assert (association["namespace"], association["serviceAccount"]) == ("external-dns", "external-dns")
     assert association["clusterName"] == "ml-serving-dev"
+
+
+def test_flagger_with_namespaced_rbac_and_its_alerts_after_the_chart():
+    from components.rollout_actor import RolloutActor, RolloutActorArgs
+
+    rec = run_under_mocks(lambda: RolloutActor("ra", RolloutActorArgs("1.44.0", "models", after=[Marker("monitoring")])))
+    release = _releases(rec)["flagger"]
+    assert (release.inputs["chart"], release.inputs["version"], release.inputs["namespace"]) == ("flagger", "1.44.0", "flagger-system")
+    assert release.inputs["repositoryOpts"]["repo"] == "https://flagger.app"
+    values = release.inputs["values"]
+    assert values["meshProvider"] == "gatewayapi:v1" and values["namespace"] == "models" and values["rbac"] == {"create": False}
+    actor = rec.get("ml-serving:rollout_actor:RolloutActor", "ra")
+    roles = {r.inputs["metadata"]["namespace"]: r for r in rec.of_type("kubernetes:rbac.authorization.k8s.io/v1:Role")}
+    assert set(roles) == {"models", "flagger-system"}
+    binding = rec.get("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding", "ra-rolebinding-flagger")
+    assert binding.inputs["subjects"] == [{"kind": "ServiceAccount", "name": "flagger", "namespace": "flagger-system"}]
+    rule = rec.get("kubernetes:monitoring.coreos.com/v1:PrometheusRule", "ra-prometheusrule-flagger-rollouts")
+    for child in (release, binding, rule, *roles.values()):
+        assert child.parent == actor.urn
+    assert release.urn in rule.depends_on and release.urn in binding.depends_on
+    assert not rec.of_type("kubernetes:rbac.authorization.k8s.io/v1:ClusterRole")

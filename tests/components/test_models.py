@@ -3,7 +3,7 @@ from components.model_deployment import ModelDeployment, ModelDeploymentArgs
 from components.preview.engine import run_under_mocks
 from components.serving_runtimes import ServingRuntimes, ServingRuntimesArgs
 from tests.components.test_addons import Marker
-from tests.factories import model_of
+from tests.factories import manual_canary_of, model_of
 
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/ml-serving-vllm@sha256:" + "c" * 64
 
@@ -20,7 +20,7 @@ def _deploy(model, pool="l40s"):
 
 
 def test_a_canary_in_flight_deploys_both_versions_each_scaled_and_protected():
-    rec = _deploy(model_of("prod", "llama-8b"))
+    rec = _deploy(manual_canary_of("prod", "llama-8b"))
     component = rec.get("ml-serving:model_deployment:ModelDeployment", "m")
     kinds = sorted((r.type.rsplit(":", 1)[-1], r.name) for r in rec.resources if r.parent == component.urn)
     assert kinds == [
@@ -115,3 +115,32 @@ def test_the_leader_worker_set_controller_installs_its_pinned_chart():
     assert release.inputs["version"] == "v0.10.0"
     assert (release.inputs["name"], release.inputs["namespace"]) == ("lws", "lws-system")
     assert rec.get("random:index/randomString:RandomString", "ready").urn in release.depends_on
+def test_an_automated_model_hands_its_route_to_flagger_in_a_safe_order():
+    def program():
+        ModelDeployment(
+            "m",
+            ModelDeploymentArgs(model=model_of("prod", "llama-8b"), pool_name="l40s", surge=False, region="us-east-1",
+                                domain="models.internal", image=IMAGE, after=[Marker("runtimes")],
+                                rollout_actor=Marker("flagger")),
+        )
+
+    rec = run_under_mocks(program)
+    component = rec.get("ml-serving:model_deployment:ModelDeployment", "m")
+    assert not rec.of_type("kubernetes:gateway.networking.k8s.io/v1:HTTPRoute")
+    primary = rec.get("kubernetes:core/v1:Service", "m-service-llama-8b-primary")
+    target = rec.get("kubernetes:core/v1:Service", "m-service-llama-8b")
+    canary = rec.get("kubernetes:flagger.app/v1beta1:Canary", "m-canary-llama-8b")
+    templates = rec.of_type("kubernetes:flagger.app/v1beta1:MetricTemplate")
+    assert len(templates) == 5 and all(t.parent == component.urn for t in (primary, target, canary, *templates))
+    # Primary before the Canary (Flagger's baseline), the Canary's plan before the target changes.
+    assert primary.urn in canary.depends_on and canary.urn in target.depends_on
+    assert all(t.urn in canary.depends_on for t in templates)
+    flagger = rec.get("random:index/randomString:RandomString", "flagger")
+    assert flagger.urn in primary.depends_on
+
+
+def test_an_automated_model_needs_the_rollout_actor():
+    import pytest
+
+    with pytest.raises(Exception, match="no rollout actor was installed"):
+        _deploy(model_of("prod", "llama-8b"))

@@ -47,9 +47,17 @@ def test_canary_replicas_round_up_to_the_next_whole_replica(max_replicas, percen
         "prod", "llama-8b",
         autoscaling={"max_replicas": max_replicas, "min_replicas": 1, "warm_pool": 0},
         canary={"steps": steps, "traffic_percent": percent},
+        automated_rollout=False,
     )
     assert canary_replicas(model) == replicas
     assert peak_replicas(model) == max_replicas + replicas
+
+
+def test_an_automated_canary_is_sized_for_its_last_step():
+    model = model_of("prod", "llama-8b", autoscaling={"max_replicas": 11, "min_replicas": 1, "warm_pool": 0},
+                     canary={"steps": [10, 100], "traffic_percent": 0})
+    # Flagger may reach 100 % without another `pulumi up`, so the candidate may need every replica.
+    assert model.automated_rollout and canary_replicas(model) == 11 and peak_replicas(model) == 22
 
 
 def _prod_with_l40s_max(max_size: int):
@@ -59,16 +67,16 @@ def _prod_with_l40s_max(max_size: int):
 
 
 def test_the_pool_check_passes_at_exactly_the_peak_and_fails_one_node_below():
-    # llama-8b on l40s (1 GPU per node): 8 replicas + ceil(8 x 10 %) = 1 canary replica = 9 GPUs.
-    parse(_prod_with_l40s_max(9))
-    assert problems_of(_prod_with_l40s_max(8)) == [
-        "ml-serving:cluster.gpu_pools[0].max_size: models on pool l40s may need 9 GPUs at peak (max replicas and "
-        "canary) but max_size 8 x 1 GPU(s) gives 8"
+    # llama-8b on l40s (1 GPU per node): 8 replicas + 8 for the automated canary's last step (100 %) = 16 GPUs.
+    parse(_prod_with_l40s_max(16))
+    assert problems_of(_prod_with_l40s_max(15)) == [
+        "ml-serving:cluster.gpu_pools[0].max_size: models on pool l40s may need 16 GPUs at peak (max replicas and "
+        "canary) but max_size 15 x 1 GPU(s) gives 15"
     ]
 
 
 def test_surge_is_allowed_from_exactly_one_spare_gpu_at_peak():
-    for max_size, allowed in ((10, True), (9, False)):
+    for max_size, allowed in ((17, True), (16, False)):
         spec = parse(_prod_with_l40s_max(max_size))
         llama = next(m for m in spec.models if m.name == "llama-8b")
         assert spec.cluster is not None

@@ -130,3 +130,37 @@ def test_bake_covers_an_alarm_window():
     config = copy.deepcopy(stack_config("sagemaker-dev"))
     config["ml-serving:sagemaker"]["bake_s"] = 120
     assert problems_of(config) == ["ml-serving:sagemaker.bake_s: Input should be greater than or equal to 300 (got 120)"]
+
+
+def test_experiments_and_shadows_are_eks_only_with_the_reason(prod):
+    llama = _llama(prod)
+    llama["experiment"] = {"name": "ab", "variants": [
+        {"name": "b", "version": "v2", "match": {"kind": "header", "name": "X-Experiment-Group", "value": "B"}}]}
+    llama["shadow"] = {"version": "v3", "source": "s3://acme-ml-serving-models-sagemaker-prod/llama-3.1-8b-instruct/v3/"}
+    problems = problems_of(prod)
+    assert len(problems) == 2
+    assert problems[0].startswith("ml-serving:models[0].experiment: A/B experiments run on EKS only")
+    assert "TargetVariant" in problems[0]
+    assert problems[1].startswith("ml-serving:models[0].shadow: shadow traffic runs on EKS only")
+
+
+def test_flagger_is_eks_only(prod):
+    _llama(prod)["automated_rollout"] = True
+    _llama(prod)["canary"]["traffic_percent"] = 0
+    assert problems_of(prod) == [
+        "ml-serving:models[0].automated_rollout: SageMaker walks a canary's steps and rolls back by itself; "
+        "automated_rollout applies to EKS"
+    ]
+
+
+def test_a_quality_gate_becomes_a_rollback_alarm_on_a_metrics_insights_query(prod):
+    from components.compilers.sagemaker import alarm_requests
+
+    query = "SELECT MAX(ScoreDivergence) FROM SCHEMA(\"MlServing/Quality\", EndpointName) WHERE EndpointName = 'x'"
+    _llama(prod)["canary"]["gates"].append({"metric": "quality", "expression": query, "max_value": 0.15, "window_s": 300})
+    model = parse(prod).models[0]
+    quality = [a for a in alarm_requests(model, "x") if a["AlarmName"].endswith("quality-0")]
+    assert len(quality) == 1
+    assert quality[0]["Metrics"] == [{"Id": "quality", "Expression": query, "Period": 300, "ReturnData": True,
+                                      "Label": "quality gate 0"}]
+    assert quality[0]["Threshold"] == 0.15 and quality[0]["TreatMissingData"] == "breaching"

@@ -102,7 +102,8 @@ VARIANTS = [
                   _set("models[llama-8b].canary.previous_percent", 0)),
             "canary-step-growth-bounded", "from 20% to 100%"),
     Variant("brand-new-at-100", "prod",
-            _both(_set("models[llama-8b].canary.traffic_percent", 100),
+            _both(_set("models[llama-8b].automated_rollout", False),  # a manual canary: the stack file sets the step
+                  _set("models[llama-8b].canary.traffic_percent", 100),
                   lambda c: _cluster(c)["gpu_pools"][0].update(max_size=16)),
             "canary-one-step-at-a-time", "start it at the first step: traffic_percent: 10"),
     Variant("loose-gates-rollback-off", "staging",
@@ -113,7 +114,10 @@ VARIANTS = [
             _both(_set("models[llama-8b].canary.step_interval_s", 300),
                   _set("models[llama-8b].canary.gates", [{"metric": "error_rate", "max_value": 0.005, "window_s": 3600}])),
             "canary-gates-within-slo", "Set window_s to at most 300"),
-    Variant("rollback-off", "prod", _set("models[llama-8b].canary.rollback_on_breach", False),
+    Variant("rollback-off", "prod",
+            _both(_set("models[llama-8b].automated_rollout", False),  # automated rollouts always roll back
+                  _set("models[llama-8b].canary.traffic_percent", 10),
+                  _set("models[llama-8b].canary.rollback_on_breach", False)),
             "canary-rollback-on-breach", "set rollback_on_breach: true"),
     Variant("sixteen-p5-prod", "prod", _p5_prod, "monthly-cost-within-budget", "GPU pool h100 (p5.48xlarge): 16 node"),
     Variant("warm-pool-running-20", "prod",

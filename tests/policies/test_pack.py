@@ -28,7 +28,7 @@ from tests.conftest import ROOT
 
 PACK_DIR = ROOT / "policies"
 # Policies that only make sense in prod: scale-to-zero and unprotected data are fine elsewhere.
-PROD_ONLY = {"online-models-keep-warm-replica", "stateful-resources-protected"}
+PROD_ONLY = {"online-models-keep-warm-replica", "stateful-resources-protected", "canary-rollback-automated"}
 # Money is spent the same in dev: budgets bind everywhere. Spot is a trade-off: advice everywhere.
 ALWAYS_MANDATORY = {"monthly-cost-within-budget", "warm-capacity-bounded"}
 ALWAYS_ADVISORY = {"gpu-spot-for-online-serving"}

@@ -201,6 +201,14 @@ def world() -> dict[str, Resource]:
         "spec": {"rules": [{"backendRefs": [{"name": "llama-v1-predictor", "port": 80, "weight": 90},
                                             {"name": "llama-v2-predictor", "port": 80, "weight": 10}]}]},
     })
+    r["flagger_canary"] = resource("kubernetes:flagger.app/v1beta1:Canary", "llama-8b", {
+        "apiVersion": "flagger.app/v1beta1", "kind": "Canary",
+        "metadata": {"name": "llama-8b", "namespace": "models"},
+        "spec": {"targetRef": {"apiVersion": "v1", "kind": "Service", "name": "llama-8b"},
+                 "analysis": {"interval": "600s", "threshold": 1, "stepWeights": [10, 50, 100],
+                              "metrics": [{"name": "error-rate", "templateRef": {"name": "llama-8b-error-rate"},
+                                           "thresholdRange": {"max": 0.02}}]}},
+    })
     r["release"] = resource("kubernetes:helm.sh/v3:Release", "keda", {
         "chart": "keda", "version": "2.20.2", "values": {"image": {"keda": {"tag": "latest"}}}})
 

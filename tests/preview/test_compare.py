@@ -138,10 +138,11 @@ def test_a_pool_shrunk_below_its_models_busy_load_is_guarded(prod):
     head = copy.deepcopy(prod)
     group = _named(head, "aws:eks/nodeGroup:NodeGroup", "ml-serving-prod-gpu-l40s-nodes")
     busy = head.cost["models"]["llama-8b"]["busy_replicas"]
+    base = group["inputs"]["scalingConfig"]["maxSize"]
     group["inputs"]["scalingConfig"]["maxSize"] = busy - 1
     assert _diff(prod, head)["guarded"] == [{
         "what": "node-group:l40s",
-        "why": f"max_size of pool l40s shrinks from 12 to {busy - 1} nodes, below the {busy} its models need at "
+        "why": f"max_size of pool l40s shrinks from {base} to {busy - 1} nodes, below the {busy} its models need at "
                f"their planned busy load (llama-8b {busy} x 1 GPU; 1 GPU(s) per node)",
     }]
     group["inputs"]["scalingConfig"]["maxSize"] = busy

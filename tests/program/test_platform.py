@@ -42,8 +42,14 @@ def test_prod_preview_shows_warm_replicas_pdbs_and_a_canary(previews):
     assert pdbs == set(isvcs) | groups
     warm = rec.of_type("kubernetes:apps/v1:Deployment")
     assert [w.inputs["metadata"]["name"] for w in warm] == ["llama-8b-warm-pool"]
-    route = next(r for r in rec.of_type("kubernetes:gateway.networking.k8s.io/v1:HTTPRoute") if r.inputs["metadata"]["name"] == "llama-8b")
-    assert [b["weight"] for b in route.inputs["spec"]["rules"][0]["backendRefs"]] == [90, 10]
+    # Flagger drives prod's llama canary: its Canary and target Service, no route of ours.
+    routes = {r.inputs["metadata"]["name"] for r in rec.of_type("kubernetes:gateway.networking.k8s.io/v1:HTTPRoute")}
+    assert "llama-8b" not in routes
+    canary = next(c for c in rec.of_type("kubernetes:flagger.app/v1beta1:Canary"))
+    assert canary.inputs["spec"]["analysis"]["stepWeights"] == [10, 25, 50, 100]
+    target = next(s for s in rec.of_type("kubernetes:core/v1:Service") if s.inputs["metadata"]["name"] == "llama-8b")
+    assert target.inputs["spec"]["selector"] == {"serving.kserve.io/inferenceservice": "llama-8b-v2"}
+    assert "flagger" in _release_names(rec)
     scaled = {s.inputs["metadata"]["name"] for s in rec.of_type("kubernetes:keda.sh/v1alpha1:ScaledObject")}
     assert {"llama-8b-v1", "llama-8b-v2"} <= scaled
     assert not any("idleReplicaCount" in s.inputs["spec"] for s in rec.of_type("kubernetes:keda.sh/v1alpha1:ScaledObject"))
