@@ -26,6 +26,12 @@ GATEWAY_CHART = SHARED / "charts" / "gateway-helm-v1.9.0.tgz"
 PICKER = {"balancer": "endpoint_picker"}
 
 
+def _picker_llama(stack: str, name: str, **changes):
+    """prod's llama-8b rolled out by hand behind the picker (prod rolls it out with Flagger,
+    which cannot route to pools, so the shipped model keeps round robin)."""
+    return model_of(stack, name, automated_rollout=False, routing=PICKER, **changes)
+
+
 def _backends(model, **kwargs):
     return [(b["kind"], b["name"], b["weight"]) for b in version_backends(served_versions(model), **kwargs)]
 
@@ -50,12 +56,12 @@ def test_a_single_version_routes_to_its_pool():
 )
 def test_a_canary_stays_request_weighted_over_services_until_one_version_has_all(percent, expected):
     """Our gateway takes one InferencePool per rule, so a split falls back to the Services."""
-    model = model_of("prod", "llama-8b", canary={"traffic_percent": percent})
+    model = _picker_llama("prod", "llama-8b", canary={"traffic_percent": percent})
     assert _backends(model) == expected
 
 
 def test_where_the_gateway_weights_pools_a_canary_splits_across_both_pools():
-    model = model_of("prod", "llama-8b", canary={"traffic_percent": 25})
+    model = _picker_llama("prod", "llama-8b", canary={"traffic_percent": 25})
     assert _backends(model, weighted_pools=True) == [
         ("InferencePool", "llama-8b-v1", 75),
         ("InferencePool", "llama-8b-v2", 25),
@@ -72,13 +78,13 @@ def test_picker_routes_validate_against_gateway_api(crd_validator):
     for name in ("llama-8b", "llama-70b"):
         for percent in (0, 10):
             changes = {"canary": {"traffic_percent": percent}} if name == "llama-8b" else {}
-            model = model_of("prod", name, **changes)
+            model = (_picker_llama if name == "llama-8b" else model_of)("prod", name, **changes)
             route = http_route(model, served_versions(model), "models.internal")
             assert crd_validator(route) == []
 
 
 def test_the_pool_selects_exactly_its_versions_pods():
-    model = model_of("prod", "llama-8b")
+    model = _picker_llama("prod", "llama-8b")
     for served in served_versions(model):
         selector = picker_values(served)["inferencePool"]["modelServers"]["matchLabels"]
         pod_labels = inference_service(served, "l40s", "us-east-1", False)["spec"]["predictor"]["labels"]
@@ -118,13 +124,13 @@ def _render(chart: Path, values: dict, release: str, namespace: str, tmp_path: P
 
 def test_every_picker_value_is_one_the_chart_reads(tmp_path):
     for name, changes in (("llama-8b", {}), ("llama-70b", {"routing": {**PICKER, "failure_mode": "fail_closed"}})):
-        for served in served_versions(model_of("prod", name, **changes)):
+        for served in served_versions((_picker_llama if name == "llama-8b" else model_of)("prod", name, **changes)):
             result = _helm(INFERENCEPOOL_CHART, picker_values(served), tmp_path, "--unknown-values")
             assert result.returncode == 0 and result.stdout.strip() == "", result.stdout + result.stderr
 
 
 def test_two_versions_pools_render_valid_objects_that_do_not_collide(tmp_path, crd_validator, builtin_validator):
-    model = model_of("prod", "llama-8b")
+    model = _picker_llama("prod", "llama-8b")
     seen: dict[tuple, str] = {}
     for served in served_versions(model):
         docs = _render(INFERENCEPOOL_CHART, picker_values(served), pool_name(served), "models", tmp_path)
@@ -179,3 +185,23 @@ def test_picker_edits_that_cannot_work_are_refused():
     assert "cut to 40 characters" in errors_of(ModelSpec, long_name)[("version",)]
     at_limit = {**VLLM, "name": "a" * 36, "version": "v12", "routing": PICKER}
     ModelSpec.model_validate(at_limit)
+
+
+def test_an_automated_rollout_and_the_picker_are_refused_together():
+    automated = {**VLLM, "routing": PICKER, "automated_rollout": True}
+    message = errors_of(ModelSpec, automated)[("routing", "balancer")]
+    assert "Flagger owns the HTTPRoute" in message and "choose automated_rollout or the endpoint picker" in message
+    ModelSpec.model_validate({**VLLM, "routing": PICKER})
+    ModelSpec.model_validate({**VLLM, "automated_rollout": True})
+
+
+def test_experiment_and_shadow_versions_are_held_to_the_picker_name_limit():
+    variants = [
+        {"name": "control", "version": "v1", "match": {"kind": "header", "name": "x-arm", "value": "a"}},
+        {"name": "treatment", "version": "v123456", "source": "s3://bucket/llama/v2/",
+         "match": {"kind": "header", "name": "x-arm", "value": "b"}},
+    ]
+    base = {**VLLM, "name": "a" * 33, "routing": PICKER}
+    errors = errors_of(ModelSpec, {**base, "experiment": {"name": "e", "variants": variants}})
+    assert "cut to 40 characters" in errors[("experiment", "variants", 1, "version")]
+    assert ("experiment", "variants", 0, "version") not in errors
