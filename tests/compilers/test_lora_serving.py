@@ -47,7 +47,7 @@ def test_staging_adapter_is_copied_then_served_statically():
 def test_rank_flag_is_the_highest_adapter_rank_and_slots_follow_max_loras():
     staging = model_of("staging", "llama-8b")
     adapters = [a.model_dump() for a in staging.vllm.adapters] + [ADAPTER]
-    model = model_of("staging", "llama-8b", vllm={"adapters": adapters, "max_loras": 2}, canary=None)
+    model = model_of("staging", "llama-8b", vllm={"adapters": adapters, "max_loras": 2}, canary=None, experiment=None)
     args = _predictor(model)["model"]["args"]
     assert "--max-lora-rank=64" in args and "--max-loras=2" in args and "--max-cpu-loras=2" in args
     assert [m["name"] for m in _lora_modules(args)] == ["llama-8b-support", "llama-8b-sql"]
@@ -70,7 +70,7 @@ def test_adapter_canary_runs_the_same_base_with_the_new_adapter_weights():
         "previous_percent": 0,
         "gates": [{"metric": "error_rate", "max_value": 0.02}],
     }
-    model = model_of("staging", "llama-8b", canary=canary)
+    model = model_of("staging", "llama-8b", canary=canary, experiment=None, shadow=None)
     stable, candidate = served_versions(model)
     assert candidate.source == stable.source == model.source, "the base weights do not change"
     assert candidate.weight == 10 and candidate.name == "llama-8b-v4"

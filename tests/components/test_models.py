@@ -20,7 +20,7 @@ def _deploy(model, pool="l40s"):
 
 
 def test_a_canary_in_flight_deploys_both_versions_each_scaled_and_protected():
-    rec = _deploy(manual_canary_of("prod", "llama-8b"))
+    rec = _deploy(manual_canary_of("prod", "llama-8b", routing={"balancer": "endpoint_picker"}))
     component = rec.get("ml-serving:model_deployment:ModelDeployment", "m")
     kinds = sorted((r.type.rsplit(":", 1)[-1], r.name) for r in rec.resources if r.parent == component.urn)
     assert kinds == [
