@@ -316,6 +316,9 @@ CASES = [
          "canary.gates[0] (error_rate) allows the candidate 0.5, looser than the stable objective slo.error_rate = 0.01"),
     Case("canary-gates-within-slo", "loose-ratio", setting("review", "models.0.canary.gates.0.maxRatioToStable", 5),
          "5x worse than stable; at most 1.5x here"),
+    Case("canary-gates-within-slo", "loose-shadow-gate",
+         setting("review", "models.0.shadowGates", [{"metric": "ttft_p99", "maxValue": 5000, "windowS": 300}]),
+         "shadow.gates[0] (ttft_p99) allows the candidate 5000, looser than the stable objective slo.ttft_p99_ms"),
     Case("canary-gates-within-slo", "window-beyond-bake", setting("review", "models.0.canary.gates.1.windowS", 1800),
          "measures over 1800 s, longer than each step's bake (step_interval_s 600 s)"),
 ]
