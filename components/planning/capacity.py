@@ -82,6 +82,9 @@ class ServiceModel:
     triton: TritonProfile = DEFAULT_TRITON_PROFILE
     # vLLM V1's per-step token budget (max_num_batched_tokens): decodes and prefill chunks share it.
     max_batched_tokens: int = 2048
+    # A measured decode step (PROFILE=, components/planning/calibration.py): seconds per step
+    # at any batch, and seconds per sequence per token of context, replacing the roofline.
+    measured_step: tuple[float, float] | None = None
 
     def mixed_step_s(self, batch: int, context: float) -> float:
         """vLLM V1 chunked prefill: one step decoding `batch` sequences while a prefill chunk
@@ -103,6 +106,9 @@ class ServiceModel:
         A mixture of experts reads only the experts its batch routes to: 1-(1-a)^B of the
         weights for an active share a (all of them for a dense model)."""
         batch = max(batch, 1)
+        if self.measured_step is not None:
+            base, per_context_token = self.measured_step
+            return base + batch * context * per_context_token
         read = 1.0 - (1.0 - self.active_fraction) ** batch
         weights = self.weights_bytes_per_gpu * read
         return (weights + batch * context * self.kv_bytes_per_token_per_gpu) / (
