@@ -75,7 +75,7 @@ def _describe(error: Any) -> str:
     if error["type"] == "missing":
         return f"{_path(loc)}: required field is missing"
     value = error.get("input")
-    shown = "" if isinstance(value, (dict, list)) else f" (got {str(value)[:60]!r})"
+    shown = "" if isinstance(value, (dict, list)) else f" (got {repr(value)[:60]})"
     return f"{_path(loc)}: {error['msg']}{shown}"
 
 
@@ -85,7 +85,24 @@ def parse_profile(data: Any, source: str) -> Profile:
     try:
         return Profile.model_validate(data)
     except pydantic.ValidationError as error:
-        raise ProfileError(source, [_describe(e) for e in error.errors()]) from None
+        problems = [_describe(e) for e in error.errors()]
+        raise ProfileError(source, problems + [p for p in _cross_field(data) if p not in problems]) from None
+
+
+def _cross_field(data: dict[str, Any]) -> list[str]:
+    """The profile's cross-field rules on a file whose fields also failed, so that every
+    problem shows at once (pydantic runs them only on valid fields)."""
+    if data.get("runtime") != "vllm":
+        return []
+    points = data.get("points") if isinstance(data.get("points"), list) else []
+    problems = [
+        f"points[{index}].tpot: vLLM points need the TPOT vllm bench serve reports"
+        for index, point in enumerate(points)
+        if isinstance(point, dict) and point.get("tpot") is None
+    ]
+    if points and data.get("request") is None:
+        problems.append("request: a vLLM sweep needs the request shape it sent (prompt_tokens, output_tokens)")
+    return problems
 
 
 def load_profile(path: Path) -> Profile:
