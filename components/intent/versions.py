@@ -76,3 +76,11 @@ IMAGES: dict[str, str] = {
     # `docker buildx imagetools inspect nvcr.io/nvidia/tritonserver:26.06-py3` before the first build.
     "triton": "nvcr.io/nvidia/tritonserver:26.06-py3@sha256:a40838bb4587d2aceb46b1e7fd144afb24c9016c219dd3eba31716e4e28dbfc7",
 }
+
+# Load-test clients (make loadtest; components/compilers/loadtest.py). vLLM's runs from the vLLM
+# image above. perf_analyzer ships in the Triton SDK image of the same release; its digest
+# could not be read here, so the tag is the default and `make loadtest SDK_IMAGE=<ref>@sha256:…`
+# pins it (the renderer warns until then).
+LOADTEST_IMAGES: dict[str, str] = {
+    "triton-sdk": "nvcr.io/nvidia/tritonserver:26.06-py3-sdk",
+}
