@@ -34,6 +34,12 @@ __all__ = ["DRAIN_S", "DT", "MIN_BILLED_S", "Result", "Series", "Simulation", "s
 DRAIN_S = platform.REQUEST_TIMEOUT_S
 
 
+def prefix_affinity(model: ModelSpec) -> bool:
+    """Whether the model's requests reach the replica holding their prefix (the endpoint picker)."""
+    routing = getattr(model, "routing", None)
+    return routing is not None and routing.balancer == "endpoint_picker"
+
+
 class Simulation:
     """One run: one model, one controller, one trace."""
 
@@ -60,7 +66,7 @@ class Simulation:
         self.recorder = Recorder(model.slo)
         self.probe = Probe(service.runtime, platform.cpu_request(model))
         self.server: VllmServer | TritonServer = (
-            VllmServer(self.trace, service, workload, self.recorder)
+            VllmServer(self.trace, service, workload, self.recorder, prefix_affinity=prefix_affinity(model))
             if service.runtime == "vllm"
             else TritonServer(self.trace, service, self.recorder)
         )

@@ -6,6 +6,15 @@ the cached tokens); decodes advance at the step time the capacity planner gives 
 batch. One queue in front of the ready replicas (what least-outstanding-requests routing
 approximates) feeds the replica whose slot frees first; the proxies give up after their
 request timeout.
+
+Routing changes one thing here: whether a request's shared prefix (the trace's
+`cached_tokens`, a prefix an earlier request already sent) is in the cache of the replica it
+reaches. The endpoint picker's prefix scorer sends it to the replica holding that prefix, so
+the whole prefix is a hit. Plain balancing lands on that replica once in N ready replicas, so
+on average 1/N of the prefix is skipped (each prefix taken to live on one replica: for a
+prompt every replica has cached, such as one system prompt, this undercounts round robin's hits).
+Both send requests by load alike (the one queue above), so the picker's queue and KV scoring
+is not what the two differ in here.
 """
 from __future__ import annotations
 
@@ -50,8 +59,12 @@ class VllmServer:
     replica = VllmReplica
     streamed = True
 
-    def __init__(self, trace: Trace, service: ServiceModel, workload: Workload, recorder: Recorder) -> None:
+    def __init__(self, trace: Trace, service: ServiceModel, workload: Workload, recorder: Recorder,
+                 prefix_affinity: bool = False) -> None:
         self.trace, self.service, self.workload, self.recorder = trace, service, workload, recorder
+        self.prefix_affinity = prefix_affinity
+        # Share of a request's shared prefix found in its replica's cache (set per dispatch).
+        self._hit_share = 1.0
         count = len(trace.arrivals)
         self.first_token = [math.nan] * count
         self.finished = [math.nan] * count
@@ -204,7 +217,8 @@ class VllmServer:
         replica.kv += weight * (prompt + output)
         # A prefix-cache hit skips the prefill of the tokens the cache already holds; the rest
         # runs in chunks beside the running decodes (vLLM V1 chunked prefill).
-        computed = prompt - (self.trace.cached[index] if self.trace.cached is not None else 0)
+        cached = self.trace.cached[index] * self._hit_share if self.trace.cached is not None else 0
+        computed = prompt - cached
         prefill = service.prefill_s(computed) * self._prefill_stretch(replica.n)
         begin = max(when, replica.prefill_free)
         replica.prefill_free = begin + weight * prefill
@@ -252,6 +266,7 @@ class VllmServer:
 
     def _dispatch(self, accepting: list[VllmReplica], end: float) -> None:
         trace, weight, kv_limit = self.trace, self.trace.weight, self.service.kv_tokens
+        self._hit_share = 1.0 if self.prefix_affinity else 1.0 / max(1, len(accepting))
         while self.queue:
             index = self.queue[0]
             arrival = trace.arrivals[index]
