@@ -36,8 +36,7 @@ DRAIN_S = platform.REQUEST_TIMEOUT_S
 
 def prefix_affinity(model: ModelSpec) -> bool:
     """Whether the model's requests reach the replica holding their prefix (the endpoint picker)."""
-    routing = getattr(model, "routing", None)
-    return routing is not None and routing.balancer == "endpoint_picker"
+    return model.routing.balancer == "endpoint_picker"
 
 
 class Simulation:
