@@ -36,6 +36,8 @@ class ModelDeploymentArgs:
     rollout_actor: pulumi.Resource | None = None
     # The `team` label its alerts carry, for routing (the stack's team tag).
     team: str | None = None
+    # The pool's node cache directory (compile_cache node), mounted instead of an emptyDir.
+    node_cache: str | None = None
 
 
 class ModelDeployment(pulumi.ComponentResource):
@@ -54,7 +56,7 @@ class ModelDeployment(pulumi.ComponentResource):
 
         services = []
         for served in versions:
-            isvc = apply(inference_service(served, args.pool_name, args.region, args.surge))
+            isvc = apply(inference_service(served, args.pool_name, args.region, args.surge, args.node_cache))
             services.append(isvc)
             wake_route = None
             if model.autoscaling.scale_to_zero:
