@@ -100,3 +100,13 @@ def test_a_second_burst_on_a_node_that_served_the_model_starts_sooner():
     # The second time, 90 s of engine start shrink to 28.8 s on the served node.
     assert second[0] - second[1] == pytest.approx(90 - 28.8, abs=2)
     assert runs[1].gpu_hours <= runs[0].gpu_hours
+
+
+def test_the_report_prints_the_shorter_chain_and_the_served_node_start():
+    from components.planning.compare import compare, default_trace
+    from components.planning.report import comparison_table
+
+    model_setup = _setup(_config(image_pull="soci_parallel", compile_cache="node"))
+    lines = comparison_table(compare(model_setup, default_trace(model_setup, "steady", 300))).splitlines()
+    assert lines[2] == ("  cold start: node 150 s + image 90 s + weights 15 s + engine 90 s + ready 10 s = 355 s; "
+                        "54 s on a node that already ran it (node cache)")
