@@ -113,3 +113,19 @@ def test_prod_launch_templates_carry_the_levers_the_stack_file_asks_for():
     }
     # The system nodes get no user data: none of this concerns them.
     assert "userData" not in rec.get("aws:ec2/launchTemplate:LaunchTemplate", "c-system-template").inputs
+
+
+def test_the_whole_prod_program_mounts_the_node_cache_where_its_pool_keeps_one(previews):
+    from components.preview.manifests import is_kubernetes_object, manifest
+
+    recording = previews("prod").recording
+    services = [manifest(r) for r in recording.resources if is_kubernetes_object(r)]
+    caches = {
+        doc["metadata"]["labels"]["ml-serving/model"]: next(v for v in doc["spec"]["predictor"]["volumes"] if v["name"] == "cache")
+        for doc in services
+        if doc["kind"] == "InferenceService"
+    }
+    node_cache = {"name": "cache", "hostPath": {"path": "/var/lib/ml-serving/cache", "type": "Directory"}}
+    # vLLM models on pools with compile_cache node; Triton's l4 pool keeps the emptyDir.
+    assert caches["llama-8b"] == node_cache and caches["llama-70b"] == node_cache
+    assert caches["sentiment"] == {"name": "cache", "emptyDir": {}}
