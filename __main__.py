@@ -4,6 +4,7 @@ import pulumi_aws as aws
 
 from components.cluster import STORAGE_CLASS, Cluster, ClusterArgs
 from components.cluster_autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
+from components.compilers.node_bootstrap import node_cache_dir
 from components.compilers.review import stack_review
 from components.compilers.rollout import pool_of, surge_allowed
 from components.compilers.serving import MODEL_SERVICE_ACCOUNT, MODELS_NAMESPACE
@@ -221,6 +222,7 @@ def deploy_eks(spec: StackSpec, aws_provider: aws.Provider) -> dict:
                 after=[runtimes, keda, gateway, namespace, *multinode, *configs.get(model.name, [])],
                 rollout_actor=rollout_actor if model.automated_rollout else None,
                 team=spec.tags.get("team"),
+                node_cache=node_cache_dir(pool),
             ),
             in_cluster,
         )

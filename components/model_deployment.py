@@ -45,6 +45,8 @@ class ModelDeploymentArgs:
     rollout_actor: pulumi.Resource | None = None
     # The `team` label its alerts carry, for routing (the stack's team tag).
     team: str | None = None
+    # The pool's node cache directory (compile_cache node), mounted instead of an emptyDir.
+    node_cache: str | None = None
 
 
 class ModelDeployment(pulumi.ComponentResource):
@@ -73,7 +75,7 @@ class ModelDeployment(pulumi.ComponentResource):
                 apply(scale_groups(scaled_object(served, query, None), served), [group])
                 apply(group_disruption_budget(served), [group])
                 continue
-            isvc = apply(inference_service(served, args.pool_name, args.region, args.surge, args.image))
+            isvc = apply(inference_service(served, args.pool_name, args.region, args.surge, args.image, args.node_cache))
             services.append(isvc)
             wake_route = None
             if model.autoscaling.scale_to_zero:

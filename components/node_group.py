@@ -60,6 +60,8 @@ class NodeGroup(pulumi.ComponentResource):
             ]
             if args.tags
             else None,
+            # Cold-start levers for nodeadm; EKS appends its own NodeConfig part to it.
+            user_data=shape.user_data,
             update_default_version=True,
             opts=pulumi.ResourceOptions(parent=self),
         )

@@ -296,11 +296,22 @@ def version_labels(served: ServedVersion) -> dict[str, str]:
     }
 
 
+def _cache_volume(node_cache: str | None) -> dict[str, Any]:
+    if node_cache is None:
+        return {"name": "cache", "emptyDir": {}}
+    # The node's cache directory (made by the launch template, owned by the serving uid):
+    # the next replica on this node reuses the compile cache instead of recompiling.
+    # `Directory`, not DirectoryOrCreate: a node without it fails the mount loudly rather than
+    # hand the pod a root-owned directory it cannot write.
+    return {"name": "cache", "hostPath": {"path": node_cache, "type": "Directory"}}
+
+
 def inference_service(
-    served: ServedVersion, pool_name: str, region: str, surge: bool, image: Any = None
+    served: ServedVersion, pool_name: str, region: str, surge: bool, image: Any = None, node_cache: str | None = None
 ) -> Manifest:
     """One version of a model, in Standard mode, scaled by our own KEDA ScaledObject.
-    `image` is the runtime's image, which the adapter init container runs."""
+    `image` is the runtime's image, which the adapter init container runs; `node_cache` the
+    pool's node cache directory (compile_cache node), else an emptyDir."""
     model = served.model
     size = pod_size(model)
     gpus = str(model.gpus)
@@ -361,7 +372,7 @@ def inference_service(
                 "terminationGracePeriodSeconds": 120,
                 "volumes": [
                     {"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": size.shm}},
-                    {"name": "cache", "emptyDir": {}},
+                    _cache_volume(node_cache),
                     {"name": "tmp", "emptyDir": {}},
                     *adapter_volume,
                 ],

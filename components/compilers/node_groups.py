@@ -5,6 +5,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
+from components.compilers.node_bootstrap import user_data
 from components.intent.cluster import GpuNodePool, SystemNodeGroup
 from components.intent.instances import catalog
 
@@ -55,6 +56,8 @@ class NodeGroupShape:
     taints: list[Taint] = field(default_factory=list)
     template_tags: dict[str, str] = field(default_factory=dict)
     warm_pool: WarmPool | None = None
+    # Base64 MIME user data with the pool's cold-start levers (components/compilers/node_bootstrap.py).
+    user_data: str | None = None
 
 
 def system_shape(spec: SystemNodeGroup) -> NodeGroupShape:
@@ -109,6 +112,7 @@ def gpu_shape(pool: GpuNodePool) -> NodeGroupShape:
         taints=[taint],
         template_tags=tags,
         warm_pool=warm,
+        user_data=user_data(pool),
     )
 
 

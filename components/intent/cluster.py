@@ -9,6 +9,7 @@ from pydantic import AfterValidator, Field, field_validator, model_validator
 from components.intent import versions
 from components.intent.aws_data import unknown_ec2_type
 from components.intent.base import Cidr, IamRoleArn, Problems, ResourceName, Spec, duplicates, pattern_check
+from components.intent.cold_start import NodeColdStart, cold_start_problems
 from components.intent.instances import catalog
 
 KubernetesVersion = Literal[versions.EKS_KUBERNETES_VERSIONS]  # type: ignore[valid-type]
@@ -49,8 +50,11 @@ class NodeWarmPool(Spec):
     so a scale-out skips the EC2 launch and boot."""
 
     min_size: int = Field(1, ge=0, le=20, description="Instances kept in the warm pool.")
+    # `hibernated` stays a known word so it is refused with the reason (GPU pools), not as a typo.
     state: Literal["stopped", "running", "hibernated"] = Field(
-        "stopped", description="`stopped` costs only EBS; `running` is fastest and costs the full instance price."
+        "stopped",
+        description="`stopped` costs only EBS; `running` is fastest and costs the full instance price. "
+        "`hibernated` is refused: GPU instances cannot hibernate.",
     )
     reuse_on_scale_in: bool = Field(
         True, description="Return instances to the warm pool on scale-in instead of terminating them."
@@ -76,6 +80,7 @@ class GpuNodePool(Spec):
     )
     labels: dict[str, str] = Field(default_factory=dict, description="Extra node labels.")
     warm_pool: NodeWarmPool | None = Field(None, description="Keep initialised instances ready for scale-out.")
+    cold_start: NodeColdStart = Field(default_factory=NodeColdStart, description="Shorter replica starts on these nodes.")
 
     @model_validator(mode="after")
     def _uniform_gpus(self) -> GpuNodePool:
@@ -119,6 +124,8 @@ class GpuNodePool(Spec):
                 )
         if duplicates(self.instance_types):
             problems.add(("instance_types",), f"repeated instance types: {duplicates(self.instance_types)}")
+        for loc, message in cold_start_problems(self):
+            problems.add(loc, message)
         if self.min_size > self.max_size:
             problems.add(("min_size",), f"min_size ({self.min_size}) must not exceed max_size ({self.max_size})")
         problems.raise_if_any()

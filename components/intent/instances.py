@@ -40,6 +40,9 @@ class InstanceType(Spec):
     gpu_count: int = Field(ge=1, le=16)
     vcpus: int = Field(ge=1)
     memory_gib: int = Field(ge=1)
+    # NVMe instance store in GB (0: none); included in the instance price, wiped on stop.
+    instance_store_gb: int = Field(ge=0)
+    instance_store_source: str
     source: str
     ec2_usd_per_hour: Price
     sagemaker_usd_per_hour: Price | None = None
@@ -65,7 +68,7 @@ class Catalog(Spec):
         for name, itype in self.instances.items():
             if itype.gpu not in self.gpus:
                 raise ValueError(f"instance {name} names unknown GPU {itype.gpu}")
-            cited |= {itype.source, itype.ec2_usd_per_hour.source}
+            cited |= {itype.source, itype.instance_store_source, itype.ec2_usd_per_hour.source}
             if itype.sagemaker_usd_per_hour:
                 cited.add(itype.sagemaker_usd_per_hour.source)
         missing = sorted(cited - set(self.sources))

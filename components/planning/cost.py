@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from components.intent.cluster import GpuNodePool
+from components.intent.cold_start import instance_store_gb
 from components.intent.instances import catalog
 from components.intent.model import ModelSpec
 from components.intent.prices import price_list
@@ -226,6 +227,17 @@ def _eks_items(spec: StackSpec, scenario: Scenario) -> list[LineItem]:
             LineItem(label, nodes, "node", _hourly(instance_price_per_hour(itype, "eks", spot)), instance_price_source(itype, "eks", spot))
         )
         items.append(LineItem(f"GPU pool {pool.name} volumes (gp3)", nodes * pool.disk_gib, "GiB", gp3.value, gp3.source))
+        if pool.cold_start.instance_store == "raid0":
+            # Shown so the disks the levers use are visible; EC2 bills them with the instance.
+            items.append(
+                LineItem(
+                    f"GPU pool {pool.name} NVMe instance store (RAID0)",
+                    nodes * instance_store_gb(pool),
+                    "GB",
+                    0.0,
+                    f"included in the instance price ({facts.instances[itype].instance_store_source})",
+                )
+            )
         warm = pool.warm_pool
         if warm is not None and warm.min_size:
             if warm.state == "running":
@@ -305,6 +317,13 @@ def stack_cost(spec: StackSpec) -> StackCost:
             f"${prices.rate('eks_extended_support').value}/h instead"
         )
     notes.append("not estimated: data transfer, CloudWatch, ECR storage, load balancer capacity units, request charges")
+    if spec.target == "eks" and spec.cluster is not None:
+        levers = [p.name for p in spec.cluster.gpu_pools if p.cold_start.image_pull == "soci_parallel" or p.cold_start.compile_cache == "node"]
+        if levers:
+            notes.append(
+                f"cold-start levers on {', '.join(levers)}: SOCI parallel pull and the node compile cache cost nothing "
+                "beyond the nodes and root volumes above (the cache is a directory on the root volume or the instance store)"
+            )
     estimates = {}
     for scenario in ("idle", "busy"):
         specific = _eks_items(spec, scenario) if spec.target == "eks" else _sagemaker_items(spec, scenario)

@@ -30,7 +30,8 @@ class Replica:
 
 
 class Node:
-    __slots__ = ("ready_at", "launched_at", "slots", "used", "placeholders", "image_cached", "idle_since", "ended_at")
+    __slots__ = ("ready_at", "launched_at", "slots", "used", "placeholders", "image_cached", "served", "idle_since",
+                 "ended_at")
 
     def __init__(self, launched_at: float, ready_at: float, slots: int) -> None:
         self.launched_at = launched_at
@@ -39,6 +40,8 @@ class Node:
         self.used = 0
         self.placeholders = 0
         self.image_cached = False
+        # Has run this model: its node cache (compile_cache node) is warm.
+        self.served = False
         self.idle_since = ready_at
         self.ended_at: float | None = None
 
@@ -127,6 +130,7 @@ class EksFleet(Fleet):
                 self.pending += 1
                 continue
             node.used += 1
+            node.served = True
             self.replicas.append(self.make_replica(0.0, 0.0, node))
         self._place(0.0)
 
@@ -154,9 +158,12 @@ class EksFleet(Fleet):
                 node = next((n for n in ready_nodes if n.free), None)
             if node is None:
                 break
-            start = self.timings.on_warm_slot_s if node.image_cached else self.timings.on_ready_node_s
+            if not node.image_cached:
+                start = self.timings.on_ready_node_s
+            else:
+                start = self.timings.on_served_node_s if node.served else self.timings.on_warm_slot_s
             node.used += 1
-            node.image_cached = True
+            node.image_cached = node.served = True
             self.pending -= 1
             self.replicas.append(self.make_replica(t + start, t, node))
         while self.pending_placeholders:

@@ -24,8 +24,23 @@ STREAM_GIB_PER_S = 1.0
 ENGINE_INIT_S = 90.0  # compile, CUDA-graph capture, profiling without a persisted cache: 60-180 s
 TRITON_INIT_S = 20.0  # loading an ONNX/TensorRT model: an assumption
 READINESS_S = 10.0  # the readiness probe's period (components/compilers/kserve.py)
-# A managed node group warm pool hands over an initialised instance (assumptions).
-WARM_NODE_START_S = {"stopped": 60.0, "hibernated": 45.0, "running": 10.0}
+# A managed node group warm pool hands over an initialised instance (assumptions). No
+# `hibernated`: GPU instances cannot hibernate, and the intent refuses it (cold_start.py).
+WARM_NODE_START_S = {"stopped": 60.0, "running": 10.0}
+
+# Cold-start levers (components/intent/cold_start.py), each with its source.
+# SOCI parallel pull/unpack: "reducing image pull time by up to 50%" (aws-samples/karpenter-blueprints,
+# blueprints/soci-snapshotter README; AL2023 AMIs from v20250821). "Up to": the best case cited,
+# taken as is, so this factor is optimistic until measured on our image.
+SOCI_PARALLEL_PULL_FACTOR = 0.5
+# A node-local compile cache: vLLM on L40S spent 200 s in Dynamo, compile, CUDA-graph capture and
+# engine init with no cache and 64 s with its cache directory persisted (tensorfuse.io,
+# performance-facts §3.2). Only a replica on a node that already ran the model finds the cache.
+COMPILE_CACHE_ENGINE_FACTOR = 64.0 / 200.0
+# Hugging Face downloads kept in the node cache on the NVMe array are read back locally. The
+# Run:ai streamer read an 8B model from local io2 in 7.53 s (NVIDIA, performance-facts §3.2),
+# ~2 GiB/s; NVMe instance store is assumed no slower. S3 sources stream every time: no local copy.
+LOCAL_NVME_GIB_PER_S = 2.0
 
 # SageMaker: a new instance of an endpoint variant (an assumption; no first-party figure was
 # found). SageMaker copies the model to /opt/ml/model before the container starts, which is
@@ -67,6 +82,10 @@ class Timings:
     warm_node_start_s: float | None = None
     warm_nodes: int = 0
     readiness_s: float = READINESS_S
+    # On a node that already ran this model (its node cache holds the compile cache and any
+    # cached weights); None: no node cache, the same as any node with the image.
+    served_weight_load_s: float | None = None
+    served_engine_init_s: float | None = None
 
     @property
     def on_ready_node_s(self) -> float:
@@ -77,6 +96,13 @@ class Timings:
     def on_warm_slot_s(self) -> float:
         """A replica taking a warm-pool placeholder's GPUs: node up, image pulled."""
         return self.weight_load_s + self.engine_init_s + self.readiness_s
+
+    @property
+    def on_served_node_s(self) -> float:
+        """A replica on a node that already ran this model: image there, node cache warm."""
+        weights = self.weight_load_s if self.served_weight_load_s is None else self.served_weight_load_s
+        engine = self.engine_init_s if self.served_engine_init_s is None else self.served_engine_init_s
+        return weights + engine + self.readiness_s
 
     @property
     def cold_s(self) -> float:
@@ -91,6 +117,8 @@ class Timings:
             weight_load_s=self.weight_load_s * factor,
             engine_init_s=self.engine_init_s * factor,
             warm_node_start_s=None if self.warm_node_start_s is None else self.warm_node_start_s * factor,
+            served_weight_load_s=None if self.served_weight_load_s is None else self.served_weight_load_s * factor,
+            served_engine_init_s=None if self.served_engine_init_s is None else self.served_engine_init_s * factor,
         )
 
 
@@ -106,12 +134,24 @@ def timings(model: ModelSpec, target: Target, pool: GpuNodePool | None = None) -
             engine_init_s=init,
         )
     warm = pool.warm_pool if pool is not None else None
+    levers = pool.cold_start if pool is not None else None
+    pull = IMAGE_PULL_S
+    if levers is not None and levers.image_pull == "soci_parallel":
+        pull *= SOCI_PARALLEL_PULL_FACTOR
+    served_weights = served_engine = None
+    if levers is not None and levers.compile_cache == "node":
+        # Triton compiles nothing at start-up; its figure is loading, which a cache does not skip.
+        served_engine = init * COMPILE_CACHE_ENGINE_FACTOR if model.runtime == "vllm" else init
+        cached_download = model.source.startswith("hf://") and levers.instance_store == "raid0"
+        served_weights = weights / LOCAL_NVME_GIB_PER_S if cached_download else weights / STREAM_GIB_PER_S
     return Timings(
         target="eks",
         node_provision_s=NODE_PROVISION_S,
-        image_pull_s=IMAGE_PULL_S,
+        image_pull_s=pull,
         weight_load_s=weights / STREAM_GIB_PER_S,
         engine_init_s=init,
         warm_node_start_s=WARM_NODE_START_S[warm.state] if warm is not None else None,
         warm_nodes=warm.min_size if warm is not None else 0,
+        served_weight_load_s=served_weights,
+        served_engine_init_s=served_engine,
     )

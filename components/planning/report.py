@@ -241,6 +241,11 @@ def comparison_table(comparison: Comparison) -> str:
     lines.append(
         f"  cold start: {chain} + weights {times.weight_load_s:.0f} s + engine {times.engine_init_s:.0f} s + "
         f"ready {times.readiness_s:.0f} s = {times.cold_s:.0f} s"
+        + (
+            f"; {times.on_served_node_s:.0f} s on a node that already ran it (node cache)"
+            if times.on_served_node_s != times.on_warm_slot_s
+            else ""
+        )
     )
     trace = comparison.trace
     lines.append(f"  trace: {trace.name}, {trace.duration_s:.0f} s, {comparison.stack.requests:,} requests")

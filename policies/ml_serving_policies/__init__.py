@@ -18,6 +18,7 @@ from . import (
     ecr,
     eks,
     governance,
+    host_paths,
     iam,
     images,
     kubernetes,
@@ -37,6 +38,7 @@ PACK_ENFORCEMENT = EnforcementLevel.MANDATORY
 
 POLICIES: list[Policy] = [
     *kubernetes.POLICIES,
+    *host_paths.POLICIES,
     *autoscaling.POLICIES,
     *images.POLICIES,
     *sagemaker.POLICIES,

@@ -25,6 +25,7 @@ from . import (
     ecr,
     eks,
     governance,
+    host_paths,
     iam,
     images,
     kubernetes,
@@ -38,6 +39,7 @@ from .config import ENVIRONMENTS, PolicySetting, for_environment
 REFERENCE_PATH = Path(__file__).resolve().parents[2] / "docs" / "policies.md"
 TOPICS = [
     (kubernetes, "GPU pods"),
+    (host_paths, "Host paths"),
     (autoscaling, "Autoscaling"),
     (images, "Images"),
     (sagemaker, "SageMaker rollouts"),

@@ -42,7 +42,7 @@ def test_unknown_field_inside_a_list_of_pools(dev_config):
     dev_config["ml-serving:cluster"]["gpu_pools"][0]["max_nodes"] = 3
     problems = problems_of(dev_config)
     assert problems == [
-        "ml-serving:cluster.gpu_pools[0].max_nodes: unknown field; allowed: ami, capacity_type, disk_gib, "
+        "ml-serving:cluster.gpu_pools[0].max_nodes: unknown field; allowed: ami, capacity_type, cold_start, disk_gib, "
         "instance_types, labels, max_size, min_size, name, warm_pool"
     ]
 

@@ -62,7 +62,7 @@ def test_the_report_blames_resources_and_renders_a_section():
         ("s3-buckets-versioned", "logs"),
     ]
     section = report.section()
-    assert section.startswith("## Policies\n\nPack `ml-serving` with `policies/config.prod.json` (prod): 44 policies, 43 mandatory, 1 advisory.")
+    assert section.startswith("## Policies\n\nPack `ml-serving` with `policies/config.prod.json` (prod): 45 policies, 44 mandatory, 1 advisory.")
     assert "4 violations, 4 mandatory" in section
     assert ("| mandatory | ecr-immutable-tags | `aws:ecr/repository:Repository` vllm | imageTagMutability is MUTABLE: "
             "a pushed tag can later point at different bits. |") in section
@@ -78,7 +78,7 @@ def test_dev_reports_the_same_findings_as_advisories():
     report = check(Recording(stack="dev", resources=list(broken.values())), "dev")
     assert [(v.policy, v.enforcement) for v in report.violations] == [("ecr-immutable-tags", "advisory")]
     assert report.mandatory == []
-    assert "44 policies, 2 mandatory, 39 advisory, 3 disabled." in report.section()
+    assert "45 policies, 2 mandatory, 40 advisory, 3 disabled." in report.section()
 
 
 def _stack_file(tmp_path, environment: str, gpu_max: int):
