@@ -92,7 +92,8 @@ class DayClock:
     start_minute: float = 0.0
 
     def minute(self, t: float) -> float:
-        return (self.start_minute + t / self.day_s * MINUTES_PER_DAY) % MINUTES_PER_DAY
+        # Multiplied first: whole seconds of a real day land on whole minutes exactly.
+        return (self.start_minute + t * MINUTES_PER_DAY / self.day_s) % MINUTES_PER_DAY
 
     def seconds(self, minutes: float) -> float:
         """Simulated seconds a span of `minutes` of the day lasts."""
