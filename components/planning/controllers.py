@@ -443,6 +443,19 @@ def _steady_combined(combined: CombinedSignal) -> Callable[[OpeningLoad, float],
     return steady
 
 
+def _combined_metric(combined: CombinedSignal) -> Callable[[Probe], float]:
+    def metric(probe: Probe) -> float:
+        return keda_composite(combined.replicas_worth(probe.waiting(), probe.running()))
+
+    return metric
+
+
+def keda_composite(value: float) -> float:
+    """The formula's result as KEDA hands it to the HPA: whole milli-units, truncated
+    (`Value.SetMilli(int64(out * 1000))` in pkg/scaling/modifiers/formula.go)."""
+    return math.floor(value * 1000 + 1e-9) / 1000
+
+
 def scheduled_floor(policy: AutoscalingPolicy, clock: DayClock) -> Callable[[float], int] | None:
     """The policy's scheduled floors as replicas wanted at each simulated second."""
     schedule = policy.schedule
@@ -466,8 +479,7 @@ def stack_policy(policy: AutoscalingPolicy, target: str, clock: DayClock = REAL_
         combined = policy.combined
         if combined is not None:
             what = f"KEDA waiting/{combined.queue_per_replica:g} + running/{combined.running_per_replica:g}"
-            metric: Callable[[Probe], float] = lambda p: combined.replicas_worth(p.waiting(), p.running())
-            value, steady = 1.0, _steady_combined(combined)
+            metric, value, steady = _combined_metric(combined), 1.0, _steady_combined(combined)
         else:
             what = f"KEDA {policy.signal} > {policy.target:g}/replica"
             metric, value, steady = _signal_metric(policy.signal), policy.target, SIGNAL_STEADY[policy.signal]

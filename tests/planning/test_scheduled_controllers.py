@@ -82,6 +82,14 @@ def test_the_combined_signal_asks_for_the_replicas_worth_of_queue_and_batch():
     assert _decide(_policy_of(signal="queue_depth", target=2), 4, queued=0, batch=96) < 4
 
 
+def test_the_formula_reaches_the_hpa_in_whole_milli_units():
+    policy = _policy_of(combined=COMBINED)
+    # 96.0096 / 24 = 4.0004: KEDA truncates it to 4.000, so 3 replicas go to 4, not 5.
+    assert _decide(policy, 3, queued=0, batch=96.0096) == 4
+    # 4.001 survives the truncation: ceil gives 5.
+    assert _decide(policy, 3, queued=0, batch=96.024) == 5
+
+
 def test_a_cron_floor_inside_the_formula_is_a_maximum_and_reads_one_outside_its_window():
     policy = _policy_of(combined=COMBINED, schedule=WINDOW)
     # 08:00, load worth 2 replicas: the floor's 6 wins.
@@ -123,7 +131,8 @@ def test_day_clocks_place_trace_seconds_in_the_day():
 
 def test_hourly_floors_cover_the_load_one_cold_start_ahead():
     # A step to 10 req/s from 09:00 to 18:00 of a real day; μ 2.5 req/s, a 30-minute lead.
-    rate = lambda t: 10.0 if 9 * 3600 <= t < 18 * 3600 else 1.0
+    def rate(t):
+        return 10.0 if 9 * 3600 <= t < 18 * 3600 else 1.0
     trace = traces.generate("office", rate, 10.0, 4.75, 86_400.0, seed=3, max_arrivals=2_000)
     floors = hourly_floors(trace, REAL_TIME, 2.5, 1800.0, 1.0, ceiling=10)
     assert floors[8] == 4, "08:00-09:00 must hold what 08:30-09:30 needs"
@@ -168,7 +177,8 @@ def test_a_floor_ahead_of_the_daily_peak_lifts_attainment(target):
 def _office_hours(model_setup, seed: int, day_s: float = 3600.0) -> traces.Trace:
     """Office hours compressed into `day_s`: 10 % of the ceiling, 80 % from 09:00 to 18:00."""
     low, high = 0.1 * model_setup.ceiling_rps, 0.8 * model_setup.ceiling_rps
-    rate = lambda t: high if 0.375 * day_s <= t % day_s < 0.75 * day_s else low
+    def rate(t):
+        return high if 0.375 * day_s <= t % day_s < 0.75 * day_s else low
     trace = traces.generate("office hours", rate, high, (15 * low + 9 * high) / 24, day_s, model_setup.workload, seed)
     return replace(trace, day_s=day_s)
 
