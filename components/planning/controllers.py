@@ -114,7 +114,7 @@ def hpa_proposal(value: float, target: float, current: int) -> int:
     ratio = value / (target * current)
     if abs(ratio - 1) <= platform.HPA_TOLERANCE:
         return current
-    return math.ceil(value / target - 1e-9)
+    return math.ceil(current * ratio - 1e-9)
 
 
 Select = Literal["Max", "Min"]
