@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 STACK  ?= dev
 STACKS := $(patsubst stacks/Pulumi.%.yaml,%,$(wildcard stacks/Pulumi.*.yaml))
 
-.PHONY: venv policy-venv checkov-venv synth synth-all urns diff simulate tune bench test docs constraints bootstrap clean
+.PHONY: venv policy-venv checkov-venv synth synth-all urns diff simulate tune loadtest bench test docs constraints bootstrap clean
 
 $(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -61,7 +61,7 @@ diff: $(STAMP)
 # or a CSV file (timestamp_s,prompt_tokens,output_tokens); TRACE_PEAK=<f> rescales a CSV so
 # its busiest minute is f x what max_replicas serve at the SLO; MODEL=<name> for one model.
 PLAN_ARGS = $(if $(STACK_FILE),--stack-file $(STACK_FILE),--stack $(STACK)) $(if $(TRACE),--trace $(TRACE)) \
-	$(if $(TRACE_PEAK),--trace-peak $(TRACE_PEAK)) $(if $(MODEL),--model $(MODEL))
+	$(if $(TRACE_PEAK),--trace-peak $(TRACE_PEAK)) $(if $(MODEL),--model $(MODEL)) $(if $(PROFILE),--profile $(PROFILE))
 simulate: $(STAMP)
 	$(BIN)/python -m components.planning simulate $(PLAN_ARGS)
 
@@ -69,6 +69,12 @@ simulate: $(STAMP)
 # a stress trace, printed as the stack-file lines to change; writes simulation.json too.
 tune: $(STAMP)
 	$(BIN)/python -m components.planning tune $(PLAN_ARGS)
+
+# Load-test Jobs, one per model, to calibrate the planner after a deploy (docs/performance.md):
+# build/<stack>/loadtest/<model>.yaml. IMAGE / SDK_IMAGE: the client images by digest.
+loadtest: $(STAMP)
+	$(BIN)/python -m components.preview.loadtest $(if $(STACK_FILE),--stack-file $(STACK_FILE),--stack $(STACK)) \
+		$(if $(MODEL),--model $(MODEL)) $(if $(IMAGE),--image $(IMAGE)) $(if $(SDK_IMAGE),--sdk-image $(SDK_IMAGE))
 
 # Benchmarks, not tests: the simulator, and make synth with 1, 10 and 100 models.
 # Results and method: docs/performance.md.

@@ -14,6 +14,7 @@ from components.images import ServingImages, ServingImagesArgs
 from components.intent.stack import StackSpec
 from components.keda import Keda, KedaArgs
 from components.kserve import KServe, KServeArgs
+from components.leader_worker_set import LeaderWorkerSetController, LeaderWorkerSetControllerArgs
 from components.model_deployment import ModelDeployment, ModelDeploymentArgs
 from components.model_dns import ModelDns, ModelDnsArgs
 from components.model_namespace import ModelNamespace, ModelNamespaceArgs
@@ -144,7 +145,13 @@ def deploy_eks(spec: StackSpec, aws_provider: aws.Provider) -> dict:
     namespace = ModelNamespace(f"{prefix}-model-namespace", ModelNamespaceArgs(after=ready), in_cluster)
     gateway = ModelGateway(
         f"{prefix}-gateway",
-        ModelGatewayArgs(versions.envoy_gateway, MODELS_NAMESPACE, cluster_spec.model_domain, after=[*ready, namespace]),
+        ModelGatewayArgs(
+            versions.envoy_gateway,
+            MODELS_NAMESPACE,
+            cluster_spec.model_domain,
+            after=[*ready, namespace],
+            inference_pools=any(m.routing.balancer == "endpoint_picker" for m in spec.models),
+        ),
         in_cluster,
     )
     dns = ModelDns(
@@ -178,6 +185,9 @@ def deploy_eks(spec: StackSpec, aws_provider: aws.Provider) -> dict:
         KServeArgs(versions.kserve, versions.cert_manager, keda=keda.release, monitoring=monitoring.release, after=ready),
         in_cluster,
     )
+    multinode = [
+        LeaderWorkerSetController(f"{prefix}-lws", LeaderWorkerSetControllerArgs(after=ready), in_cluster)
+    ] if any(m.nodes_per_replica() > 1 for m in spec.models) else []
     images = serving_images(spec, prefix, key, protect, on_aws)
     configs = triton_configs(spec, prefix, storage, key, on_aws)
     runtimes = ServingRuntimes(
@@ -208,7 +218,7 @@ def deploy_eks(spec: StackSpec, aws_provider: aws.Provider) -> dict:
                 region=spec.region,
                 domain=cluster_spec.model_domain,
                 image=images.refs[model.runtime],
-                after=[runtimes, keda, gateway, namespace, *configs.get(model.name, [])],
+                after=[runtimes, keda, gateway, namespace, *multinode, *configs.get(model.name, [])],
                 rollout_actor=rollout_actor if model.automated_rollout else None,
                 team=spec.tags.get("team"),
             ),

@@ -15,12 +15,25 @@ def install(
     values: pulumi.Input[Values],
     opts: pulumi.ResourceOptions,
 ) -> k8s.helm.v3.Release:
+    return install_release(resource_name, chart_key, RELEASES[chart_key], NAMESPACES[chart_key], version, values, opts)
+
+
+def install_release(
+    resource_name: str,
+    chart_key: str,
+    release: str,
+    namespace: str,
+    version: str,
+    values: pulumi.Input[Values],
+    opts: pulumi.ResourceOptions,
+) -> k8s.helm.v3.Release:
+    """A chart installed once per object it serves (one inferencepool release per model version)."""
     chart = versions.CHARTS[chart_key]
     oci = chart.repo.startswith("oci://")
     return k8s.helm.v3.Release(
         resource_name,
-        name=RELEASES[chart_key],
-        namespace=NAMESPACES[chart_key],
+        name=release,
+        namespace=namespace,
         create_namespace=True,
         chart=f"{chart.repo}/{chart.chart}" if oci else chart.chart,
         repository_opts=None if oci else k8s.helm.v3.RepositoryOptsArgs(repo=chart.repo),

@@ -8,16 +8,25 @@ from dataclasses import dataclass, field
 
 import pulumi
 
-from components import kube
+from components import helm, kube
 from components.compilers import flagger, metrics
 from components.compilers.disruption import disruption_budget
+from components.compilers.endpoint_picker import picker_values, pool_name, uses_picker
 from components.compilers.keda import interceptor_route, scaled_object
 from components.compilers.kserve import inference_service
+from components.compilers.leader_worker_set import (
+    group_disruption_budget,
+    is_multinode,
+    leader_service,
+    leader_worker_set,
+    scale_groups,
+)
 from components.compilers.monitoring import prometheus_rule
 from components.compilers.rollout import served_versions
 from components.compilers.routing import experiment_route, http_route, model_host, request_timeout_s
 from components.compilers.serving import MODELS_NAMESPACE
 from components.compilers.warm_pool import warm_pool
+from components.intent import versions as pins
 from components.intent.model import ModelSpec
 
 
@@ -53,8 +62,18 @@ class ModelDeployment(pulumi.ComponentResource):
             )
 
         services = []
+        pickers: list[pulumi.Resource] = []
         for served in versions:
-            isvc = apply(inference_service(served, args.pool_name, args.region, args.surge))
+            if is_multinode(served):
+                # A replica across nodes: a LeaderWorkerSet group per replica, its leaders
+                # behind the version's Service, scaled by whole groups.
+                group = apply(leader_worker_set(served, args.pool_name, args.region, args.image))
+                services += [group, apply(leader_service(served), [group])]
+                query = metrics.load(model.runtime, model.autoscaling.signal, metrics.selector(MODELS_NAMESPACE, served.name))
+                apply(scale_groups(scaled_object(served, query, None), served), [group])
+                apply(group_disruption_budget(served), [group])
+                continue
+            isvc = apply(inference_service(served, args.pool_name, args.region, args.surge, args.image))
             services.append(isvc)
             wake_route = None
             if model.autoscaling.scale_to_zero:
@@ -64,13 +83,28 @@ class ModelDeployment(pulumi.ComponentResource):
             query = metrics.load(model.runtime, model.autoscaling.signal, metrics.selector(MODELS_NAMESPACE, served.name))
             apply(scaled_object(served, query, wake_route), [isvc])
             apply(disruption_budget(served), [isvc])
+            if uses_picker(served):
+                # Every version keeps its pool, also while a canary's route splits over the
+                # Services, so the route can move onto a pool without waiting for its picker.
+                pickers.append(
+                    helm.install_release(
+                        f"{name}-{served.version}-picker",
+                        "inferencepool",
+                        pool_name(served),
+                        MODELS_NAMESPACE,
+                        pins.CHARTS["inferencepool"].version,
+                        picker_values(served),
+                        pulumi.ResourceOptions(parent=self, depends_on=[*args.after, isvc]),
+                    )
+                )
+        backends = [*services, *pickers]
         if model.automated_rollout:
-            self._automated_rollout(apply, args, versions, host, services)
+            self._automated_rollout(apply, args, versions, host, backends)
         else:
-            apply(http_route(model, versions, args.domain), services)
+            apply(http_route(model, versions, args.domain), backends)
         experiment = experiment_route(model, versions, args.domain)
         if experiment is not None:
-            apply(experiment, services)
+            apply(experiment, backends)
         apply(prometheus_rule(model, versions, args.team))
         placeholders = warm_pool(model, args.pool_name, args.image)
         if placeholders is not None:

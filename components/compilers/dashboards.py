@@ -5,6 +5,7 @@ import json
 from typing import Any
 
 from components.compilers import metrics
+from components.compilers.endpoint_picker import picker_panels
 from components.compilers.helm_values import NAMESPACES
 from components.compilers.serving import MODELS_NAMESPACE
 
@@ -21,7 +22,7 @@ def _panel(index: int, title: str, expr: str, unit: str) -> dict[str, Any]:
         "gridPos": {"h": 8, "w": 12, "x": 12 * (index % 2), "y": 8 * (index // 2)},
         "datasource": {"type": "prometheus", "uid": "${datasource}"},
         "fieldConfig": {"defaults": {"unit": unit}, "overrides": []},
-        "targets": [{"refId": "A", "expr": expr, "legendFormat": "{{inferenceservice}}"}],
+        "targets": [{"refId": "A", "expr": expr, "legendFormat": "{{service}}" if "-epp" in expr else "{{inferenceservice}}"}],
     }
 
 
@@ -37,6 +38,7 @@ def _panels(runtime: str) -> list[tuple[str, str, str]]:
             ("Requests completed per second", f"{per_version} (rate({metrics.VLLM_SUCCESS}{{{_SEL}}}[1m]))", "reqps"),
             ("5xx share", f'{per_version} (rate({metrics.VLLM_HTTP}{{{_SEL},status="5xx"}}[5m])) / {per_version} (rate({metrics.VLLM_HTTP}{{{_SEL}}}[5m]))', "percentunit"),
             ("Replicas ready", f'sum by (deployment) (kube_deployment_status_replicas_available{{namespace="{MODELS_NAMESPACE}"}})', "short"),
+            *picker_panels(MODELS_NAMESPACE),
             ("Canary weight (Flagger)", f"max by (workload) ({FLAGGER_WEIGHT})", "percent"),
         ]
     return [

@@ -28,6 +28,9 @@ RELEASES = {
     "cluster-autoscaler": "cluster-autoscaler",
     "envoy-gateway": "eg",
     "external-dns": "external-dns",
+    "ai-gateway-crds": "aieg-crd",
+    "ai-gateway": "aieg",
+    "lws": "lws",
     "flagger": "flagger",
 }
 NAMESPACES = {
@@ -42,8 +45,14 @@ NAMESPACES = {
     "cluster-autoscaler": "kube-system",
     "envoy-gateway": "envoy-gateway-system",
     "external-dns": "external-dns",
+    "ai-gateway-crds": "envoy-ai-gateway-system",
+    "ai-gateway": "envoy-ai-gateway-system",
+    "lws": "lws-system",
     "flagger": "flagger-system",
 }
+# The AI Gateway chart's controller Service and the port Envoy Gateway calls its hooks on.
+AI_GATEWAY_EXTENSION_HOST = "ai-gateway-controller.envoy-ai-gateway-system.svc.cluster.local"
+AI_GATEWAY_EXTENSION_PORT = 1063
 MONITOR_LABELS = {"release": RELEASES["kube-prometheus-stack"]}
 # The operator always creates this headless Service in front of Prometheus.
 PROMETHEUS_URL = f"http://prometheus-operated.{NAMESPACES['kube-prometheus-stack']}.svc:9090"
@@ -191,6 +200,41 @@ def external_dns(domain: str, owner: str, region: str) -> Values:
         "extraArgs": {"aws-zone-type": "private"},
         "env": [{"name": "AWS_DEFAULT_REGION", "value": region}],
         "serviceAccount": {"create": True, "name": EXTERNAL_DNS_SERVICE_ACCOUNT},
+    }
+
+
+def envoy_gateway(inference_pools: bool) -> Values:
+    """Chart defaults, plus (when a model routes through an endpoint picker) the extension
+    manager that hands InferencePool backendRefs to the Envoy AI Gateway controller.
+
+    Envoy Gateway merges `config.envoyGateway` whole into its EnvoyGateway config file, so
+    the chart never names these keys. failOpen stays false: a failing hook freezes the
+    proxies' last good configuration rather than dropping the pools from it.
+    """
+    if not inference_pools:
+        return {}
+    return {
+        "config": {
+            "envoyGateway": {
+                # The chart's own defaults, repeated: a user map replaces them key by key.
+                "gateway": {"controllerName": "gateway.envoyproxy.io/gatewayclass-controller"},
+                "provider": {"type": "Kubernetes"},
+                "logging": {"level": {"default": "info"}},
+                "extensionApis": {"enableBackend": True, "enableEnvoyPatchPolicy": True},
+                "extensionManager": {
+                    "backendResources": [{"group": "inference.networking.k8s.io", "kind": "InferencePool", "version": "v1"}],
+                    "hooks": {
+                        "xdsTranslator": {
+                            "translation": {
+                                part: {"includeAll": True} for part in ("listener", "route", "cluster", "secret")
+                            },
+                            "post": ["Translation", "Cluster", "Route"],
+                        }
+                    },
+                    "service": {"fqdn": {"hostname": AI_GATEWAY_EXTENSION_HOST, "port": AI_GATEWAY_EXTENSION_PORT}},
+                },
+            }
+        }
     }
 
 

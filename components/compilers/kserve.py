@@ -1,6 +1,7 @@
 """KServe objects: our ClusterServingRuntimes and one InferenceService per served version."""
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -38,6 +39,9 @@ UID = 1000
 CACHE_DIR = "/cache"
 GPU_TOLERATION = {"key": GPU_TAINT_KEY, "operator": "Exists", "effect": "NoSchedule"}
 HF_TOKEN_SECRET = "hf-token"
+# LoRA adapters are copied here by the init container; vLLM reads them from local disk only.
+ADAPTER_DIR = "/adapters"
+FETCH_ADAPTERS = "/usr/local/bin/ml-serving-fetch-adapters"
 TRITON_CONFIG_ANNOTATION = "ml-serving/triton-config"
 
 CONTAINER_SECURITY = {
@@ -116,10 +120,11 @@ def pod_size(model: ModelSpec) -> PodSize:
     """A replica's share of its node: CPU and memory split by replicas per node, leaving room
     for the kubelet and the node's daemons. /dev/shm is memory-backed and counts against it."""
     itype = catalog().instances[model.instance_type]
-    per_node = itype.gpu_count // model.gpus
+    # A replica across nodes has one pod per node, each holding the whole node.
+    per_node = max(1, itype.gpu_count // model.gpus)
     cpu = max(1, math.floor(itype.vcpus / per_node) - 1)
     memory_gib = max(4, math.floor(itype.memory_gib / per_node * 0.75))
-    shm_gib = 2 if model.gpus == 1 else min(16, 4 * model.gpus)
+    shm_gib = 2 if model.gpus == 1 else min(16, 4 * min(model.gpus, itype.gpu_count))
     return PodSize(cpu=str(cpu), memory=f"{memory_gib}Gi", shm=f"{shm_gib}Gi")
 
 
@@ -165,6 +170,11 @@ def _probes(runtime: str, weights_gib: float) -> dict[str, Any]:
     }
 
 
+def vllm_args(served: ServedVersion) -> list[str]:
+    """The `vllm serve` flags of a served version (multi-node groups add their own)."""
+    return _vllm_args(served)
+
+
 def _vllm_args(served: ServedVersion) -> list[str]:
     model = served.model
     engine = model.vllm
@@ -182,7 +192,7 @@ def _vllm_args(served: ServedVersion) -> list[str]:
         f"--max-model-len={engine.max_model_len}",
         f"--gpu-memory-utilization={engine.gpu_memory_utilization}",
         f"--dtype={engine.dtype}",
-        f"--tensor-parallel-size={model.gpus}",
+        f"--tensor-parallel-size={tensor_parallel(model)}",
         f"--max-num-seqs={engine.max_num_seqs}",
     ]
     chosen = kernel(engine.quantization, engine.dtype)
@@ -191,7 +201,60 @@ def _vllm_args(served: ServedVersion) -> list[str]:
         args.append(f"--quantization={chosen.name}")
     if engine.kv_cache_dtype != "auto":
         args.append(f"--kv-cache-dtype={engine.kv_cache_dtype}")
+    args.extend(_lora_args(served))
     return args
+
+
+def tensor_parallel(model: ModelSpec) -> int:
+    """GPUs one tensor-parallel group spans: the replica's GPUs, at most one node's."""
+    return min(model.gpus, catalog().instances[model.instance_type].gpu_count)
+
+
+def adapter_path(name: str) -> str:
+    return f"{ADAPTER_DIR}/{name}"
+
+
+def _lora_args(served: ServedVersion) -> list[str]:
+    """Static adapters, loaded at start-up. Runtime loading (VLLM_ALLOW_RUNTIME_LORA_UPDATING)
+    stays off: it opens an unauthenticated load endpoint, and an adapter a replica loaded on
+    request is gone after a restart, so the stack file would not say what is served."""
+    engine = served.model.vllm
+    assert engine is not None
+    if not served.adapters:
+        return []
+    modules = [
+        json.dumps(
+            {"name": a.name, "path": adapter_path(a.name), "base_model_name": served.model.name},
+            separators=(",", ":"),
+        )
+        for a in served.adapters
+    ]
+    return [
+        "--enable-lora",
+        f"--max-loras={engine.resolved_max_loras()}",
+        f"--max-lora-rank={max(a.rank for a in served.adapters)}",
+        f"--max-cpu-loras={engine.resolved_max_cpu_loras()}",
+        "--lora-modules",
+        *modules,
+    ]
+
+
+def _adapter_fetch(served: ServedVersion, image: Any, region: str) -> list[Manifest]:
+    """The init container that copies each adapter's S3 folder to the adapters volume."""
+    if not served.adapters:
+        return []
+    return [
+        {
+            "name": "fetch-adapters",
+            "image": image,
+            "command": [FETCH_ADAPTERS],
+            "args": [f"{a.source}={adapter_path(a.name)}" for a in served.adapters],
+            "env": [{"name": "AWS_REGION", "value": region}, {"name": "AWS_DEFAULT_REGION", "value": region}],
+            "resources": {"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"memory": "1Gi"}},
+            "volumeMounts": [{"name": "adapters", "mountPath": ADAPTER_DIR}],
+            "securityContext": CONTAINER_SECURITY,
+        }
+    ]
 
 
 def _triton_args(served: ServedVersion) -> list[str]:
@@ -233,14 +296,22 @@ def version_labels(served: ServedVersion) -> dict[str, str]:
     }
 
 
-def inference_service(served: ServedVersion, pool_name: str, region: str, surge: bool) -> Manifest:
-    """One version of a model, in Standard mode, scaled by our own KEDA ScaledObject."""
+def inference_service(
+    served: ServedVersion, pool_name: str, region: str, surge: bool, image: Any = None
+) -> Manifest:
+    """One version of a model, in Standard mode, scaled by our own KEDA ScaledObject.
+    `image` is the runtime's image, which the adapter init container runs."""
     model = served.model
     size = pod_size(model)
     gpus = str(model.gpus)
     args = _vllm_args(served) if model.runtime == "vllm" else _triton_args(served)
     fmt, fmt_version = MODEL_FORMATS[model.runtime]
     labels = version_labels(served)
+    init = _adapter_fetch(served, image, region)
+    if init and image is None:
+        raise ValueError(f"{served.name} serves LoRA adapters; pass the runtime image for their init container")
+    adapter_volume = [{"name": "adapters", "emptyDir": {}}] if init else []
+    adapter_mount = [{"name": "adapters", "mountPath": ADAPTER_DIR, "readOnly": True}] if init else []
     return {
         "apiVersion": "serving.kserve.io/v1beta1",
         "kind": "InferenceService",
@@ -292,7 +363,9 @@ def inference_service(served: ServedVersion, pool_name: str, region: str, surge:
                     {"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": size.shm}},
                     {"name": "cache", "emptyDir": {}},
                     {"name": "tmp", "emptyDir": {}},
+                    *adapter_volume,
                 ],
+                **({"initContainers": init} if init else {}),
                 "model": {
                     "modelFormat": {"name": fmt, "version": fmt_version},
                     "runtime": RUNTIME_NAMES[model.runtime],
@@ -306,6 +379,7 @@ def inference_service(served: ServedVersion, pool_name: str, region: str, surge:
                         {"name": "dshm", "mountPath": "/dev/shm"},
                         {"name": "cache", "mountPath": CACHE_DIR},
                         {"name": "tmp", "mountPath": "/tmp"},
+                        *adapter_mount,
                     ],
                     "securityContext": CONTAINER_SECURITY,
                     **_probes(model.runtime, model.weights_gib()),

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from components.compilers import metrics
+from components.compilers.endpoint_picker import picker_alerts, uses_picker
 from components.compilers.helm_values import MONITOR_LABELS
 from components.compilers.kserve import MODEL_LABEL, RUNTIME_LABEL, VERSION_LABEL, cold_start_budget_s
 from components.compilers.rollout import ServedVersion
@@ -397,6 +398,13 @@ def _gate_alerts(model: ModelSpec, versions: list[ServedVersion], team: str | No
     ]
 
 
+def _picker_rules(served: ServedVersion, team: str | None) -> list[dict[str, Any]]:
+    return [
+        _alert(name, expr, duration, severity, summary, _labels(served, team), "route-through-the-endpoint-picker")
+        for name, expr, duration, severity, summary in picker_alerts(served, MODELS_NAMESPACE)
+    ]
+
+
 def _side_gate_alerts(model: ModelSpec, versions: list[ServedVersion], team: str | None) -> list[dict[str, Any]]:
     """Experiment arms and a shadow, each against the stable version, on their own gates:
     they page (nothing rolls them back); a breaching arm is ended in the stack file."""
@@ -427,6 +435,11 @@ def _side_gate_alerts(model: ModelSpec, versions: list[ServedVersion], team: str
 
 def prometheus_rule(model: ModelSpec, versions: list[ServedVersion], team: str | None = None) -> Manifest:
     groups = [{"name": f"{model.name}-{v.version}-slo", "rules": _slo_alerts(v, team)} for v in versions]
+    groups += [
+        {"name": f"{model.name}-{v.version}-picker", "rules": _picker_rules(v, team)}
+        for v in versions
+        if uses_picker(v)
+    ]
     gates = _gate_alerts(model, versions, team)
     if gates:
         groups.append({"name": f"{model.name}-canary-gates", "interval": "30s", "rules": gates})

@@ -66,3 +66,36 @@ def predictor_deployments(manifests: Iterable[Manifest]) -> list[Manifest]:
     manifests = list(manifests)
     runtimes = {m["metadata"]["name"]: m for m in manifests if m.get("kind") in ("ClusterServingRuntime", "ServingRuntime")}
     return [predictor_deployment(m, runtimes) for m in manifests if m.get("kind") == "InferenceService"]
+
+
+# What the LeaderWorkerSet controller puts on every pod of a group (and our NetworkPolicies select).
+LWS_GROUP_LABEL = "leaderworkerset.sigs.k8s.io/name"
+
+
+def group_deployments(manifests: Iterable[Manifest]) -> list[Manifest]:
+    """A Deployment for each LeaderWorkerSet's leader and worker template, so the pods of a
+    replica across nodes are scanned as well: scanners do not know the LeaderWorkerSet kind."""
+    rendered = []
+    for lws in (m for m in manifests if m.get("kind") == "LeaderWorkerSet"):
+        name = lws["metadata"]["name"]
+        group = lws["spec"]["leaderWorkerTemplate"]
+        for role, template in (("leader", group["leaderTemplate"]), ("worker", group.get("workerTemplate"))):
+            if template is None:
+                continue
+            labels = {**template.get("metadata", {}).get("labels", {}), LWS_GROUP_LABEL: name, "role": role}
+            annotations = {k: v for k, v in {**lws["metadata"].get("annotations", {}),
+                                             **template.get("metadata", {}).get("annotations", {})}.items()
+                           if k.startswith(SKIP_PREFIX)}
+            rendered.append({
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "metadata": {"name": f"{name}-{role}", "namespace": lws["metadata"].get("namespace", "default"),
+                             "labels": labels, **({"annotations": annotations} if annotations else {})},
+                "spec": {
+                    "replicas": lws["spec"].get("replicas", 1),
+                    "selector": {"matchLabels": {LWS_GROUP_LABEL: name, "role": role}},
+                    "template": {**copy.deepcopy(template),
+                                 "metadata": {"labels": labels, **({"annotations": annotations} if annotations else {})}},
+                },
+            })
+    return rendered

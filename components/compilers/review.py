@@ -61,18 +61,23 @@ def _warm_nodes(spec: StackSpec) -> list[dict[str, Any]]:
     return rows
 
 
-def _canary(model: ModelSpec) -> dict[str, Any] | None:
-    canary = model.canary
-    if canary is None:
-        return None
-    gates = []
-    for gate in canary.gates:
+def _gates(gates) -> list[dict[str, Any]]:
+    rows = []
+    for gate in gates:
         row: dict[str, Any] = {"metric": gate.metric, "windowS": gate.window_s}
         if gate.max_value is not None:
             row["maxValue"] = gate.max_value
         if gate.max_ratio_to_stable is not None:
             row["maxRatioToStable"] = gate.max_ratio_to_stable
-        gates.append(row)
+        rows.append(row)
+    return rows
+
+
+def _canary(model: ModelSpec) -> dict[str, Any] | None:
+    canary = model.canary
+    if canary is None:
+        return None
+    gates = _gates(canary.gates)
     facts: dict[str, Any] = {
         "version": canary.version,
         "steps": list(canary.steps),
@@ -112,7 +117,8 @@ def _model(model: ModelSpec) -> dict[str, Any]:
         "name": model.name,
         "runtime": model.runtime,
         "instanceType": model.instance_type,
-        "sources": [model.source, *([model.canary.source] if model.canary else [])],
+        # Every weight the model serves, its experiment's and shadow's included.
+        "sources": _sources(model),
         # The floor while the model takes traffic; scaling to zero is judged on its own
         # (online-models-keep-warm-replica).
         "minReplicas": policy.min_replicas,
@@ -126,7 +132,24 @@ def _model(model: ModelSpec) -> dict[str, Any]:
     for key, value in (("vllm", _vllm(model)), ("canary", _canary(model))):
         if value is not None:
             facts[key] = value
+    # Gates of versions nothing rolls back: they page, so they must be no looser than the SLO either.
+    if model.experiment is not None and model.experiment.gates:
+        facts["experimentGates"] = _gates(model.experiment.gates)
+    if model.shadow is not None and model.shadow.gates:
+        facts["shadowGates"] = _gates(model.shadow.gates)
     return facts
+
+
+def _sources(model: ModelSpec) -> list[str]:
+    sources = [model.source]
+    if model.canary is not None:
+        sources.append(model.canary.source)
+    for variant in model.experiment.variants if model.experiment else []:
+        if variant.source is not None:
+            sources.append(variant.source)
+    if model.shadow is not None:
+        sources.append(model.shadow.source)
+    return list(dict.fromkeys(sources))
 
 
 def stack_review(spec: StackSpec, cost: StackCost) -> dict[str, Any]:

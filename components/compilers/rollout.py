@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from components.intent.cluster import GpuNodePool
+from components.intent.lora import LoraAdapter
 from components.intent.model import ModelSpec
 from components.intent.stack import canary_replicas, own_variant_versions, peak_replicas, shadow_replicas
 
@@ -24,6 +25,8 @@ class ServedVersion:
     weight: int  # percent of the model's unmarked requests (the default route)
     min_replicas: int
     max_replicas: int
+    # LoRA adapters this version serves; an adapter canary swaps one adapter's weights.
+    adapters: tuple[LoraAdapter, ...] = ()
 
     @property
     def name(self) -> str:
@@ -39,6 +42,7 @@ def served_versions(model: ModelSpec) -> list[ServedVersion]:
     policy = model.autoscaling
     canary = model.canary
     candidate_share = canary.traffic_percent if canary else 0
+    adapters = tuple(model.vllm.adapters) if model.vllm is not None else ()
     versions = [
         ServedVersion(
             model=model,
@@ -48,6 +52,7 @@ def served_versions(model: ModelSpec) -> list[ServedVersion]:
             weight=100 - candidate_share,
             min_replicas=policy.min_replicas,
             max_replicas=policy.max_replicas,
+            adapters=adapters,
         )
     ]
     if canary is not None:
@@ -57,11 +62,12 @@ def served_versions(model: ModelSpec) -> list[ServedVersion]:
             ServedVersion(
                 model=model,
                 version=canary.version,
-                source=canary.source,
+                source=model.source if canary.adapter else canary.source,
                 role="candidate",
                 weight=candidate_share,
                 min_replicas=1,
                 max_replicas=canary_replicas(model),
+                adapters=_candidate_adapters(adapters, canary.adapter, canary.source, canary.version),
             )
         )
     # Experiment arms and shadows keep one replica: requests to them are never queued behind a cold start.
@@ -74,6 +80,17 @@ def served_versions(model: ModelSpec) -> list[ServedVersion]:
             ServedVersion(model, model.shadow.version, model.shadow.source, "shadow", 0, 1, shadow_replicas(model))
         )
     return versions
+
+
+def _candidate_adapters(
+    adapters: tuple[LoraAdapter, ...], target: str | None, source: str, version: str
+) -> tuple[LoraAdapter, ...]:
+    """The candidate serves the stable adapters, except the one an adapter canary replaces."""
+    if target is None:
+        return adapters
+    return tuple(
+        a.model_copy(update={"source": source, "version": version}) if a.name == target else a for a in adapters
+    )
 
 
 def pool_of(model: ModelSpec, pools: list[GpuNodePool]) -> GpuNodePool:

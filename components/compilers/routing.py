@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from components.compilers.endpoint_picker import pool_backend, uses_picker
 from components.compilers.gateway import GATEWAY_API, GATEWAY_NAME
 from components.compilers.helm_values import NAMESPACES
 from components.compilers.keda import INTERCEPTOR_PORT, INTERCEPTOR_SERVICE, RESPONSE_TIMEOUT_S
@@ -18,6 +19,12 @@ Manifest = dict[str, Any]
 
 # The rollout plan rides along on the route, where the policy pack can check it.
 CANARY_STEPS_ANNOTATION = "ml-serving/canary-steps"
+# Envoy Gateway v1.9.0 resolves InferencePool backendRefs through its extension server, the
+# Envoy AI Gateway controller, which takes one InferencePool per route rule: weights across
+# two pools (GIE conformance GatewayWeightedAcrossTwoInferencePools) are an open proposal
+# there (envoyproxy/ai-gateway#2657, 2026-09). Until it lands, a canary splitting requests
+# between two versions splits them over the versions' Services.
+WEIGHTED_POOLS_SUPPORTED = False
 # A canary stepped and rolled back in the stack file (the policy pack wants Flagger in prod).
 CANARY_ROLLBACK_ANNOTATION = "ml-serving/canary-rollback"
 
@@ -57,7 +64,7 @@ def http_route(model: ModelSpec, versions: list[ServedVersion], domain: str) -> 
         # Gateway API weights are per request (weight / sum of weights), unlike KServe's
         # Standard-mode canary, which splits by replica count. Only stable and candidate
         # take unmarked requests.
-        backends = [version_backend(v, v.weight) for v in versions if v.role in ("stable", "candidate")]
+        backends = version_backends([v for v in versions if v.role in ("stable", "candidate")])
     metadata: dict[str, Any] = {"name": model.name, "namespace": MODELS_NAMESPACE, "labels": {"ml-serving/model": model.name}}
     if model.canary is not None:
         metadata["annotations"] = {
@@ -140,7 +147,7 @@ def experiment_route(model: ModelSpec, versions: list[ServedVersion], domain: st
         {
             "name": f"variant-{variant.name}",
             "matches": [_variant_match(variant.match)],
-            "backendRefs": [version_backend(by_version[variant.version], 100)],
+            "backendRefs": [_variant_backend(by_version[variant.version])],
             "timeouts": {"request": f"{timeout}s"},
         }
         for variant in experiment.variants
@@ -159,3 +166,20 @@ def experiment_route(model: ModelSpec, versions: list[ServedVersion], domain: st
             "rules": rules,
         },
     }
+
+
+def version_backends(versions: list[ServedVersion], weighted_pools: bool = WEIGHTED_POOLS_SUPPORTED) -> list[dict[str, Any]]:
+    """Request-weighted backendRefs: each live version's InferencePool where its picker can
+    take the requests, else each version's Service."""
+    live = [v for v in versions if v.weight > 0]
+    if live and all(uses_picker(v) for v in live) and (len(live) == 1 or weighted_pools):
+        return [pool_backend(v) for v in live]
+    return [version_backend(v, v.weight) for v in versions]
+
+
+def _variant_backend(served: ServedVersion) -> dict[str, Any]:
+    """A variant's rule sends all its requests to one version, so it may take that version's
+    pool (one InferencePool per rule is what the AI Gateway supports)."""
+    if uses_picker(served):
+        return {**pool_backend(served), "weight": 100}
+    return version_backend(served, 100)

@@ -14,10 +14,12 @@ def s3_prefix(source: str) -> str | None:
 
 
 def model_prefixes(models: list[ModelSpec]) -> list[str]:
-    """Every S3 prefix a model version reads, stable and candidate, without repeats."""
+    """Every S3 prefix a model version reads, stable and candidate, and its LoRA adapters',
+    without repeats."""
     prefixes: list[str] = []
     for model in models:
-        for source in (model.source, model.canary.source if model.canary else None):
+        adapters = [adapter.source for adapter in model.vllm.adapters] if model.vllm is not None else []
+        for source in (model.source, model.canary.source if model.canary else None, *adapters):
             prefix = s3_prefix(source) if source else None
             if prefix is not None and prefix not in prefixes:
                 prefixes.append(prefix)

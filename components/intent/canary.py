@@ -91,6 +91,12 @@ class CanaryPolicy(Spec):
 
     version: VersionLabel = Field(description="Label of the candidate version, e.g. `v2`.")
     source: ModelSource = Field(description="Weights of the candidate version.")
+    adapter: str | None = Field(
+        None,
+        max_length=36,
+        description="Name of a LoRA adapter of the model: the candidate is that adapter's new weights (`source`) "
+        "on the unchanged base model.",
+    )
     steps: list[Annotated[int, Field(ge=1, le=100)]] = Field(
         [10, 50, 100],
         min_length=2,

@@ -85,6 +85,8 @@ class MemoryPlan:
     kv_bytes_per_token_per_gpu: int
     num_layers: int
     max_model_len: int
+    # LoRA adapter slots vLLM reserves on each GPU (components/intent/lora.py).
+    lora_bytes_per_gpu: float = 0.0
 
     @property
     def budget_bytes(self) -> float:
@@ -92,7 +94,7 @@ class MemoryPlan:
 
     @property
     def kv_bytes_per_gpu(self) -> float:
-        return self.budget_bytes - self.weights_bytes_per_gpu - self.overhead_bytes
+        return self.budget_bytes - self.weights_bytes_per_gpu - self.overhead_bytes - self.lora_bytes_per_gpu
 
     @property
     def page_bytes(self) -> int:
@@ -136,6 +138,10 @@ class MemoryPlan:
         return self.kv_bytes_per_gpu / GIB
 
     @property
+    def lora_gib_per_gpu(self) -> float:
+        return self.lora_bytes_per_gpu / GIB
+
+    @property
     def request_gib(self) -> float:
         return self.request_bytes / GIB
 
@@ -157,18 +163,27 @@ def plan_memory(
     kv_cache_dtype: Literal["auto", "fp8"] = "auto",
     bytes_per_param: float | None = None,
     overhead_gib: float = NON_KV_OVERHEAD_GIB,
+    lora_bytes_per_gpu: float = 0.0,
+    pipeline_parallel: int = 1,
 ) -> MemoryPlan:
+    """`pipeline_parallel` stages split the layers (one stage per node in a multi-node
+    replica); each GPU then holds its stage's layers, split again by tensor parallelism. The
+    busiest stage (the one with the most layers) decides the fit."""
     kv_dtype_bytes = 1 if kv_cache_dtype == "fp8" else DTYPE_BYTES[dtype]
+    stage_layers = math.ceil(arch.num_layers / pipeline_parallel)
+    stage = arch if pipeline_parallel == 1 else arch.model_copy(update={"num_layers": stage_layers})
     return MemoryPlan(
         gpu=gpu,
         gpu_memory_mib=gpu_memory_mib,
         utilization=utilization,
         tensor_parallel=tensor_parallel,
-        weights_bytes_per_gpu=weight_bytes(arch, quantization, dtype, bytes_per_param) / tensor_parallel,
+        weights_bytes_per_gpu=weight_bytes(arch, quantization, dtype, bytes_per_param)
+        / (tensor_parallel * pipeline_parallel),
         overhead_bytes=overhead_gib * GIB,
-        kv_bytes_per_token_per_gpu=kv_bytes_per_token(arch, kv_dtype_bytes, tensor_parallel),
-        num_layers=arch.num_layers,
+        kv_bytes_per_token_per_gpu=kv_bytes_per_token(stage, kv_dtype_bytes, tensor_parallel),
+        num_layers=stage_layers,
         max_model_len=max_model_len,
+        lora_bytes_per_gpu=lora_bytes_per_gpu,
     )
 
 
@@ -184,6 +199,11 @@ def fit_problem(plan: MemoryPlan, instance_type: str, name: str) -> tuple[str, s
         f"(gpu_memory_utilization {plan.utilization:g} x {plan.gpu_memory_gib:.1f} GiB as EC2 reports it)"
     )
     tp = plan.tensor_parallel
+    adapters = (
+        f", {plan.lora_gib_per_gpu:.2f} GiB to LoRA adapter slots (max_loras x max rank)"
+        if plan.lora_bytes_per_gpu
+        else ""
+    )
     if plan.kv_tokens < SHORTEST_USEFUL_CONTEXT:
         left = (
             "nothing for the KV cache"
@@ -192,16 +212,17 @@ def fit_problem(plan: MemoryPlan, instance_type: str, name: str) -> tuple[str, s
         )
         return "instance_type", (
             f"{name} needs {plan.weights_gib_per_gpu:.1f} GiB of weights per GPU with gpus={tp}, but {usable}, "
-            f"and {plan.overhead_bytes / GIB:.1f} GiB of that goes to activations and CUDA graphs, which leaves "
-            f"{left}; use more GPUs per replica, quantize the weights (fp8, awq or gptq) or pick a GPU with "
-            "more memory"
+            f"and {plan.overhead_bytes / GIB:.1f} GiB of that goes to activations and CUDA graphs{adapters}, which "
+            f"leaves {left}; use more GPUs per replica, quantize the weights (fp8, awq or gptq)"
+            f"{', serve fewer adapters at once (max_loras)' if adapters else ''} or pick a GPU with more memory"
         )
     return "max_model_len", (
         f"one request at max_model_len {plan.max_model_len} needs {plan.request_gib:.2f} GiB of KV cache per GPU, "
         f"but {usable}, and after {plan.weights_gib_per_gpu:.1f} GiB of weights and "
-        f"{plan.overhead_bytes / GIB:.1f} GiB of activations and CUDA graphs only {plan.kv_gib_per_gpu:.2f} GiB "
-        f"is left, so vLLM would refuse to start; set max_model_len to at most {plan.kv_tokens:,}, use "
-        "kv_cache_dtype fp8, raise gpu_memory_utilization or use more GPUs per replica"
+        f"{plan.overhead_bytes / GIB:.1f} GiB of activations and CUDA graphs{adapters} only "
+        f"{plan.kv_gib_per_gpu:.2f} GiB is left, so vLLM would refuse to start; set max_model_len to at most "
+        f"{plan.kv_tokens:,}, use kv_cache_dtype fp8, raise gpu_memory_utilization"
+        f"{', lower max_loras' if adapters else ''} or use more GPUs per replica"
     )
 
 

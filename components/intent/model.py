@@ -14,13 +14,18 @@ from components.intent.canary import CanaryPolicy
 from components.intent.experiment import Experiment, Shadow
 from components.intent.histograms import Histogram, edge_problem
 from components.intent.instances import catalog
-from components.intent.memory import GIB, MemoryPlan, fit_problem, plan_memory, triton_fit_problem
+from components.intent.lora import LoraAdapter, lora_bytes_per_gpu
+from components.intent.memory import DTYPE_BYTES, GIB, MemoryPlan, fit_problem, plan_memory, triton_fit_problem
 from components.intent.quantization import quantization_problem
+from components.intent.routing import PICKER_NAME_LIMIT, RoutingPolicy
 from components.intent.slo import Slo
 from components.intent.traffic import Traffic
 from components.intent.triton import TritonModelConfig
 
 Runtime = Literal["vllm", "triton"]
+# 8-GPU instance types with EFA (AWS EFA supported instance types): the only ones a replica
+# may span nodes on, since pipeline stages exchange activations every step.
+MULTINODE_INSTANCE_TYPES = frozenset({"p4d.24xlarge", "p4de.24xlarge", "p5.48xlarge", "p5en.48xlarge"})
 
 
 class VllmEngine(Spec):
@@ -28,7 +33,7 @@ class VllmEngine(Spec):
 
     architecture: str | LlmArchitecture = Field(
         description=(
-            "The model's shape: a reference name (llama-3.1-8b, llama-3.1-70b, mistral-7b-v0.3, "
+            "The model's shape: a reference name (llama-3.1-8b, llama-3.1-70b, llama-3.1-405b, mistral-7b-v0.3, "
             "qwen2.5-7b, qwen2.5-72b, mixtral-8x7b) or the numbers from its config.json."
         )
     )
@@ -54,6 +59,41 @@ class VllmEngine(Spec):
         "auto", description="`auto` keeps the model dtype; `fp8` halves the KV cache."
     )
     max_num_seqs: int = Field(64, ge=1, le=1024, description="Most sequences batched at once.")
+    adapters: list[LoraAdapter] = Field(
+        default_factory=list,
+        max_length=64,
+        description="LoRA adapters served on this model (`--enable-lora --lora-modules`), each asked for by name.",
+    )
+    max_loras: int | None = Field(
+        None,
+        ge=1,
+        le=64,
+        description="Adapters a replica keeps on its GPUs at once (`--max-loras`); default: all of them, up to 4. "
+        "Each slot reserves GPU memory at the highest adapter rank.",
+    )
+    max_cpu_loras: int | None = Field(
+        None,
+        ge=1,
+        le=256,
+        description="Adapters kept in host memory for quick swapping onto the GPU (`--max-cpu-loras`); "
+        "default: all of them.",
+    )
+
+    def resolved_max_loras(self) -> int:
+        return self.max_loras if self.max_loras is not None else min(len(self.adapters), 4)
+
+    def resolved_max_cpu_loras(self) -> int:
+        return self.max_cpu_loras if self.max_cpu_loras is not None else max(len(self.adapters), self.resolved_max_loras())
+
+    def max_lora_rank(self) -> int:
+        return max(adapter.rank for adapter in self.adapters)
+
+    def lora_bytes_per_gpu(self) -> float:
+        if not self.adapters:
+            return 0.0
+        return lora_bytes_per_gpu(
+            self.resolved_architecture(), self.resolved_max_loras(), self.max_lora_rank(), DTYPE_BYTES[self.dtype]
+        )
 
     def resolved_architecture(self) -> LlmArchitecture:
         if isinstance(self.architecture, LlmArchitecture):
@@ -86,6 +126,7 @@ class VllmEngine(Spec):
                 f"{self.quantization} checkpoints keep their embeddings in 16 bits; give hidden_size and "
                 "vocab_size (from config.json) so the GPU memory check can count them",
             )
+        self._check_adapters(problems, shape)
         limit = shape.max_position_embeddings
         if self.max_model_len > limit:
             problems.add(
@@ -96,6 +137,53 @@ class VllmEngine(Spec):
         problems.raise_if_any()
         return self
 
+    def _check_adapters(self, problems: Problems, shape: LlmArchitecture) -> None:
+        if not self.adapters:
+            for field in ("max_loras", "max_cpu_loras"):
+                if getattr(self, field) is not None:
+                    problems.add((field,), f"{field} applies only to a model with adapters", getattr(self, field))
+            return
+        names = [adapter.name for adapter in self.adapters]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            problems.add(("adapters",), f"adapter names must be unique; repeated: {', '.join(repeated)}")
+        base = self.architecture if isinstance(self.architecture, str) else None
+        for index, adapter in enumerate(self.adapters):
+            if not adapter.source.startswith("s3://"):
+                problems.add(
+                    ("adapters", index, "source"),
+                    "adapters are copied from the model bucket onto each replica; upload it to "
+                    "s3://<model bucket>/<prefix>/",
+                    adapter.source,
+                )
+            if base is not None and adapter.base_model != base:
+                problems.add(
+                    ("adapters", index, "base_model"),
+                    f"adapter {adapter.name} was trained on {adapter.base_model}, but this model is {base}; "
+                    "an adapter only works on the checkpoint it was trained from",
+                    adapter.base_model,
+                )
+        if shape.hidden_size is None:
+            problems.add(
+                ("architecture",),
+                "adapters reserve GPU memory per layer width; give hidden_size and vocab_size (from config.json) "
+                "so the GPU memory check can count them",
+            )
+        if self.max_loras is not None and self.max_loras > len(self.adapters):
+            problems.add(
+                ("max_loras",),
+                f"max_loras ({self.max_loras}) exceeds the {len(self.adapters)} adapter(s) listed; each slot "
+                "reserves GPU memory whether used or not",
+                self.max_loras,
+            )
+        if self.max_cpu_loras is not None and self.max_cpu_loras < self.resolved_max_loras():
+            problems.add(
+                ("max_cpu_loras",),
+                f"max_cpu_loras ({self.max_cpu_loras}) must be at least max_loras ({self.resolved_max_loras()}); "
+                "vLLM refuses to start otherwise",
+                self.max_cpu_loras,
+            )
+
 
 class ModelSpec(Spec):
     """A model served on GPUs: where its weights are, how it runs, scales and rolls out."""
@@ -105,11 +193,18 @@ class ModelSpec(Spec):
     version: VersionLabel = Field("v1", description="Label of the stable version.")
     source: ModelSource = Field(description="Weights: s3://<model bucket>/<prefix>/ or hf://<org>/<model>.")
     instance_type: str = Field(description="GPU instance type a replica runs on, EC2 naming (g6e.xlarge).")
-    gpus: int = Field(1, ge=1, le=8, description="GPUs per replica (vLLM tensor parallelism).")
+    gpus: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="GPUs per replica: tensor parallelism inside a node; a multiple of the node's GPUs above "
+        "that runs one replica across that many nodes (vLLM pipeline parallelism, a LeaderWorkerSet group).",
+    )
     vllm: VllmEngine | None = Field(None, description="Engine settings; required for runtime vllm.")
     triton: TritonModelConfig | None = Field(None, description="Model configuration; required for runtime triton.")
     autoscaling: AutoscalingPolicy = Field(default_factory=AutoscalingPolicy)
     canary: CanaryPolicy | None = Field(None, description="A candidate version in rollout, if any.")
+    routing: RoutingPolicy = Field(default_factory=RoutingPolicy, description="How requests pick a replica.")
     automated_rollout: bool = Field(
         False,
         description=(
@@ -136,6 +231,7 @@ class ModelSpec(Spec):
         problems.run(self._check_instance)
         problems.run(self._check_runtime_blocks)
         problems.run(self._check_canary)
+        problems.run(self._check_routing)
         problems.run(self._check_side_versions)
         problems.run(self._check_objectives_on_bucket_edges)
         problems.run(self._check_memory_fit)
@@ -177,20 +273,29 @@ class ModelSpec(Spec):
             engine.resolved_architecture(),
             gpu=itype.gpu,
             gpu_memory_mib=catalog().gpus[itype.gpu].memory_mib,
-            tensor_parallel=self.gpus,
+            tensor_parallel=min(self.gpus, itype.gpu_count),
+            pipeline_parallel=self.nodes_per_replica(),
             max_model_len=engine.max_model_len,
             utilization=engine.gpu_memory_utilization,
             dtype=engine.dtype,
             quantization=engine.quantization,
             kv_cache_dtype=engine.kv_cache_dtype,
+            lora_bytes_per_gpu=engine.lora_bytes_per_gpu() if engine.resolved_architecture().hidden_size else 0.0,
         )
+
+    def nodes_per_replica(self) -> int:
+        """Nodes one replica spans: 1, or gpus / the node's GPUs for a multi-node replica."""
+        itype = catalog().instances.get(self.instance_type)
+        if itype is None or self.gpus <= itype.gpu_count:
+            return 1
+        return self.gpus // itype.gpu_count
 
     def weights_gib(self) -> float:
         """GiB of weights one replica loads onto its GPUs: what downloads, start-up times and
         probe budgets scale with."""
         plan = self.memory_plan()
         if plan is not None:
-            return plan.weights_bytes_per_gpu * plan.tensor_parallel / GIB
+            return plan.weights_bytes_per_gpu * self.gpus / GIB
         assert self.triton is not None
         instances = sum(group.count for group in self.triton.instance_groups)
         return instances * self.triton.gpu_memory_mib_per_instance / 1024
@@ -208,6 +313,18 @@ class ModelSpec(Spec):
             )
             problems.add(("instance_type",), f"{what}{hint}; known: {', '.join(sorted(known))}", self.instance_type)
             return
+        if self.gpus > itype.gpu_count:
+            if self.instance_type not in MULTINODE_INSTANCE_TYPES:
+                problems.add(
+                    ("gpus",),
+                    f"{self.instance_type} has {itype.gpu_count} GPU(s); gpus per replica ({self.gpus}) must divide "
+                    "that evenly so whole replicas fill the instance. A replica across nodes needs an EFA instance "
+                    f"type ({', '.join(sorted(MULTINODE_INSTANCE_TYPES))})",
+                    self.gpus,
+                )
+                return
+            self._check_multinode(problems, itype.gpu_count)
+            return
         if itype.gpu_count % self.gpus:
             problems.add(
                 ("gpus",),
@@ -215,6 +332,40 @@ class ModelSpec(Spec):
                 "divide that evenly so whole replicas fill the instance",
                 self.gpus,
             )
+
+    def _check_multinode(self, problems: Problems, node_gpus: int) -> None:
+        """A replica across nodes: whole nodes, vLLM only, and nothing that needs a replica to
+        be one pod (placeholders, the interceptor's wake-up, per-pod adapters or the picker)."""
+        if self.gpus % node_gpus:
+            problems.add(
+                ("gpus",),
+                f"{self.instance_type} has {node_gpus} GPU(s); a replica across nodes takes whole nodes, so gpus "
+                f"({self.gpus}) must be a multiple of {node_gpus}",
+                self.gpus,
+            )
+        reasons = {
+            ("runtime",): (self.runtime != "vllm", "only vLLM runs a replica across nodes"),
+            ("autoscaling", "scale_to_zero"): (
+                self.autoscaling.scale_to_zero,
+                "a replica across nodes starts too slowly to wake on a request; keep min_replicas at 1 or more",
+            ),
+            ("autoscaling", "warm_pool"): (
+                self.autoscaling.warm_pool > 0,
+                "warm-pool placeholders hold one node each; a replica across nodes needs a whole group",
+            ),
+            ("routing", "balancer"): (
+                self.routing.balancer == "endpoint_picker",
+                "the endpoint picker scores single-pod replicas; a replica across nodes is routed round_robin "
+                "to its leader",
+            ),
+            ("vllm", "adapters"): (
+                bool(self.vllm and self.vllm.adapters),
+                "LoRA adapters are served on single-node replicas only",
+            ),
+        }
+        for loc, (wrong, message) in reasons.items():
+            if wrong:
+                problems.add(loc, f"gpus {self.gpus} spans {self.gpus // node_gpus} nodes: {message}")
 
     def _check_quantization(self, problems: Problems) -> None:
         itype = catalog().instances.get(self.instance_type)
@@ -229,7 +380,10 @@ class ModelSpec(Spec):
 
     def _check_memory_fit(self, problems: Problems) -> None:
         itype = catalog().instances.get(self.instance_type)
-        if itype is None or itype.gpu_count % self.gpus:
+        if itype is None or (self.gpus <= itype.gpu_count and itype.gpu_count % self.gpus) or (
+            self.gpus > itype.gpu_count
+            and (self.gpus % itype.gpu_count or self.instance_type not in MULTINODE_INSTANCE_TYPES)
+        ):
             return
         if self.runtime == "vllm" and self.vllm is not None:
             plan = self.memory_plan()
@@ -282,7 +436,57 @@ class ModelSpec(Spec):
         if self.runtime == "triton" and self.triton is not None and self.gpus != 1:
             problems.add(("gpus",), "a Triton replica uses one GPU; scale with replicas or instance_groups")
 
+    def _check_routing(self, problems: Problems) -> None:
+        if self.routing.balancer != "endpoint_picker":
+            return
+        if self.runtime != "vllm":
+            problems.add(
+                ("routing", "balancer"),
+                "the endpoint picker scores vLLM replicas by their queue and KV-cache metrics; Triton models "
+                "use round_robin",
+                self.routing.balancer,
+            )
+        if self.autoscaling.scale_to_zero:
+            problems.add(
+                ("routing", "balancer"),
+                "a model that scales to zero is reached through the KEDA interceptor, which holds requests "
+                "while it wakes and cannot hand them to a picker; use round_robin or keep a replica",
+                self.routing.balancer,
+            )
+        if self.automated_rollout:
+            problems.add(
+                ("routing", "balancer"),
+                "Flagger owns the HTTPRoute of a model with automated_rollout and writes Service backends only "
+                "(Flagger 1.44 has no InferencePool backend), so the picker would never see a request; choose "
+                "automated_rollout or the endpoint picker",
+                self.routing.balancer,
+            )
+        labelled: list[tuple[tuple, str | None]] = [(("version",), self.version)]
+        labelled.append((("canary", "version"), self.canary and self.canary.version))
+        labelled.append((("shadow", "version"), self.shadow and self.shadow.version))
+        for index, variant in enumerate(self.experiment.variants if self.experiment else []):
+            labelled.append((("experiment", "variants", index, "version"), variant.version))
+        for loc, version in labelled:
+            if version and len(f"{self.name}-{version}") > PICKER_NAME_LIMIT:
+                problems.add(
+                    loc,
+                    f"each version's picker is named after `<model>-<version>` cut to {PICKER_NAME_LIMIT} "
+                    f"characters; {self.name}-{version} is longer, so two versions could share one picker; "
+                    "shorten the model name or the version label",
+                    version,
+                )
+
+    def _check_adapter_names(self, problems: Problems) -> None:
+        for index, adapter in enumerate(self.vllm.adapters if self.vllm is not None else []):
+            if adapter.name == self.name:
+                problems.add(
+                    ("vllm", "adapters", index, "name"),
+                    f"an adapter needs a name other than its base model's ({self.name}): clients pick one by name",
+                    adapter.name,
+                )
+
     def _check_canary(self, problems: Problems) -> None:
+        self._check_adapter_names(problems)
         if self.canary is None:
             return
         if self.canary.version == self.version:
@@ -291,7 +495,28 @@ class ModelSpec(Spec):
                 f"the candidate needs a version label other than the stable one ({self.version})",
                 self.canary.version,
             )
-        if self.canary.source == self.source:
+        stable_source = self.source
+        if self.canary.adapter is not None:
+            adapters = {a.name: a for a in self.vllm.adapters} if self.vllm is not None else {}
+            target = adapters.get(self.canary.adapter)
+            if target is None:
+                known = ", ".join(sorted(adapters)) or "none"
+                problems.add(
+                    ("canary", "adapter"),
+                    f"the canary targets adapter {self.canary.adapter!r}, which this model does not serve "
+                    f"(adapters: {known})",
+                    self.canary.adapter,
+                )
+            else:
+                stable_source = target.source
+                if not self.canary.source.startswith("s3://"):
+                    problems.add(
+                        ("canary", "source"),
+                        "an adapter candidate is copied from the model bucket like the adapter itself; "
+                        "use s3://<model bucket>/<prefix>/",
+                        self.canary.source,
+                    )
+        if self.canary.source == stable_source:
             problems.add(
                 ("canary", "source"),
                 "the candidate serves the same weights as the stable version; point it at the new ones",

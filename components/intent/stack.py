@@ -193,7 +193,13 @@ class StackSpec(Spec):
             problems.add(("models",), f"model names must be unique; repeated: {', '.join(repeated)}")
         bucket_prefix = f"s3://{self.storage.bucket}/"
         for index, model in enumerate(self.models):
-            for loc, source in ((("source",), model.source), (("canary", "source"), model.canary and model.canary.source)):
+            adapters = model.vllm.adapters if model.vllm is not None else []
+            adapter_sources = [(("vllm", "adapters", i, "source"), a.source) for i, a in enumerate(adapters)]
+            for loc, source in (
+                (("source",), model.source),
+                (("canary", "source"), model.canary and model.canary.source),
+                *adapter_sources,
+            ):
                 if source and source.startswith("s3://") and not source.startswith(bucket_prefix):
                     problems.add(
                         ("models", index, *loc),
@@ -306,6 +312,18 @@ class StackSpec(Spec):
         self._check_sagemaker_bakes(problems, ("sagemaker",), settings.bake_s, 2)
         for index, model in enumerate(self.models):
             where = ("models", index)
+            if model.vllm is not None and model.vllm.adapters:
+                problems.add(
+                    (*where, "vllm", "adapters"),
+                    "LoRA adapters need SageMaker inference components, which the pulumi-aws provider has no "
+                    "resource for; serve adapters on target eks (docs/decisions.md, LoRA adapters)",
+                )
+            if model.routing.balancer == "endpoint_picker":
+                problems.add(
+                    (*where, "routing", "balancer"),
+                    "SageMaker routes requests to its own instances; the endpoint picker runs on target eks",
+                    model.routing.balancer,
+                )
             for loc, source in (("source",), model.source), (("canary", "source"), model.canary and model.canary.source):
                 if source and source.startswith("hf://"):
                     problems.add(

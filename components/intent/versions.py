@@ -44,6 +44,19 @@ CHARTS: dict[str, Chart] = {
     "external-dns": Chart("https://kubernetes-sigs.github.io/external-dns", "external-dns", "1.21.1"),
     # envoyproxy/gateway v1.9.0 (2026-08-15); bundles Gateway API v1.6.1 CRDs.
     "envoy-gateway": Chart("oci://docker.io/envoyproxy", "gateway-helm", "v1.9.0"),
+    # kubernetes-sigs/gateway-api-inference-extension v1.5.0 config/charts/inferencepool: one
+    # InferencePool and its endpoint picker per release. v1.6.0 has no chart (the EPP moved to
+    # llm-d/llm-d-router); v1.5.0's InferencePool v1 equals v1.6.0's CRD (../shared SOURCES.md).
+    "inferencepool": Chart("oci://registry.k8s.io/gateway-api-inference-extension/charts", "inferencepool", "v1.5.0"),
+    # envoyproxy/ai-gateway: the Envoy Gateway extension server that turns InferencePool
+    # backendRefs into ext_proc + original-destination clusters (Envoy Gateway v1.9.0 has no
+    # InferencePool code of its own). v1.1.0 is the release paired with Envoy Gateway 1.9 in
+    # public install notes read 2026-12-01; its charts are not in ../shared, so only defaults.
+    "ai-gateway-crds": Chart("oci://docker.io/envoyproxy", "ai-gateway-crds-helm", "v1.1.0"),
+    "ai-gateway": Chart("oci://docker.io/envoyproxy", "ai-gateway-helm", "v1.1.0"),
+    # kubernetes-sigs/lws v0.10.0 charts/lws: the LeaderWorkerSet controller and CRDs that
+    # replicas across nodes run on (../shared/charts/lws-v0.10.0.tgz).
+    "lws": Chart("oci://registry.k8s.io/lws/charts", "lws", "v0.10.0"),
     # fluxcd/flagger tag v1.44.0, charts/flagger/Chart.yaml 1.44.0 (app 1.44.0); repo from its README.
     "flagger": Chart("https://flagger.app", "flagger", "1.44.0"),
 }
@@ -62,4 +75,12 @@ IMAGES: dict[str, str] = {
     # Found pinned in public project files, not read from NGC itself: verify with
     # `docker buildx imagetools inspect nvcr.io/nvidia/tritonserver:26.06-py3` before the first build.
     "triton": "nvcr.io/nvidia/tritonserver:26.06-py3@sha256:a40838bb4587d2aceb46b1e7fd144afb24c9016c219dd3eba31716e4e28dbfc7",
+}
+
+# Load-test clients (make loadtest; components/compilers/loadtest.py). vLLM's runs from the vLLM
+# image above. perf_analyzer ships in the Triton SDK image of the same release; its digest
+# could not be read here, so the tag is the default and `make loadtest SDK_IMAGE=<ref>@sha256:…`
+# pins it (the renderer warns until then).
+LOADTEST_IMAGES: dict[str, str] = {
+    "triton-sdk": "nvcr.io/nvidia/tritonserver:26.06-py3-sdk",
 }

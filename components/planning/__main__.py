@@ -14,6 +14,7 @@ from pathlib import Path
 
 from components.intent.loading import SpecError, parse_stack_config
 from components.planning import results
+from components.planning.calibration import ProfileError, check_matches, load_profile
 from components.planning.capacity import DEFAULT_WORKLOAD, TritonProfile, Workload
 from components.planning.compare import DEFAULT_TRACE, ModelSetup, compare, declared_setup, default_trace, setup
 from components.planning.cost import stack_cost
@@ -53,6 +54,9 @@ def _arguments(command: argparse.ArgumentParser) -> None:
     command.add_argument("--output-tokens", type=int, default=DEFAULT_WORKLOAD.output_tokens)
     command.add_argument("--triton-ms", type=_positive, nargs=2, metavar=("BASE", "PER_ITEM"),
                          help="Triton batch latency: base ms and ms per item (default 4 0.5, an assumption)")
+    command.add_argument("--profile", type=Path, help="a measured profile (JSON or YAML, components/planning/"
+                         "profile_build.py) of one model: its step times, prefill speed and cold start replace the "
+                         "assumptions; with one model per stack only that model's (--model)")
     command.add_argument("--out", type=Path, default=ROOT / "build", help="output root (default build/)")
 
 
@@ -102,15 +106,32 @@ def main(argv: list[str] | None = None) -> int:
         print(f"--trace-peak rescales CSV traces; {args.trace or 'the default trace'} is generated relative to the "
               "ceiling already", file=sys.stderr)
         return 2
+    profile = None
+    if args.profile is not None:
+        try:
+            profile = load_profile(args.profile)
+            measured = next((m for m in models if m.name == profile.model), None)
+            if measured is None:
+                raise ProfileError(str(args.profile), [f"model: {profile.model!r} is not among the models simulated "
+                                                       f"({', '.join(m.name for m in models)})"])
+            check_matches(profile, measured, str(args.profile))
+        except ProfileError as error:
+            print(error, file=sys.stderr)
+            return 2
     name = stack_name(stack_file)
     comparisons, entries = [], {}
     for model in models:
-        found = None if args.trace is not None else declared_setup(spec, model, args.duration, args.seed, ROOT, args.cold_start_scale)
+        measured_profile = profile if profile is not None and profile.model == model.name else None
+        if measured_profile is not None:
+            print(f"{model.name}: measured profile {args.profile} replaces the assumed step times and cold start")
+        found = None if args.trace is not None else declared_setup(
+            spec, model, args.duration, args.seed, ROOT, args.cold_start_scale, measured_profile
+        )
         if found is not None:
             model_setup, trace = found
             stress = reshuffled(trace, args.seed + STRESS_SEED_OFFSET)
         else:
-            model_setup = setup(spec, model, workload, triton, args.cold_start_scale)
+            model_setup = setup(spec, model, workload, triton, args.cold_start_scale, measured_profile)
             trace, stress = _traces(args, model_setup, recorded)
         print(f"{model.name}: trace {trace.name}, seed {trace.seed if trace.seed is not None else 'none (recorded)'}; "
               f"stress trace {stress.name}", flush=True)

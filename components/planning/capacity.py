@@ -82,6 +82,9 @@ class ServiceModel:
     triton: TritonProfile = DEFAULT_TRITON_PROFILE
     # vLLM V1's per-step token budget (max_num_batched_tokens): decodes and prefill chunks share it.
     max_batched_tokens: int = 2048
+    # A measured decode step (PROFILE=, components/planning/calibration.py): seconds per step
+    # at any batch, and seconds per sequence per token of context, replacing the roofline.
+    measured_step: tuple[float, float] | None = None
 
     def mixed_step_s(self, batch: int, context: float) -> float:
         """vLLM V1 chunked prefill: one step decoding `batch` sequences while a prefill chunk
@@ -103,6 +106,9 @@ class ServiceModel:
         A mixture of experts reads only the experts its batch routes to: 1-(1-a)^B of the
         weights for an active share a (all of them for a dense model)."""
         batch = max(batch, 1)
+        if self.measured_step is not None:
+            base, per_context_token = self.measured_step
+            return base + batch * context * per_context_token
         read = 1.0 - (1.0 - self.active_fraction) ** batch
         weights = self.weights_bytes_per_gpu * read
         return (weights + batch * context * self.kv_bytes_per_token_per_gpu) / (
@@ -183,37 +189,135 @@ def service_model(
     )
 
 
-def capacity(service: ServiceModel, slo: Slo, workload: Workload = DEFAULT_WORKLOAD) -> Capacity:
-    """μ_SLO: the largest request rate one replica sustains with every objective met.
+# Share of requests a p99 objective lets miss: the tail the planner sizes queueing waits for.
+TAIL_SHARE = 0.01
+# Fixed-point iterations for a replica's mean batch (it stops once the batch moves less than
+# BATCH_TOLERANCE), and bisection steps on the rate (2^-24 of the replica's peak throughput).
+BATCH_ITERATIONS = 60
+BATCH_TOLERANCE = 1e-6
+RATE_STEPS = 24
 
-    vLLM: with B sequences decoding, a request holds its slot for its prefill plus
-    `output` steps, and prefills (serial, compute-bound) steal time from decoding:
-    rate(B) = B / ((output - 1) x step(B) + B x prefill). The batch is the largest whose
-    TPOT, TTFT and end-to-end latency stay within the SLO at that rate."""
-    best: Capacity | None = None
-    fallback: Capacity | None = None
-    for batch in range(1, service.slots + 1):
-        if service.runtime == "vllm":
-            step = service.step_s(batch, workload.mean_context)
-            prefill = service.prefill_s(workload.prompt_tokens)
-            rate = batch / (max(1, workload.output_tokens - 1) * step + batch * prefill)
-            busy_prefilling = min(0.95, rate * prefill)
-            tpot = step / (1 - busy_prefilling)
-            ttft = prefill + tpot
-            latency = ttft + (workload.output_tokens - 1) * tpot
-        else:
-            latency = service.triton_latency_s(batch)
-            rate = batch / latency
-            tpot = 0.0
-            ttft = latency
-        candidate = Capacity(rate, batch, tpot, ttft, latency, True)
+
+@dataclass(frozen=True)
+class OperatingPoint:
+    """One vLLM replica in steady state at `rate` requests per second (vLLM V1 chunked prefill).
+
+    A request holds a slot for its prefill, its first step and `output - 1` decode steps.
+    Prefills run in chunks under max_num_batched_tokens beside the decodes: for the share
+    `prefill_busy` of the time a step is a mixed one (mixed_step_s), otherwise a plain decode
+    step, so the time-average TPOT is 1 / (busy / mixed + (1 - busy) / step). The mean batch
+    is Little's law over that holding time (a fixed point)."""
+
+    rate: float
+    batch: float
+    prefill_s: float
+    prefill_busy: float
+    step_s: float
+    tpot_s: float
+    hold_s: float
+
+
+def operating_point(service: ServiceModel, workload: Workload, rate: float) -> OperatingPoint | None:
+    """The steady state at `rate`, or None where the replica cannot hold it (its slots or its
+    prefill compute saturate)."""
+    ctx, decode_steps = workload.mean_context, max(1, workload.output_tokens - 1)
+    alone = service.prefill_s(workload.prompt_tokens)
+    batch = 1.0
+    for _ in range(BATCH_ITERATIONS):
+        at = min(float(service.slots), max(1.0, batch))
+        step = service.step_s(at, ctx)  # type: ignore[arg-type]
+        mixed = service.mixed_step_s(at, ctx)  # type: ignore[arg-type]
+        # prefill_stretch, with the mixed step computed once.
+        chunk = max(1.0, service.max_batched_tokens - at)
+        prefill = alone * (mixed / (chunk * service.prefill_s_per_token) if service.prefill_s_per_token > 0 else 1.0)
+        busy = rate * prefill
+        if busy >= 1.0:
+            return None
+        tpot = 1.0 / ((1.0 - busy) / step + busy / mixed)
+        hold = prefill + step + decode_steps * tpot
+        previous, batch = batch, rate * hold
+        if abs(batch - previous) < BATCH_TOLERANCE:
+            break
+    if batch >= service.slots:
+        return None
+    return OperatingPoint(rate, batch, prefill, busy, step, tpot, hold)
+
+
+def _erlang_c(servers: int, load: float) -> float:
+    """Probability that a request finds every slot taken (M/M/c, offered load in slots)."""
+    if load >= servers:
+        return 1.0
+    blocked = 1.0
+    for k in range(1, servers + 1):
+        blocked = load * blocked / (k + load * blocked)
+    return servers * blocked / (servers - load * (1 - blocked))
+
+
+def tail_ttft_s(service: ServiceModel, point: OperatingPoint) -> float:
+    """TTFT of the slowest TAIL_SHARE of requests: the wait for a free slot (Erlang C over
+    max_num_seqs slots held `hold_s` each), the wait behind other prefills (M/M/1 at the
+    prefill share), then its own prefill and first step."""
+    waiting = _erlang_c(service.slots, point.batch)
+    slot_wait = (
+        point.hold_s / (service.slots - point.batch) * math.log(waiting / TAIL_SHARE) if waiting > TAIL_SHARE else 0.0
+    )
+    busy = point.prefill_busy
+    prefill_wait = point.prefill_s / (1 - busy) * math.log(busy / TAIL_SHARE) if busy > TAIL_SHARE else 0.0
+    return slot_wait + prefill_wait + point.prefill_s + point.step_s
+
+
+def _vllm_capacity(service: ServiceModel, slo: Slo, workload: Workload) -> Capacity:
+    decode_steps = max(1, workload.output_tokens - 1)
+
+    def judged(point: OperatingPoint) -> Capacity:
+        # A request's TPOT averages its whole decode, so the mean batch sets it; TTFT is
+        # sized for the tail, where queueing for slots and prefills shows.
+        ttft = tail_ttft_s(service, point)
+        latency = ttft + decode_steps * point.tpot_s
         ok = (
-            (slo.tpot_p99_ms is None or tpot * 1000 <= slo.tpot_p99_ms)
+            (slo.tpot_p99_ms is None or point.tpot_s * 1000 <= slo.tpot_p99_ms)
             and (slo.ttft_p99_ms is None or ttft * 1000 <= slo.ttft_p99_ms)
             and (slo.latency_p99_ms is None or latency * 1000 <= slo.latency_p99_ms)
         )
+        return Capacity(point.rate, max(1, round(point.batch)), point.tpot_s, ttft, latency, ok)
+
+    low, high = 0.0, peak_throughput(service, workload)
+    best: Capacity | None = None
+    for _ in range(RATE_STEPS):
+        rate = (low + high) / 2
+        point = operating_point(service, workload, rate)
+        result = judged(point) if point is not None else None
+        if result is not None and result.meets_slo:
+            best, low = result, rate
+        else:
+            high = rate
+    if best is not None:
+        return best
+    # No rate meets the SLO: report one request at a time, flagged.
+    alone = operating_point(service, workload, 0.0)
+    assert alone is not None
+    lone = judged(alone)
+    return Capacity(1.0 / alone.hold_s, 1, lone.tpot_s, lone.ttft_s, lone.latency_s, False)
+
+
+def capacity(service: ServiceModel, slo: Slo, workload: Workload = DEFAULT_WORKLOAD) -> Capacity:
+    """μ_SLO: the largest request rate one replica sustains with every objective met.
+
+    vLLM: the steady state of chunked prefill at each rate (operating_point), TPOT at the
+    mean batch and TTFT at its p99 tail (tail_ttft_s); the largest rate that meets the SLO,
+    found by bisection (every objective only worsens with the rate). Triton: the batch whose
+    latency meets the objective at the highest rate."""
+    if service.runtime == "vllm":
+        return _vllm_capacity(service, slo, workload)
+    best: Capacity | None = None
+    fallback: Capacity | None = None
+    for batch in range(1, service.slots + 1):
+        latency = service.triton_latency_s(batch)
+        rate = batch / latency
+        candidate = Capacity(rate, batch, 0.0, latency, latency, True)
+        ok = slo.latency_p99_ms is None or latency * 1000 <= slo.latency_p99_ms
         if fallback is None:
-            fallback = Capacity(rate, batch, tpot, ttft, latency, False)
+            fallback = Capacity(rate, batch, 0.0, latency, latency, False)
         if ok and (best is None or rate > best.requests_per_s):
             best = candidate
     assert fallback is not None
@@ -222,14 +326,18 @@ def capacity(service: ServiceModel, slo: Slo, workload: Workload = DEFAULT_WORKL
 
 def peak_throughput(service: ServiceModel, workload: Workload = DEFAULT_WORKLOAD) -> float:
     """The most requests per second a replica completes at any batch size, SLO or not: what
-    the fluid lower bound divides by (μ_SLO is lower, so it bounds nothing)."""
+    the fluid lower bound divides by (μ_SLO is lower, so it bounds nothing). An upper bound:
+    decodes at plain step speed however much prefill runs beside them, and never more
+    prefills than the GPU computes."""
     if service.runtime != "vllm":
         return service.instances * service.max_batch / service.triton.latency_s(service.max_batch)
     prefill = service.prefill_s(workload.prompt_tokens)
-    return max(
-        batch / (max(1, workload.output_tokens - 1) * service.step_s(batch, workload.mean_context) + batch * prefill)
+    decode_steps = max(1, workload.output_tokens - 1)
+    best = max(
+        batch / (decode_steps * service.step_s(batch, workload.mean_context) + prefill)
         for batch in range(1, service.slots + 1)
     )
+    return min(best, 1.0 / prefill) if prefill > 0 else best
 
 
 @dataclass(frozen=True)

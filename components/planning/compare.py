@@ -8,8 +8,10 @@ from typing import Literal
 from components.intent.cluster import GpuNodePool
 from components.intent.instances import catalog
 from components.intent.model import ModelSpec
+from components.intent.profile import Profile
 from components.intent.stack import StackSpec
 from components.planning import platform
+from components.planning.calibration import calibrated_service, calibrated_timings
 from components.planning.capacity import (
     DEFAULT_TRITON_PROFILE,
     DEFAULT_WORKLOAD,
@@ -59,7 +61,10 @@ def setup(
     workload: Workload = DEFAULT_WORKLOAD,
     triton: TritonProfile = DEFAULT_TRITON_PROFILE,
     timing_scale: float = 1.0,
+    profile: Profile | None = None,
 ) -> ModelSetup:
+    """`profile`: what a load test measured on this model (PROFILE=), replacing the
+    assumed step times, prefill speed, Triton batch latency and cold-start stages."""
     target: Target = spec.target
     pool = None
     if target == "eks" and spec.cluster is not None:
@@ -67,6 +72,9 @@ def setup(
     spot = pool is not None and pool.capacity_type == "spot"
     service = service_model(model, workload, triton)
     times = platform.timings(model, target, pool)
+    if profile is not None:
+        service = calibrated_service(service, profile)
+        times = calibrated_timings(times, profile)
     if timing_scale != 1.0:
         times = times.scaled(timing_scale)
     itype = catalog().instances[model.instance_type]
@@ -167,7 +175,8 @@ def compare(setup: ModelSetup, trace: Trace, with_baselines: bool = True) -> Com
 
 
 def declared_setup(
-    spec: StackSpec, model: ModelSpec, duration_s: float, seed: int, root: Path | None = None, timing_scale: float = 1.0
+    spec: StackSpec, model: ModelSpec, duration_s: float, seed: int, root: Path | None = None, timing_scale: float = 1.0,
+    profile: Profile | None = None,
 ) -> tuple[ModelSetup, Trace] | None:
     """The model's setup and trace from its declared traffic (None without one): the plan
     assumes the traffic's own request shape."""
@@ -177,4 +186,4 @@ def declared_setup(
     limit = MAX_ARRIVALS if model.runtime == "vllm" else FLUID_MAX_ARRIVALS
     trace = declared(traffic, duration_s, seed, limit, root)
     workload = trace.workload() if traffic.csv is not None else Workload(traffic.prompt_tokens, traffic.output_tokens)
-    return setup(spec, model, workload, timing_scale=timing_scale), trace
+    return setup(spec, model, workload, timing_scale=timing_scale, profile=profile), trace

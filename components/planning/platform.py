@@ -48,12 +48,11 @@ REQUEST_TIMEOUT_S = float(RESPONSE_TIMEOUT_S)
 
 
 def cpu_request(model: ModelSpec) -> float:
-    """CPUs a replica requests: its share of the node's vCPUs less one for the system (what
-    an HPA on CPU divides by)."""
-    from components.intent.instances import catalog
+    """CPUs a replica requests, as its pod is compiled (its share of the node's vCPUs less
+    one for the system): what an HPA on CPU divides by."""
+    from components.compilers.kserve import pod_size
 
-    itype = catalog().instances[model.instance_type]
-    return max(1.0, itype.vcpus * model.gpus / itype.gpu_count - 1)
+    return float(pod_size(model).cpu)
 
 
 @dataclass(frozen=True)

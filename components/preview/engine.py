@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import runpy
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -118,6 +119,8 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         # Mock URN -> qualified type (the parent chain joined by `$`), for resources below the stack.
         self._chains: dict[str, str] = {}
         self._engine_urns: dict[str, str] = {}
+        # The SDK registers resources from executor threads: one writer or reader at a time.
+        self._urns_lock = threading.Lock()
 
     def _engine_urn(self, parent: str, typ: str, name: str) -> tuple[str, str]:
         chain = f"{self._chains[parent]}${typ}" if parent in self._chains else typ
@@ -132,16 +135,19 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             spec = alias.spec
             parent = "" if spec.noParent else (spec.parentUrn or request.parent)
             # A parent named by its engine URN (an alias written with parent=<urn>) maps back.
-            parent = next((m for m, e in self._engine_urns.items() if e == parent), parent)
+            with self._urns_lock:
+                known = list(self._engine_urns.items())
+            parent = next((m for m, e in known if e == parent), parent)
             found.append(self._engine_urn(parent, spec.type or request.type, spec.name or request.name)[1])
         return found
 
     def RegisterResource(self, request):  # noqa: N802 (gRPC method name)
         response = super().RegisterResource(request)
         if request.type != "pulumi:pulumi:Stack":
-            chain, engine_urn = self._engine_urn(request.parent, request.type, request.name)
-            self._chains[response.urn] = chain
-            self._engine_urns[response.urn] = engine_urn
+            with self._urns_lock:
+                chain, engine_urn = self._engine_urn(request.parent, request.type, request.name)
+                self._chains[response.urn] = chain
+                self._engine_urns[response.urn] = engine_urn
             self.registered.append(
                 Resource(
                     urn=response.urn,

@@ -26,6 +26,10 @@ BUDGET_SCHEMA = {
         "type": "number", "minimum": 0, "default": 60000,
         "description": "Ceiling on the estimate with every model at max replicas (what a month at peak costs).",
     },
+    "approval": {
+        "type": "string", "default": "",
+        "description": "Who agreed to the ceilings and why, kept beside them for review; the check does not read it.",
+    },
     "lineItemsShown": {
         "type": "integer", "minimum": 1, "default": 5,
         "description": "How many of the largest line items the message lists.",

@@ -163,34 +163,47 @@ SLO_OF = {"error_rate": ("errorRate", "slo.error_rate"), "ttft_p99": ("ttftP99Ms
 def _check_gates(args: ResourceValidationArgs, report: ReportViolation) -> None:
     config = settings(args, GATES_SCHEMA)
     multiple, ratio_limit = float(config["maxGateToSlo"]), float(config["maxRatioToStable"])
-    for _, model, canary in _canaries(args):
-        name = get(model, "name")
-        for index, gate in enumerate(items(get(canary, "gates"))):
-            metric = get(gate, "metric")
-            value, ratio = number(get(gate, "maxValue")), number(get(gate, "maxRatioToStable"))
-            key, field = SLO_OF.get(metric, (None, None))
-            objective = number(get(model, "slo", key)) if key else None
-            where = f"model {name}: canary.gates[{index}] ({metric})"
-            if value is not None and objective is not None and value > objective * multiple:
-                report(f"{where} allows the candidate {value:g}, looser than the stable objective {field} = "
-                       f"{objective:g}: a candidate breaking the SLO would still pass. Set max_value to at most "
-                       f"{objective * multiple:g}.")
-            if ratio is not None and ratio > ratio_limit:
-                report(f"{where} lets the candidate be {ratio:g}x worse than stable; at most {ratio_limit:g}x here.")
-            window, bake = number(get(gate, "windowS")), number(get(canary, "stepIntervalS"))
-            if window is not None and bake is not None and window > bake:
-                report(f"{where} measures over {window:g} s, longer than each step's bake (step_interval_s "
-                       f"{bake:g} s): traffic moves on before the gate has seen a full window. Set window_s to at "
-                       f"most {bake:g} or bake longer.")
+    facts = facts_of(args.resource_type, args.props)
+    for model in models(facts) if facts is not None else []:
+        canary = get(model, "canary")
+        blocks = [("canary.gates", items(get(canary, "gates")) if canary is not None else [],
+                   number(get(canary, "stepIntervalS")) if canary is not None else None),
+                  ("experiment.gates", items(get(model, "experimentGates")), None),
+                  ("shadow.gates", items(get(model, "shadowGates")), None)]
+        for block, gates, bake in blocks:
+            for index, gate in enumerate(gates):
+                _check_gate(model, f"model {get(model, 'name')}: {block}[{index}]", gate, bake, multiple, ratio_limit,
+                            report)
+
+
+def _check_gate(model, where: str, gate, bake: float | None, multiple: float, ratio_limit: float,
+                report: ReportViolation) -> None:
+    metric = get(gate, "metric")
+    value, ratio = number(get(gate, "maxValue")), number(get(gate, "maxRatioToStable"))
+    key, field = SLO_OF.get(metric, (None, None))
+    objective = number(get(model, "slo", key)) if key else None
+    where = f"{where} ({metric})"
+    if value is not None and objective is not None and value > objective * multiple:
+        report(f"{where} allows the candidate {value:g}, looser than the stable objective {field} = "
+               f"{objective:g}: a candidate breaking the SLO would still pass. Set max_value to at most "
+               f"{objective * multiple:g}.")
+    if ratio is not None and ratio > ratio_limit:
+        report(f"{where} lets the candidate be {ratio:g}x worse than stable; at most {ratio_limit:g}x here.")
+    window = number(get(gate, "windowS"))
+    if window is not None and bake is not None and window > bake:
+        report(f"{where} measures over {window:g} s, longer than each step's bake (step_interval_s "
+               f"{bake:g} s): traffic moves on before the gate has seen a full window. Set window_s to at "
+               f"most {bake:g} or bake longer.")
 
 
 CANARY_GATES = ResourceValidationPolicy(
     name="canary-gates-within-slo",
     display_name="Canary gates at least as strict as the SLO",
     description=(
-        "Judgement with thresholds (policy): a gate's absolute ceiling is no looser than the stable version's "
-        "objective for that metric (times maxGateToSlo), its ratio to stable at most maxRatioToStable, and its "
-        "window no longer than a step's bake, so a candidate that breaks the SLO trips its gate in time."
+        "Judgement with thresholds (policy): a gate's absolute ceiling (canary, experiment arm or shadow) is no "
+        "looser than the stable version's objective for that metric (times maxGateToSlo), its ratio to stable at "
+        "most maxRatioToStable, and a canary gate's window no longer than a step's bake, so a version that breaks "
+        "the SLO trips its gate in time."
     ),
     validate=_check_gates,
     config_schema=config_schema(GATES_SCHEMA),

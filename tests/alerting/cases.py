@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from components.compilers.endpoint_picker import PICKER_P99_LIMIT_S, uses_picker
 from components.compilers.kserve import cold_start_budget_s
 from components.compilers.monitoring import (
     GATE_FLOOR,
@@ -34,6 +35,9 @@ BURN_ALERTS: dict[str, tuple[str, Histogram | None]] = {
     "tpot_p99": ("MLServingTPOTBudgetBurn", "inter_token"),
     "latency_p99": ("MLServingLatencyBudgetBurn", "e2e"),
 }
+# MLServingEndpointPickerFailing's limit: more than this share of scheduling attempts failing.
+PICKER_FAILING_SHARE = 0.05
+PICKER_GROUP = ":picker"
 OBJECTIVE_FIELDS = {"ttft": "ttft_p99_ms", "inter_token": "tpot_p99_ms", "e2e": "latency_p99_ms"}
 
 
@@ -88,6 +92,8 @@ def healthy(served: ServedVersion) -> Traffic:
         kv_cache=0.95,
         replicas=served.min_replicas,
         available=served.min_replicas,
+        picker_failure_share=PICKER_FAILING_SHARE,
+        picker_s=PICKER_P99_LIMIT_S,
     )
 
 
@@ -249,6 +255,34 @@ class Builder:
             groups=served.name,
         )
 
+    def picker(self, served: ServedVersion) -> None:
+        """The picker down past its 2 minutes, failing one step past 5 %, slow one bucket past 50 ms."""
+        if not uses_picker(served):
+            return
+        base = healthy(served)
+        group = served.name + PICKER_GROUP
+        down = self.rules_of("MLServingEndpointPickerDown", version=served.version)
+        self.add(
+            f"{served.version} picker scraped as down from minute 10",
+            self.baseline(**{served.name: lambda m, b=base: b.with_(picker_up=m < 10)}),
+            16,
+            Check("MLServingEndpointPickerDown", 11, []),
+            Check("MLServingEndpointPickerDown", 13, down),
+            groups=group,
+        )
+        for alertname, traffic, at in (
+            ("MLServingEndpointPickerFailing", base.with_(picker_failure_share=PICKER_FAILING_SHARE + 0.01), 5),
+            ("MLServingEndpointPickerSlow", base.with_(picker_s=PICKER_P99_LIMIT_S * 1.02), 10),
+        ):
+            self.add(
+                f"{served.version} {alertname}: one step past its limit",
+                self.baseline(**{served.name: lambda m, t=traffic: t}),
+                at + 8,
+                Check(alertname, 4, []),
+                Check(alertname, at + 8, self.rules_of(alertname, version=served.version)),
+                groups=group,
+            )
+
     def _gated_arms(self) -> list[tuple[str, ServedVersion, list[Gate], dict[str, str]]]:
         """(alert, version judged, its gates, labels picking its rules): the canary, each
         experiment arm other than the stable version, and the shadow."""
@@ -337,6 +371,7 @@ def model_cases(model: ModelSpec, team: str | None) -> Builder:
         builder.replicas(served)
         builder.scaling_metric(served)
         builder.gauges(served)
+        builder.picker(served)
     builder.gates()
     return builder
 
@@ -350,6 +385,9 @@ def rule_groups(builder: Builder, groups: str | None) -> dict[str, Any]:
     wanted = builder.rule["spec"]["groups"]
     if groups == "gates":
         wanted = [g for g in wanted if g["name"].endswith(("-canary-gates", "-experiment-gates"))]
+    elif groups is not None and groups.endswith(PICKER_GROUP):
+        version = next(v for v in builder.versions if v.name + PICKER_GROUP == groups)
+        wanted = [g for g in wanted if g["name"] == f"{builder.model.name}-{version.version}-picker"]
     elif groups is not None:
         version = next(v for v in builder.versions if v.name == groups)
         wanted = [g for g in wanted if g["name"] == f"{builder.model.name}-{version.version}-slo"]
@@ -360,14 +398,14 @@ def _versions_of(builder: Builder, case: Case) -> list[ServedVersion]:
     """Series of the versions whose rules the case evaluates (its own, or both for the gates)."""
     if case.groups in (None, "gates"):
         return builder.versions
-    return [v for v in builder.versions if v.name == case.groups]
+    return [v for v in builder.versions if case.groups in (v.name, v.name + PICKER_GROUP)]
 
 
 def promtool_files(builder: Builder) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
     """{stem: (rules file, test file)}, one pair per rule selection."""
     files: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
     for case in builder.cases:
-        stem = f"{builder.model.name}-{case.groups or 'all'}"
+        stem = f"{builder.model.name}-{(case.groups or 'all').replace(PICKER_GROUP, '-picker')}"
         if stem not in files:
             files[stem] = (rule_groups(builder, case.groups),
                            {"rule_files": [f"{stem}.rules.yml"], "evaluation_interval": "1m", "tests": []})

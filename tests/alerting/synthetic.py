@@ -11,6 +11,12 @@ from dataclasses import dataclass, field, replace
 from typing import Callable
 
 from components.compilers import metrics
+from components.compilers.endpoint_picker import (
+    EPP_SCHEDULER_ATTEMPTS,
+    EPP_SCHEDULER_LATENCY,
+    picker_name,
+    uses_picker,
+)
 from components.compilers.monitoring import COPIED_LABELS
 from components.compilers.rollout import ServedVersion
 from components.compilers.serving import MODELS_NAMESPACE
@@ -35,6 +41,11 @@ class Traffic:
     replicas: int = 1
     available: int = 1
     scraped: bool = True  # the runtime's own series reach Prometheus
+    # The version's endpoint picker, where it has one: scraped as up, the share of scheduling
+    # attempts that fail, and how long each attempt takes.
+    picker_up: bool = True
+    picker_failure_share: float = 0.0
+    picker_s: float = 0.002
 
     def with_(self, **changes) -> Traffic:
         return replace(self, **changes)
@@ -155,6 +166,24 @@ def _kube_state(series: Series, served: ServedVersion, minute: int, traffic: Tra
         series.put(f"{metric}{_labels(labels)}", minute, value)
 
 
+# The picker's scheduling-latency buckets around its 50 ms limit.
+PICKER_EDGES_S = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
+
+
+def _picker(series: Series, served: ServedVersion, minute: int, traffic: Traffic) -> None:
+    labels = {"namespace": MODELS_NAMESPACE, "service": picker_name(served), "job": picker_name(served),
+              "instance": "10.42.2.7:9090"}
+    series.put(f"up{_labels(labels)}", minute, 1.0 if traffic.picker_up else 0.0)
+    on = traffic.picker_up
+    failed = traffic.requests * traffic.picker_failure_share
+    for status, count in (("success", traffic.requests - failed), ("failure", failed)):
+        series.counter(f"{EPP_SCHEDULER_ATTEMPTS}{_labels({**labels, 'status': status})}", minute, count if on else None)
+    for edge in (*PICKER_EDGES_S, float("inf")):
+        le = "+Inf" if edge == float("inf") else _edge_text(edge)
+        count = traffic.requests if traffic.picker_s <= edge else 0.0
+        series.counter(f"{EPP_SCHEDULER_LATENCY}_bucket{_labels({**labels, 'le': le})}", minute, count if on else None)
+
+
 def input_series(versions: list[ServedVersion], scenarios: dict[str, Scenario], minutes: int) -> list[dict[str, str]]:
     series = Series()
     for served in versions:
@@ -165,4 +194,6 @@ def input_series(versions: list[ServedVersion], scenarios: dict[str, Scenario], 
             # A replica that is not ready serves nothing and is not scraped as a target with data.
             runtime(series, served, minute, traffic if traffic.available > 0 else traffic.with_(scraped=False))
             _kube_state(series, served, minute, traffic)
+            if uses_picker(served):
+                _picker(series, served, minute, traffic)
     return series.input_series()

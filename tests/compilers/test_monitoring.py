@@ -35,8 +35,11 @@ def _alerts(model, team=None):
 
 
 def test_every_alert_names_model_and_version_and_a_runbook():
-    for stack, name in (("prod", "llama-8b"), ("prod", "sentiment"), ("staging", "llama-8b")):
+    # prod llama-70b routes through an endpoint picker: its picker alerts are labelled and linked too.
+    for stack, name in (("prod", "llama-8b"), ("prod", "llama-70b"), ("prod", "sentiment"), ("staging", "llama-8b")):
         _, rules = _alerts(model_of(stack, name), team="ml-platform")
+        if name == "llama-70b":
+            assert {"MLServingEndpointPickerDown", "MLServingEndpointPickerFailing"} <= {r["alert"] for r in rules}
         for rule in rules:
             assert rule["labels"]["model"] == name and rule["labels"]["version"]
             assert rule["labels"]["team"] == "ml-platform"

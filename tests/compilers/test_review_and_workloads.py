@@ -28,7 +28,7 @@ def test_review_facts_carry_the_estimate_pins_and_each_models_intent():
 
 
 def test_models_namespace_denies_by_default_and_opens_the_needed_flows():
-    default, ingress, egress = model_network_policies()
+    default, ingress, egress, *_ = model_network_policies()
     assert default["spec"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
     sources = [(peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"], tuple(p["port"] for p in rule["ports"]))
                for rule in ingress["spec"]["ingress"] for peer in rule["from"]]
@@ -37,6 +37,24 @@ def test_models_namespace_denies_by_default_and_opens_the_needed_flows():
     assert rules[0]["ports"] == [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]
     assert rules[1]["to"] == [{"ipBlock": {"cidr": "169.254.170.23/32"}}]
     assert rules[2]["to"] == [{"ipBlock": {"cidr": "0.0.0.0/0", "except": ["169.254.169.254/32"]}}]
+
+
+def test_pickers_reach_the_servers_they_score_and_a_group_reaches_itself():
+    policies = {p["metadata"]["name"]: p["spec"] for p in model_network_policies()}
+    having = lambda key: {"matchExpressions": [{"key": key, "operator": "Exists"}]}  # noqa: E731
+    picker = policies["endpoint-picker"]
+    assert picker["podSelector"] == having("inferencepool")
+    assert [(r["from"][0]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"], r["ports"])
+            for r in picker["ingress"]] == [("envoy-gateway-system", [{"protocol": "TCP", "port": 9002}]),
+                                            ("monitoring", [{"protocol": "TCP", "port": 9090}])]
+    assert picker["egress"] == [{"to": [{"podSelector": having("ml-serving/model")}], "ports": [{"protocol": "TCP", "port": 8080}]}]
+    assert policies["model-from-picker"]["ingress"] == [
+        {"from": [{"podSelector": having("inferencepool")}], "ports": [{"protocol": "TCP", "port": 8080}]}]
+    group = policies["replica-group"]
+    # Rendezvous and NCCL pick their ports at start: no port list, but only between group pods.
+    assert group["podSelector"] == having("leaderworkerset.sigs.k8s.io/name")
+    assert group["ingress"] == [{"from": [{"podSelector": having("leaderworkerset.sigs.k8s.io/name")}]}]
+    assert group["egress"] == [{"to": [{"podSelector": having("leaderworkerset.sigs.k8s.io/name")}]}]
 
 
 def test_the_scanned_deployment_is_the_predictor_with_the_runtime_container_under_it():

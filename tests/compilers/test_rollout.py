@@ -33,12 +33,12 @@ def test_full_step_sends_everything_to_the_candidate():
 def test_surge_only_with_spare_gpus_at_peak():
     prod = spec_of("prod")
     pools = prod.cluster.gpu_pools
-    llama, llama_70b, sentiment = prod.models
+    llama, llama_70b, llama_405b, sentiment = prod.models
     # l40s: 16 GPUs, llama-8b peaks at 8 + 8 (an automated canary may reach 100 %) = 16 -> no room.
     assert not surge_allowed(llama, pool_of(llama, pools), prod.models)
     llama = manual_canary_of("prod", "llama-8b")
     # By hand at 10 %: 8 + 1 canary = 9 of 16 -> room for a surge replica.
-    assert surge_allowed(llama, pool_of(llama, pools), [llama, llama_70b, sentiment])
+    assert surge_allowed(llama, pool_of(llama, pools), [llama, llama_70b, llama_405b, sentiment])
     # l40s-x4: 2 nodes x 4 GPUs, llama-70b peaks at 2 x 4 -> none to spare.
     assert not surge_allowed(llama_70b, pool_of(llama_70b, pools), prod.models)
     dev = spec_of("dev")

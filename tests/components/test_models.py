@@ -20,7 +20,7 @@ def _deploy(model, pool="l40s"):
 
 
 def test_a_canary_in_flight_deploys_both_versions_each_scaled_and_protected():
-    rec = _deploy(manual_canary_of("prod", "llama-8b"))
+    rec = _deploy(manual_canary_of("prod", "llama-8b", routing={"balancer": "endpoint_picker"}))
     component = rec.get("ml-serving:model_deployment:ModelDeployment", "m")
     kinds = sorted((r.type.rsplit(":", 1)[-1], r.name) for r in rec.resources if r.parent == component.urn)
     assert kinds == [
@@ -31,6 +31,8 @@ def test_a_canary_in_flight_deploys_both_versions_each_scaled_and_protected():
         ("PodDisruptionBudget", "m-poddisruptionbudget-llama-8b-v1"),
         ("PodDisruptionBudget", "m-poddisruptionbudget-llama-8b-v2"),
         ("PrometheusRule", "m-prometheusrule-llama-8b-alerts"),
+        ("Release", "m-v1-picker"),
+        ("Release", "m-v2-picker"),
         ("ScaledObject", "m-scaledobject-llama-8b-v1"),
         ("ScaledObject", "m-scaledobject-llama-8b-v2"),
     ]
@@ -81,6 +83,38 @@ def test_pod_monitors_wait_for_their_namespace():
     assert rec.get("random:index/randomString:RandomString", "namespace").urn in monitor.depends_on
 
 
+def test_a_model_across_nodes_deploys_a_group_its_leaders_service_and_group_scaling():
+    rec = _deploy(model_of("prod", "llama-405b"), pool="h100")
+    component = rec.get("ml-serving:model_deployment:ModelDeployment", "m")
+    kinds = sorted((r.type.rsplit(":", 1)[-1], r.name) for r in rec.resources if r.parent == component.urn)
+    assert kinds == [
+        ("HTTPRoute", "m-httproute-llama-405b"),
+        ("LeaderWorkerSet", "m-leaderworkerset-llama-405b-v1"),
+        ("PodDisruptionBudget", "m-poddisruptionbudget-llama-405b-v1"),
+        ("PrometheusRule", "m-prometheusrule-llama-405b-alerts"),
+        ("ScaledObject", "m-scaledobject-llama-405b-v1"),
+        ("Service", "m-service-llama-405b-v1-predictor"),
+    ]
+    group = rec.get("kubernetes:leaderworkerset.x-k8s.io/v1:LeaderWorkerSet", "m-leaderworkerset-llama-405b-v1")
+    scaled = rec.get("kubernetes:keda.sh/v1alpha1:ScaledObject", "m-scaledobject-llama-405b-v1")
+    assert scaled.inputs["spec"]["scaleTargetRef"]["kind"] == "LeaderWorkerSet"
+    assert group.urn in scaled.depends_on
+    route = rec.get("kubernetes:gateway.networking.k8s.io/v1:HTTPRoute", "m-httproute-llama-405b")
+    assert route.inputs["spec"]["rules"][0]["backendRefs"][0]["name"] == "llama-405b-v1-predictor"
+    assert group.urn in route.depends_on
+
+
+def test_the_leader_worker_set_controller_installs_its_pinned_chart():
+    from components.leader_worker_set import LeaderWorkerSetController, LeaderWorkerSetControllerArgs
+
+    rec = run_under_mocks(lambda: LeaderWorkerSetController("lws", LeaderWorkerSetControllerArgs(after=[Marker("ready")])))
+    component = rec.get("ml-serving:leader_worker_set:LeaderWorkerSetController", "lws")
+    release = rec.get("kubernetes:helm.sh/v3:Release", "lws-lws")
+    assert release.parent == component.urn
+    assert release.inputs["chart"] == "oci://registry.k8s.io/lws/charts/lws"
+    assert release.inputs["version"] == "v0.10.0"
+    assert (release.inputs["name"], release.inputs["namespace"]) == ("lws", "lws-system")
+    assert rec.get("random:index/randomString:RandomString", "ready").urn in release.depends_on
 def test_an_automated_model_hands_its_route_to_flagger_in_a_safe_order():
     def program():
         ModelDeployment(

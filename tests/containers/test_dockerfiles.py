@@ -143,6 +143,10 @@ def test_vllm_image_keeps_s3_streaming_from_its_base():
     # The base ships runai-model-streamer[s3]; the build fails if a new base stops shipping it.
     setup = " ".join(a for k, a in instructions("vllm") if k == "RUN")
     assert 'python3 -c "import runai_model_streamer, runai_model_streamer_s3"' in setup
+    # ml-serving-fetch-adapters (the LoRA init container) needs boto3 from the same base.
+    assert 'python3 -c "import boto3"' in setup
+    copies = [a for k, a in instructions("vllm") if k == "COPY"]
+    assert "--chmod=0755 fetch_adapters.py /usr/local/bin/ml-serving-fetch-adapters" in copies
 
 
 # --- HEALTHCHECK: run the real command against a stand-in server -------------------------------

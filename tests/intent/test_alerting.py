@@ -106,5 +106,5 @@ def test_a_route_for_a_model_names_one_of_the_stack():
     config = copy.deepcopy(stack_config("prod"))
     config["ml-serving:alerting"]["routes"].insert(0, {"model": "llama-7b", "receiver": "ml-oncall"})
     assert problems_of(config) == [
-        "ml-serving:alerting.routes[0].model: no model named 'llama-7b' in this stack; models: llama-70b, llama-8b, sentiment"
+        "ml-serving:alerting.routes[0].model: no model named 'llama-7b' in this stack; models: llama-405b, llama-70b, llama-8b, sentiment"
     ]

@@ -28,7 +28,9 @@ def test_gpus_per_replica_must_divide_the_instance():
 def test_gpus_per_replica_cannot_exceed_the_instance():
     errors = errors_of(ModelSpec, {**VLLM, "gpus": 2})
     assert errors == {
-        ("gpus",): "g6e.xlarge has 1 GPU(s); gpus per replica (2) must divide that evenly so whole replicas fill the instance"
+        ("gpus",): "g6e.xlarge has 1 GPU(s); gpus per replica (2) must divide that evenly so whole replicas fill the "
+        "instance. A replica across nodes needs an EFA instance type (p4d.24xlarge, p4de.24xlarge, p5.48xlarge, "
+        "p5en.48xlarge)"
     }
 
 
@@ -54,7 +56,7 @@ def test_slo_must_suit_the_runtime():
 def test_unknown_architecture_lists_the_references():
     errors = errors_of(VllmEngine, {"architecture": "llama-3.1-8", "max_model_len": 4096})
     assert errors == {
-        ("architecture",): "unknown architecture 'llama-3.1-8' (did you mean llama-3.1-8b?); use one of llama-3.1-70b, "
+        ("architecture",): "unknown architecture 'llama-3.1-8' (did you mean llama-3.1-8b?); use one of llama-3.1-405b, llama-3.1-70b, "
         "llama-3.1-8b, mistral-7b-v0.3, mixtral-8x7b, qwen2.5-72b, qwen2.5-7b or give params_billion, num_layers, "
         "num_kv_heads, head_dim and max_position_embeddings"
     }

@@ -106,7 +106,7 @@ def test_chunked_prefill_keeps_decoding_while_long_prompts_prefill():
                          model_setup.usd_per_replica_hour, model_setup.usd_per_node_hour, pool=model_setup.pool,
                          node_gpus=model_setup.node_gpus, workload=model_setup.workload)
         run.run()
-        return run.finished[0]
+        return run.server.finished[0]
 
     serial_prefill = 10 * service.prefill_s(7000)
     assert serial_prefill > 2.0
@@ -127,3 +127,13 @@ def test_shared_numbers_come_from_one_place():
         spec = parse(stack_config(name))
         for model in spec.models:
             assert platform.timings(model, "sagemaker").cold_s <= SAGEMAKER_FLEET_START_S, (name, model.name)
+
+
+def test_the_cpu_an_hpa_divides_by_is_the_cpu_the_pod_requests():
+    from components.compilers.kserve import pod_size
+    from components.planning import platform
+    from tests.conftest import parse, stack_config
+
+    for name in ("dev", "staging", "prod"):
+        for model in parse(stack_config(name)).models:
+            assert platform.cpu_request(model) == float(pod_size(model).cpu) >= 1, (name, model.name)

@@ -67,7 +67,13 @@ def _both(*edits: Callable[[Config], None]) -> Callable[[Config], None]:
 
 
 def _p5_prod(c: Config) -> None:
-    _cluster(c)["gpu_pools"].append({"name": "h100", "instance_types": ["p5.48xlarge"], "min_size": 16, "max_size": 16})
+    # prod already has an h100 pool (the 405B's two nodes): grow it, or add one where it has none.
+    pools = _cluster(c)["gpu_pools"]
+    h100 = next((p for p in pools if p["name"] == "h100"), None)
+    if h100 is None:
+        pools.append({"name": "h100", "instance_types": ["p5.48xlarge"], "min_size": 16, "max_size": 16})
+    else:
+        h100.update(min_size=16, max_size=16)
 
 
 def _p5_dev(c: Config) -> None:
@@ -135,6 +141,12 @@ VARIANTS = [
     Variant("no-admin-no-deployer", "prod", _no_roles, "eks-admin-and-deployer-access", "cluster.deployer_role_arn"),
     Variant("hub-unpinned", "prod", _set("models[llama-70b].source", "hf://meta-llama/Llama-3.1-70B-Instruct"),
             "model-weights-pinned", "pin a commit: hf://meta-llama/Llama-3.1-70B-Instruct@<40-hex commit sha>"),
+    Variant("shadow-from-the-hub-unpinned", "staging",
+            _set("models[llama-8b].shadow.source", "hf://meta-llama/Llama-3.1-8B-Instruct"),
+            "model-weights-pinned", "pin a commit: hf://meta-llama/Llama-3.1-8B-Instruct@<40-hex commit sha>"),
+    Variant("loose-experiment-gate", "staging",
+            _set("models[llama-8b].experiment.gates", [{"metric": "error_rate", "max_value": 0.05}]),
+            "canary-gates-within-slo", "experiment.gates[0] (error_rate) allows the candidate 0.05"),
     Variant("hub-branch", "staging", _set("models[llama-8b].source", "hf://meta-llama/Llama-3.1-8B-Instruct@main"),
             "model-weights-pinned", "revision 'main', which is not a full commit sha"),
     Variant("ttft-minutes", "prod", _set("models[llama-70b].slo.ttft_p99_ms", 80000),

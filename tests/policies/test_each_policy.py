@@ -261,8 +261,9 @@ CASES = [
     Case("model-domain-private", "lookalike-suffix", setting("zone", "name", "models.internal.acme.com"),
          "models.internal.acme.com is not under"),
     Case("monthly-cost-within-budget", "idle",
-         setting("review", "cost.idle.monthlyUsd", 158672.4),
-         "the idle estimate (every model at its floor) is $158,672/month, over this environment's maxIdleMonthlyUsd of "
+         # Above prod's raised ceiling too (test_analyzer_parity breaks prod with this case).
+         setting("review", "cost.idle.monthlyUsd", 258672.4),
+         "the idle estimate (every model at its floor) is $258,672/month, over this environment's maxIdleMonthlyUsd of "
          "$25,000. Largest items: GPU pool l4 (g6.xlarge): 2 node = $1,400; EKS control plane"),
     Case("monthly-cost-within-budget", "busy", setting("review", "cost.busy.monthlyUsd", 60000.01),
          "the busy estimate (every model at max replicas) is $60,000/month"),
@@ -315,6 +316,9 @@ CASES = [
          "canary.gates[0] (error_rate) allows the candidate 0.5, looser than the stable objective slo.error_rate = 0.01"),
     Case("canary-gates-within-slo", "loose-ratio", setting("review", "models.0.canary.gates.0.maxRatioToStable", 5),
          "5x worse than stable; at most 1.5x here"),
+    Case("canary-gates-within-slo", "loose-shadow-gate",
+         setting("review", "models.0.shadowGates", [{"metric": "ttft_p99", "maxValue": 5000, "windowS": 300}]),
+         "shadow.gates[0] (ttft_p99) allows the candidate 5000, looser than the stable objective slo.ttft_p99_ms"),
     Case("canary-gates-within-slo", "window-beyond-bake", setting("review", "models.0.canary.gates.1.windowS", 1800),
          "measures over 1800 s, longer than each step's bake (step_interval_s 600 s)"),
 ]

@@ -125,7 +125,7 @@ def test_moving_a_prod_stack_to_dev_keeps_the_guard(prod):
     head = copy.deepcopy(prod)
     head.environment = "dev"
     head.models = head.models[:1]
-    assert [g["what"] for g in _diff(prod, head)["guarded"]] == ["model:llama-70b", "model:sentiment"]
+    assert [g["what"] for g in _diff(prod, head)["guarded"]] == ["model:llama-405b", "model:llama-70b", "model:sentiment"]
 
 
 def test_a_model_change_names_its_fields(prod):

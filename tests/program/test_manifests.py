@@ -16,7 +16,7 @@ UNSCHEMATISED = {
     ("gateway.envoyproxy.io/v1alpha1", "EnvoyProxy"),
     ("http.keda.sh/v1beta1", "InterceptorRoute"),
 }
-CUSTOM_GROUPS = ("serving.kserve.io", "keda.sh", "monitoring.coreos.com", "karpenter", "flagger.app")
+CUSTOM_GROUPS = ("serving.kserve.io", "keda.sh", "monitoring.coreos.com", "karpenter", "flagger.app", "leaderworkerset.x-k8s.io")
 # Kinds validated against ../shared/schemas although their group is listed as unschematised.
 SCHEMATISED_KINDS = {("gateway.networking.k8s.io/v1", "HTTPRoute")}
 

@@ -36,8 +36,10 @@ def test_prod_preview_shows_warm_replicas_pdbs_and_a_canary(previews):
     isvcs = {i.inputs["metadata"]["name"]: i.inputs for i in rec.of_type("kubernetes:serving.kserve.io/v1beta1:InferenceService")}
     assert set(isvcs) == {"llama-8b-v1", "llama-8b-v2", "llama-70b-v1", "sentiment-v1"}
     assert isvcs["llama-8b-v1"]["spec"]["predictor"]["minReplicas"] == 5
+    groups = {g.inputs["metadata"]["name"] for g in rec.of_type("kubernetes:leaderworkerset.x-k8s.io/v1:LeaderWorkerSet")}
+    assert groups == {"llama-405b-v1"}, "the 405B model runs as a LeaderWorkerSet across two nodes"
     pdbs = {p.inputs["metadata"]["name"] for p in rec.of_type("kubernetes:policy/v1:PodDisruptionBudget")}
-    assert pdbs == set(isvcs)
+    assert pdbs == set(isvcs) | groups
     warm = rec.of_type("kubernetes:apps/v1:Deployment")
     assert [w.inputs["metadata"]["name"] for w in warm] == ["llama-8b-warm-pool"]
     # Flagger drives prod's llama canary: its Canary and target Service, no route of ours.

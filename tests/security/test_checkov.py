@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components.compilers.rendered_workloads import SKIP_PREFIX, predictor_deployments
+from components.compilers.rendered_workloads import SKIP_PREFIX, group_deployments, predictor_deployments
 from components.preview.manifests import is_kubernetes_object, manifest
 from tests.conftest import ROOT, STACK_NAMES
 
@@ -23,7 +23,7 @@ EKS_STACKS = [s for s in STACK_NAMES if not s.startswith("sagemaker")]
 
 def _workloads(recording) -> list[dict]:
     objects = [manifest(r) for r in recording.resources if is_kubernetes_object(r)]
-    return objects + predictor_deployments(objects)
+    return objects + predictor_deployments(objects) + group_deployments(objects)
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +65,9 @@ def test_every_finding_is_fixed_or_skipped_with_a_reason(scan):
 def test_model_pods_are_scanned_and_pass_the_token_and_network_checks(scan):
     root, reports = scan
     passed = _checks(reports, "passed_checks")
-    model_deployments = {c["resource"] for c in passed if "-predictor" in str(c.get("resource"))}
+    # The leader Service of a replica across nodes is named `-predictor` too: pods only.
+    model_deployments = {c["resource"] for c in passed
+                         if str(c.get("resource")).startswith("Deployment.") and "-predictor" in str(c.get("resource"))}
     assert model_deployments, "the rendered predictor Deployments were not scanned"
     # CKV_K8S_38: service account tokens mounted only where needed.
     token_checks = [c for c in passed if c["check_id"] == "CKV_K8S_38" and "-predictor" in str(c.get("resource"))]
@@ -73,6 +75,10 @@ def test_model_pods_are_scanned_and_pass_the_token_and_network_checks(scan):
     # CKV2_K8S_6: every model pod is selected by a NetworkPolicy (the models namespace's default-deny).
     covered = {c["resource"].split(".")[2] for c in passed if c["check_id"] == "CKV2_K8S_6"}
     assert {r.split(".")[2] for r in model_deployments} <= covered
+    # prod's 405B runs as a LeaderWorkerSet group: its leader and worker pods are scanned too.
+    groups = {c["resource"].split(".")[2] for c in passed if c["check_id"] == "CKV_K8S_38"}
+    assert {"llama-405b-v1-leader", "llama-405b-v1-worker"} <= groups
+    assert {"llama-405b-v1-leader", "llama-405b-v1-worker"} <= covered
 
 
 def test_skips_are_written_on_the_manifests_ml_serving_deploys(previews):
