@@ -177,17 +177,34 @@ class SageMakerEndpoint(pulumi.ComponentResource):
         scaling = sm.scaling_requests(model, endpoint)
         if scaling is not None:
             target_request, policy_request = scaling
+            actions = sm.scheduled_action_requests(model, endpoint)
             target = aws.appautoscaling.Target(
                 f"{name}-scaling",
                 **sm.pulumi_target_args(target_request),
-                # The variant must exist before it can be registered.
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[sagemaker_endpoint]),
+                # The variant must exist before it can be registered. With scheduled floors the
+                # scheduled actions own MinCapacity: an update inside a window must not drop the
+                # floor (a new min_replicas reaches the target at the next window's end).
+                opts=pulumi.ResourceOptions(
+                    parent=self,
+                    depends_on=[sagemaker_endpoint],
+                    ignore_changes=["minCapacity"] if actions else None,
+                ),
             )
             aws.appautoscaling.Policy(
                 f"{name}-scaling",
                 **sm.pulumi_policy_args(policy_request),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[target]),
             )
+            for action in actions:
+                edge = action["ScheduledActionName"].removeprefix(f"{endpoint}-")
+                action_args = sm.pulumi_scheduled_action_args(action)
+                target_action = action_args.pop("scalable_target_action")
+                aws.appautoscaling.ScheduledAction(
+                    f"{name}-{edge}",
+                    **action_args,
+                    scalable_target_action=aws.appautoscaling.ScheduledActionScalableTargetActionArgs(**target_action),
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=[target]),
+                )
 
         self.endpoint_name = sagemaker_endpoint.name
         self.register_outputs(

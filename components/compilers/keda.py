@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from components.compilers import metrics
 from components.compilers.helm_values import NAMESPACES, PROMETHEUS_URL
 from components.compilers.kserve import cold_start_budget_s
 from components.compilers.rollout import ServedVersion
@@ -19,6 +20,10 @@ POLLING_INTERVAL_S = 15
 # LLM responses stream for minutes; proxies must not cut them.
 RESPONSE_TIMEOUT_S = 600
 REQUEST_TIMEOUT = f"{RESPONSE_TIMEOUT_S}s"
+# Trigger names the combined signal's formula reads (expr identifiers).
+WAITING_TRIGGER = "waiting"
+RUNNING_TRIGGER = "running"
+FLOOR_TRIGGER = "floor"
 
 
 def interceptor_reference_grant(from_namespace: str) -> Manifest:
@@ -47,21 +52,34 @@ def scaled_object(served: ServedVersion, query: str, wake_route: str | None) -> 
             f'({query}) or on() (sum(kube_deployment_spec_replicas{{namespace="{MODELS_NAMESPACE}",'
             f'deployment="{served.predictor}"}}) == 0)'
         )
-    triggers: list[dict[str, Any]] = [
-        {
-            "type": "prometheus",
-            # AverageValue: desired replicas = ceil(query / threshold), the per-replica target.
+    triggers: list[dict[str, Any]]
+    modifiers: dict[str, str] | None = None
+    if policy.combined is None:
+        triggers = [_prometheus(query, policy.target)]
+    else:
+        combined = policy.combined
+        sel = metrics.selector(MODELS_NAMESPACE, served.name)
+        triggers = [
+            {"name": WAITING_TRIGGER, **_prometheus(metrics.load(served.model.runtime, "queue_depth", sel), combined.queue_per_replica)},
+            {"name": RUNNING_TRIGGER, **_prometheus(metrics.running(served.model.runtime, sel), combined.running_per_replica)},
+        ]
+        # The formula sees each trigger's raw query value; its result, against a target of
+        # 1 per replica (AverageValue), is the replicas' worth of load.
+        modifiers = {
+            "formula": f"{WAITING_TRIGGER} / {combined.queue_per_replica:g} + {RUNNING_TRIGGER} / {combined.running_per_replica:g}",
+            "target": "1",
             "metricType": "AverageValue",
-            "metadata": {
-                "serverAddress": PROMETHEUS_URL,
-                "query": query,
-                "threshold": f"{policy.target:g}",
-                # An empty result (scrape broken, metric renamed) is an error, so `fallback`
-                # engages; "true" would read it as zero load and park the model at its floor.
-                "ignoreNullValues": "false",
-            },
         }
-    ]
+    floors = floor_triggers(served)
+    triggers += floors
+    if modifiers is not None and floors:
+        # Every trigger goes through the formula once it exists: the floors join it as a
+        # maximum, which is what the HPA does with separate metrics.
+        names = [f["name"] for f in floors]
+        bound = names[0]
+        for name in names[1:]:
+            bound = f"max({bound}, {name})"
+        modifiers["formula"] = f"max({modifiers['formula']}, {bound})"
     spec: dict[str, Any] = {
         "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": served.predictor},
         "pollingInterval": POLLING_INTERVAL_S,
@@ -91,6 +109,8 @@ def scaled_object(served: ServedVersion, query: str, wake_route: str | None) -> 
         },
         "triggers": triggers,
     }
+    if modifiers is not None:
+        spec["advanced"]["scalingModifiers"] = modifiers
     if wake_route is not None:
         spec["idleReplicaCount"] = 0
         spec["cooldownPeriod"] = policy.idle_timeout_s
@@ -103,6 +123,56 @@ def scaled_object(served: ServedVersion, query: str, wake_route: str | None) -> 
         "metadata": {"name": served.name, "namespace": MODELS_NAMESPACE, "labels": {"ml-serving/model": served.model.name}},
         "spec": spec,
     }
+
+
+def _prometheus(query: str, threshold: float) -> dict[str, Any]:
+    return {
+        "type": "prometheus",
+        # AverageValue: desired replicas = ceil(query / threshold), the per-replica target.
+        "metricType": "AverageValue",
+        "metadata": {
+            "serverAddress": PROMETHEUS_URL,
+            "query": query,
+            "threshold": f"{threshold:g}",
+            # An empty result (scrape broken, metric renamed) is an error, so `fallback`
+            # engages; "true" would read it as zero load and park the model at its floor.
+            "ignoreNullValues": "false",
+        },
+    }
+
+
+def cron(clock: str) -> str:
+    """An HH:MM time of every day as a five-field cron expression (KEDA's cron format)."""
+    hours, mins = clock.split(":")
+    return f"{int(mins)} {int(hours)} * * *"
+
+
+def floor_triggers(served: ServedVersion) -> list[dict[str, Any]]:
+    """KEDA cron triggers for the stable version's scheduled floors: inside its window a
+    trigger reports desiredReplicas against a target of 1 (so the HPA wants that many),
+    outside it 1, which min_replicas already covers. Candidates, variants and shadows keep
+    their own bounds."""
+    schedule = served.model.autoscaling.schedule
+    if schedule is None or served.role != "stable":
+        return []
+    triggers = []
+    for index, window in enumerate(schedule.windows):
+        replicas = min(window.min_replicas, served.max_replicas)
+        if replicas <= served.min_replicas:
+            continue
+        triggers.append(
+            {
+                "type": "cron",
+                "name": f"{FLOOR_TRIGGER}_{index}",
+                "metadata": {
+                    "timezone": schedule.timezone,
+                    "start": cron(window.start),
+                    "end": cron(window.end),
+                    "desiredReplicas": str(replicas),
+                },
+            }
+        )
+    return triggers
 
 
 def interceptor_route(served: ServedVersion, host: str) -> Manifest:

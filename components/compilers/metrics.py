@@ -53,6 +53,14 @@ def load(runtime: Runtime, signal: Signal, sel: str) -> str:
     return f"sum(rate({TRITON_SUCCESS}{{{sel}}}[1m]))"
 
 
+def running(runtime: Runtime, sel: str) -> str:
+    """Requests a version is serving now (the combined signal's batch term), one series."""
+    if runtime == "vllm":
+        return f"sum({VLLM_RUNNING}{{{sel}}})"
+    # Triton exports no running gauge: requests in the server by Little's law.
+    return load(runtime, "concurrency", sel)
+
+
 def error_ratio(runtime: Runtime, sel: str, window: str) -> str:
     """Share of failed requests. A failure counter series appears only with the first failure
     (vLLM's `status="5xx"`), so its absence counts as zero failures; no requests at all gives

@@ -524,6 +524,41 @@ def scaling_requests(model: ModelSpec, endpoint: str) -> tuple[Request, Request]
     return target, scaling
 
 
+def aws_cron(clock: str) -> str:
+    """An HH:MM time of every day as Application Auto Scaling's six-field cron expression
+    (minutes hours day-of-month month day-of-week year; one of the day fields is `?`)."""
+    hours, mins = clock.split(":")
+    return f"cron({int(mins)} {int(hours)} * * ? *)"
+
+
+def scheduled_action_requests(model: ModelSpec, endpoint: str) -> list[Request]:
+    """PutScheduledAction requests for the policy's scheduled floors: at a window's start
+    MinCapacity rises to its floor (plus the warm pool, as min_capacity adds it), at its end
+    it falls back to the policy's own; target tracking scales within the bounds in force."""
+    policy = model.autoscaling
+    if policy.schedule is None or scaling_requests(model, endpoint) is None:
+        return []
+    resource = f"endpoint/{endpoint}/variant/{VARIANT}"
+    requests = []
+    for index, window in enumerate(policy.schedule.windows):
+        for edge, clock, low in (
+            ("start", window.start, window.min_replicas + policy.warm_pool),
+            ("end", window.end, min_capacity(model)),
+        ):
+            requests.append(
+                {
+                    "ScheduledActionName": f"{endpoint}-floor-{index}-{edge}",
+                    "ServiceNamespace": "sagemaker",
+                    "ResourceId": resource,
+                    "ScalableDimension": SCALABLE_DIMENSION,
+                    "Schedule": aws_cron(clock),
+                    "Timezone": policy.schedule.timezone,
+                    "ScalableTargetAction": {"MinCapacity": low, "MaxCapacity": policy.max_replicas},
+                }
+            )
+    return requests
+
+
 # --- IAM -------------------------------------------------------------------------------------
 
 
@@ -744,3 +779,8 @@ def pulumi_target_args(request: Request) -> dict[str, Any]:
 def pulumi_policy_args(request: Request) -> dict[str, Any]:
     args = _snake_keys({k: v for k, v in request.items() if k != "PolicyName"})
     return {"name": request["PolicyName"], **args}
+
+
+def pulumi_scheduled_action_args(request: Request) -> dict[str, Any]:
+    args = _snake_keys({k: v for k, v in request.items() if k != "ScheduledActionName"})
+    return {"name": request["ScheduledActionName"], **args}

@@ -10,6 +10,8 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from components.intent.base import Problems, Spec
+from components.intent.combined_signal import CombinedSignal
+from components.intent.scheduled_floors import ScheduledFloors
 
 Signal = Literal["queue_depth", "concurrency", "requests_per_second"]
 
@@ -81,6 +83,20 @@ class AutoscalingPolicy(Spec):
         le=86_400,
         description="With scale_to_zero: seconds without requests before going to zero.",
     )
+    combined: CombinedSignal | None = Field(
+        None,
+        description=(
+            "Scale on the queue and the running batch together instead of one `signal` (EKS: KEDA "
+            "scalingModifiers): ceil(waiting / queue_per_replica + running / running_per_replica) replicas."
+        ),
+    )
+    schedule: ScheduledFloors | None = Field(
+        None,
+        description=(
+            "Daily windows with a higher floor, raised before the load a daily shape makes predictable "
+            "(EKS: KEDA cron triggers; SageMaker: scheduled actions on the scalable target)."
+        ),
+    )
 
     @model_validator(mode="after")
     def _bounds_and_windows(self) -> AutoscalingPolicy:
@@ -111,5 +127,50 @@ class AutoscalingPolicy(Spec):
                 "idle_timeout_s only applies with scale_to_zero: true",
                 self.idle_timeout_s,
             )
+        self._combined_rules(problems)
+        self._schedule_rules(problems)
         problems.raise_if_any()
         return self
+
+    def _combined_rules(self, problems: Problems) -> None:
+        if self.combined is None:
+            return
+        for name in ("signal", "target"):
+            if name in self.model_fields_set:
+                problems.add(
+                    (name,),
+                    f"{name} does not apply with combined: its running_per_replica and queue_per_replica "
+                    "are the per-replica targets",
+                    getattr(self, name),
+                )
+        if self.scale_to_zero:
+            problems.add(
+                ("combined",),
+                "combined cannot be used with scale_to_zero: KEDA folds every trigger into the formula, "
+                "including the HTTP add-on's wake-up trigger; use one signal for a model that idles at zero",
+            )
+
+    def _schedule_rules(self, problems: Problems) -> None:
+        if self.schedule is None:
+            return
+        for index, window in enumerate(self.schedule.windows):
+            where = ("schedule", "windows", index, "min_replicas")
+            if window.min_replicas <= self.min_replicas:
+                problems.add(
+                    where,
+                    f"the window's min_replicas ({window.min_replicas}) must be above the policy's "
+                    f"min_replicas ({self.min_replicas}): a lower floor changes nothing",
+                    window.min_replicas,
+                )
+            elif window.min_replicas + self.warm_pool > self.max_replicas:
+                extra = f" + warm_pool ({window.min_replicas} + {self.warm_pool})" if self.warm_pool else f" ({window.min_replicas})"
+                problems.add(
+                    where,
+                    f"the window's min_replicas{extra} must not exceed max_replicas ({self.max_replicas})",
+                    window.min_replicas,
+                )
+
+    def floor_at(self, minute_of_day: float) -> int:
+        """Replicas the policy holds at least at a minute of the day (schedule included)."""
+        scheduled = self.schedule.floor_at(minute_of_day) if self.schedule is not None else 0
+        return max(self.min_replicas, scheduled)

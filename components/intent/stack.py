@@ -354,7 +354,13 @@ class StackSpec(Spec):
                         model.gpus,
                     )
             policy = model.autoscaling
-            if policy.signal == "queue_depth":
+            if policy.combined is not None:
+                problems.add(
+                    (*where, "autoscaling", "combined"),
+                    "SageMaker publishes no queue depth and Application Auto Scaling has no KEDA formula; "
+                    "use signal concurrency (ConcurrentRequestsPerModel) or requests_per_second",
+                )
+            elif policy.signal == "queue_depth":
                 problems.add(
                     (*where, "autoscaling", "signal"),
                     "SageMaker publishes no queue depth for real-time endpoints; use concurrency "

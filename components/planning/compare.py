@@ -23,7 +23,7 @@ from components.planning.capacity import (
     peak_throughput,
     service_model,
 )
-from components.planning.controllers import Controller, OpeningLoad, baselines, stack_policy
+from components.planning.controllers import Controller, OpeningLoad, baselines, day_clock, stack_policy
 from components.planning.cost import instance_price_per_hour, replica_price_per_hour
 from components.planning.oracle import OracleResult, oracle
 from components.planning.simulator import Result, Simulation
@@ -161,7 +161,7 @@ def compare(setup: ModelSetup, trace: Trace, with_baselines: bool = True) -> Com
     """The stack's policy, then (optionally) the defaults, then the oracle, on one trace."""
     policy = setup.model.autoscaling
     mu = setup.capacity.requests_per_s
-    controllers = [stack_policy(policy, setup.target)]
+    controllers = [stack_policy(policy, setup.target, day_clock(trace))]
     if with_baselines:
         controllers += baselines(policy, mu)
     results = [simulate(setup, c, trace) for c in controllers]

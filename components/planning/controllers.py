@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Callable, Literal, Protocol
 
 from components.intent.autoscaling import AutoscalingPolicy
+from components.intent.combined_signal import CombinedSignal
 from components.planning import platform
 
 # The "fixed queue-depth threshold" baseline: waiting requests per replica. KEDA has no
@@ -76,6 +77,44 @@ class OpeningLoad:
     def inflight(self) -> float:
         """Requests in flight (Little's law)."""
         return self.rps * self.latency_s
+
+
+MINUTES_PER_DAY = 1440.0
+
+
+@dataclass(frozen=True)
+class DayClock:
+    """Simulated seconds as minutes of the day in the scheduled floors' time zone: a
+    generated diurnal trace lays one day over its duration (trough at midnight, peak at
+    noon); every other trace runs in real time from midnight. Daylight saving is ignored."""
+
+    day_s: float = 86_400.0
+    start_minute: float = 0.0
+
+    def minute(self, t: float) -> float:
+        # Multiplied first: whole seconds of a real day land on whole minutes exactly.
+        return (self.start_minute + t * MINUTES_PER_DAY / self.day_s) % MINUTES_PER_DAY
+
+    def seconds(self, minutes: float) -> float:
+        """Simulated seconds a span of `minutes` of the day lasts."""
+        return minutes / MINUTES_PER_DAY * self.day_s
+
+
+REAL_TIME = DayClock()
+
+
+def day_clock(trace: object) -> DayClock:
+    day_s = getattr(trace, "day_s", None)
+    return DayClock(day_s) if day_s else REAL_TIME
+
+
+def hpa_proposal(value: float, target: float, current: int) -> int:
+    """One AverageValue metric's replica proposal, as the HPA computes it: within the
+    tolerance of the target the current count stands, else ceil(value / target)."""
+    ratio = value / (target * current)
+    if abs(ratio - 1) <= platform.HPA_TOLERANCE:
+        return current
+    return math.ceil(current * ratio - 1e-9)
 
 
 Select = Literal["Max", "Min"]
@@ -154,8 +193,15 @@ class Hpa(Controller):
         idle_timeout_s: float = platform.DEFAULT_KEDA_COOLDOWN_S,
         placeholders: int = 0,
         steady: Callable[[OpeningLoad, float], int] | None = None,
+        floor: Callable[[float], int] | None = None,
+        floor_in_formula: bool = False,
     ) -> None:
         self.steady = steady
+        # Scheduled floors (KEDA cron triggers): replicas wanted at a simulated second, 0
+        # outside every window. As separate triggers each is one more HPA metric; with
+        # scalingModifiers they join the formula as a maximum (`floor_in_formula`).
+        self.floor = floor
+        self.floor_in_formula = floor_in_formula
         self.name, self.description = name, description
         self.metric, self.target, self.utilization = metric, target, utilization
         self.min_replicas, self.max_replicas = min_replicas, max_replicas
@@ -173,6 +219,8 @@ class Hpa(Controller):
 
     def initial(self, probe: Probe, opening: OpeningLoad | None = None) -> int:
         replicas = super().initial(probe, opening)
+        if self.floor is not None:
+            replicas = min(self.max_replicas, max(replicas, self.floor(probe.t)))
         # A warm start: the stabilisation windows remember the replicas held so far.
         self.recommendations.append((probe.t, replicas))
         return replicas
@@ -182,12 +230,14 @@ class Hpa(Controller):
         if t >= self.next_scrape:
             self.sample = self.metric(probe)
             self.next_scrape = t + self.scrape_s
+        scheduled = self.floor(t) if self.floor is not None else 0
         if self.scale_to_zero:
-            if probe.waiting() > 0 or probe.running() > 0 or probe.window("arrivals", t - 1, t) > 0:
+            # An active cron trigger keeps the ScaledObject active, as a request does.
+            if probe.waiting() > 0 or probe.running() > 0 or probe.window("arrivals", t - 1, t) > 0 or scheduled:
                 self.last_active = t
             if current == 0:
                 # The HTTP add-on's interceptor holds the request and pushes activation at once.
-                return max(1, self.min_replicas) if probe.waiting() > 0 else 0
+                return max(1, self.min_replicas) if probe.waiting() > 0 or scheduled else 0
             if t >= self.next_poll:
                 self.next_poll = t + self.polling_s
                 if t - self.last_active >= self.idle_timeout_s:
@@ -199,9 +249,16 @@ class Hpa(Controller):
             return current if self.scale_to_zero else self.min_replicas
         if self.utilization:
             ratio = self.sample / self.target
+            raw = current if abs(ratio - 1) <= platform.HPA_TOLERANCE else math.ceil(current * ratio - 1e-9)
+        elif self.floor is not None and self.floor_in_formula:
+            # KEDA's formula max(load, floor_0, ...) with an inactive cron trigger reading 1.
+            raw = hpa_proposal(max(self.sample, scheduled or 1), self.target, current)
         else:
-            ratio = self.sample / (self.target * current)
-        raw = current if abs(ratio - 1) <= platform.HPA_TOLERANCE else math.ceil(current * ratio - 1e-9)
+            raw = hpa_proposal(self.sample, self.target, current)
+            if self.floor is not None:
+                # A cron trigger is its own metric (value desiredReplicas, or 1, target 1):
+                # the HPA takes the largest proposal.
+                raw = max(raw, hpa_proposal(scheduled or 1, 1.0, current))
         raw = min(self.max_replicas, max(self.min_replicas, raw))
         return self._apply(t, current, raw)
 
@@ -261,8 +318,11 @@ class TargetTracking(Controller):
         scale_in_cooldown_s: float,
         spare_instances: int = 0,
         steady: Callable[[OpeningLoad, float], int] | None = None,
+        floor: Callable[[float], int] | None = None,
     ) -> None:
         self.steady = steady
+        # Scheduled actions: MinCapacity raised for a window (0 outside every window).
+        self.floor = floor
         self.name, self.description = name, description
         self.metric, self.target = metric, target
         self.min_replicas, self.max_replicas = min_replicas, max_replicas
@@ -274,10 +334,18 @@ class TargetTracking(Controller):
         self.out_until = 0.0
         self.in_until = 0.0
 
+    def initial(self, probe: Probe, opening: OpeningLoad | None = None) -> int:
+        replicas = super().initial(probe, opening)
+        if self.floor is not None:
+            replicas = min(self.max_replicas, max(replicas, self.floor(probe.t)))
+        return replicas
+
     def decide(self, probe: Probe, current: int) -> int:
         t = probe.t
-        if current < self.min_replicas:
-            return self.min_replicas
+        # A scheduled action that raises MinCapacity above the current count scales out at once.
+        low = max(self.min_replicas, self.floor(t)) if self.floor is not None else self.min_replicas
+        if current < low:
+            return low
         if t < self.next_datapoint:
             return current
         self.next_datapoint = t + self.period_s
@@ -294,7 +362,7 @@ class TargetTracking(Controller):
             if t >= self.in_until and t >= self.out_until:
                 wanted = min(current - 1, math.ceil(current * value / self.target))
                 self.in_until = t + self.in_cooldown_s
-        return min(self.max_replicas, max(self.min_replicas, wanted))
+        return min(self.max_replicas, max(low, wanted))
 
 
 class Schedule(Controller):
@@ -367,15 +435,61 @@ def _steady_cpu(opening: OpeningLoad, target: float) -> int:
 SIGNAL_STEADY = {"queue_depth": _steady_queue, "concurrency": _steady_inflight, "requests_per_second": _steady_rps}
 
 
-def stack_policy(policy: AutoscalingPolicy, target: str) -> Controller:
-    """The stack's own AutoscalingPolicy as its target compiles it."""
+def _steady_combined(combined: CombinedSignal) -> Callable[[OpeningLoad, float], int]:
+    def steady(opening: OpeningLoad, target: float) -> int:
+        # At a constant load below capacity nothing waits: the batch term alone.
+        return math.ceil(combined.replicas_worth(0.0, opening.inflight()) - 1e-9)
+
+    return steady
+
+
+def _combined_metric(combined: CombinedSignal) -> Callable[[Probe], float]:
+    def metric(probe: Probe) -> float:
+        return keda_composite(combined.replicas_worth(probe.waiting(), probe.running()))
+
+    return metric
+
+
+def keda_composite(value: float) -> float:
+    """The formula's result as KEDA hands it to the HPA: whole milli-units, truncated
+    (`Value.SetMilli(int64(out * 1000))` in pkg/scaling/modifiers/formula.go)."""
+    return math.floor(value * 1000 + 1e-9) / 1000
+
+
+def scheduled_floor(policy: AutoscalingPolicy, clock: DayClock) -> Callable[[float], int] | None:
+    """The policy's scheduled floors as replicas wanted at each simulated second."""
+    schedule = policy.schedule
+    if schedule is None:
+        return None
+    return lambda t: min(policy.max_replicas, schedule.floor_at(clock.minute(t)))
+
+
+def _describe_schedule(policy: AutoscalingPolicy) -> str:
+    if policy.schedule is None:
+        return ""
+    windows = ", ".join(f"{w.start}-{w.end}≥{w.min_replicas}" for w in policy.schedule.windows)
+    return f", floors {windows}"
+
+
+def stack_policy(policy: AutoscalingPolicy, target: str, clock: DayClock = REAL_TIME) -> Controller:
+    """The stack's own AutoscalingPolicy as its target compiles it; `clock` places the
+    trace's seconds in the day for its scheduled floors."""
+    floor = scheduled_floor(policy, clock)
     if target == "eks":
+        combined = policy.combined
+        if combined is not None:
+            what = f"KEDA waiting/{combined.queue_per_replica:g} + running/{combined.running_per_replica:g}"
+            metric, value, steady = _combined_metric(combined), 1.0, _steady_combined(combined)
+        else:
+            what = f"KEDA {policy.signal} > {policy.target:g}/replica"
+            metric, value, steady = _signal_metric(policy.signal), policy.target, SIGNAL_STEADY[policy.signal]
         return Hpa(
             "stack policy",
-            f"KEDA {policy.signal} > {policy.target:g}/replica, HPA up {policy.scale_up_window_s}s / down "
-            f"{policy.scale_down_window_s}s, 1 pod/60s down" + (f", {policy.warm_pool} warm" if policy.warm_pool else ""),
-            _signal_metric(policy.signal),
-            policy.target,
+            f"{what}, HPA up {policy.scale_up_window_s}s / down "
+            f"{policy.scale_down_window_s}s, 1 pod/60s down" + (f", {policy.warm_pool} warm" if policy.warm_pool else "")
+            + _describe_schedule(policy),
+            metric,
+            value,
             False,
             policy.min_replicas,
             policy.max_replicas,
@@ -385,8 +499,12 @@ def stack_policy(policy: AutoscalingPolicy, target: str) -> Controller:
             scale_to_zero=policy.scale_to_zero,
             idle_timeout_s=policy.idle_timeout_s,
             placeholders=policy.warm_pool,
-            steady=SIGNAL_STEADY[policy.signal],
+            steady=steady,
+            floor=floor,
+            floor_in_formula=combined is not None,
         )
+    if policy.combined is not None:
+        raise ValueError("SageMaker has no combined signal (the stack rules refuse it)")
     if policy.signal == "concurrency":
         metric, target_value, steady = _inflight_per_instance, policy.target, _steady_inflight
         period, delay, what = TT_HIGH_RES_PERIOD_S, TT_HIGH_RES_DELAY_S, "ConcurrentRequestsPerModel (10 s)"
@@ -396,7 +514,8 @@ def stack_policy(policy: AutoscalingPolicy, target: str) -> Controller:
     return TargetTracking(
         "stack policy",
         f"target tracking {what} at {target_value:g}, cooldown out {policy.scale_up_window_s}s / in "
-        f"{policy.scale_down_window_s}s" + (f", {policy.warm_pool} spare" if policy.warm_pool else ""),
+        f"{policy.scale_down_window_s}s" + (f", {policy.warm_pool} spare" if policy.warm_pool else "")
+        + _describe_schedule(policy),
         metric,
         target_value,
         policy.min_replicas,
@@ -407,6 +526,7 @@ def stack_policy(policy: AutoscalingPolicy, target: str) -> Controller:
         policy.scale_down_window_s,
         spare_instances=policy.warm_pool,
         steady=steady,
+        floor=floor,
     )
 
 

@@ -20,7 +20,7 @@ from components.planning.compare import (
     setup,
     simulate,
 )
-from components.planning.controllers import stack_policy
+from components.planning.controllers import day_clock, stack_policy
 from components.planning.cost import StackCost, stack_cost
 from components.planning.oracle import attainment_target, oracle
 from components.planning.simulator import Result, slo_summary
@@ -99,7 +99,7 @@ def preview_runs(spec: StackSpec, notes: list[str] | None = None) -> list[Previe
         else:
             model_setup = setup(spec, model)
             trace = default_trace(model_setup, PREVIEW_TRACE, PREVIEW_DURATION_S, PREVIEW_SEED)
-        result = simulate(model_setup, stack_policy(model.autoscaling, spec.target), trace)
+        result = simulate(model_setup, stack_policy(model.autoscaling, spec.target, day_clock(trace)), trace)
         bound = oracle(model_setup, trace, lambda c: simulate(model_setup, c, trace, instant=True))
         runs.append(PreviewModel(model, model_setup, trace, result, bound.result))
     return runs

@@ -49,6 +49,9 @@ class Trace:
     # Prompt tokens served from the prefix cache, per arrival (recorded traces that carry them).
     cached: tuple[int, ...] | None = None
     seed: int | None = None
+    # Simulated seconds per day where a generator laid one daily cycle over the trace (its
+    # duration); None: the trace runs in real time from midnight. Scheduled floors read it.
+    day_s: float | None = None
 
     @property
     def requests(self) -> int:
@@ -200,10 +203,11 @@ def diurnal(
     def rate(now: float) -> float:
         return trough_rps + (peak_rps - trough_rps) * (1 - math.cos(2 * math.pi * now / duration_s)) / 2
 
-    return generate(
+    trace = generate(
         f"diurnal {trough_rps:.3g} to {peak_rps:.3g} req/s",
         rate, peak_rps, (trough_rps + peak_rps) / 2, duration_s, workload, seed, max_arrivals,
     )
+    return replace(trace, day_s=duration_s)
 
 
 # The default traces, relative to what the model's max replicas serve at its SLO: the stack
@@ -329,6 +333,7 @@ def _from_rows(name: str, source: Trace, rows: list[tuple[float, int, int, int]]
         tuple(r[2] for r in rows),
         cached=tuple(r[3] for r in rows) if source.cached is not None else None,
         seed=seed,
+        day_s=source.day_s,
     )
 
 

@@ -13,6 +13,7 @@ recording's bursts is not picked.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any, Iterator
 
@@ -20,7 +21,8 @@ from pydantic import ValidationError
 
 from components.intent.autoscaling import AutoscalingPolicy
 from components.planning.compare import ModelSetup, simulate
-from components.planning.controllers import stack_policy
+from components.planning.controllers import day_clock, stack_policy
+from components.planning.floors import derived_schedule, has_daily_shape
 from components.planning.oracle import attainment_target
 from components.planning.simulator import Result
 from components.planning.traces import Trace
@@ -30,6 +32,12 @@ RPS_SHARES = (0.6, 0.85)
 CONCURRENCY_SHARES = (0.5, 0.9)
 QUEUE_TARGETS = (1.0, 4.0)
 SCALE_DOWN_WINDOWS = (300, 900, 1800)
+# Combined signal (EKS): the running term's capacity as a share of the requests in flight at
+# μ_SLO, and waiting requests per extra replica.
+COMBINED_RUNNING_SHARES = (0.8,)
+COMBINED_QUEUE_TARGETS = (2.0,)
+# Scheduled floors: headroom over the hour's busiest load one cold start ahead.
+FLOOR_SHARES = (0.8, 1.0, 1.2)
 
 
 @dataclass(frozen=True)
@@ -91,7 +99,15 @@ def _shapes(setup: ModelSetup) -> Iterator[dict[str, Any]]:
         for value in dict.fromkeys(targets):
             for warm in warm_pools:
                 for zero in to_zero:
-                    yield {"signal": signal, "target": value, "warm_pool": warm, "scale_to_zero": zero}
+                    yield {"signal": signal, "target": value, "warm_pool": warm, "scale_to_zero": zero, "combined": None}
+    if setup.target != "eks":
+        return
+    # The combined signal cannot idle at zero (its formula would swallow the wake trigger).
+    for share in COMBINED_RUNNING_SHARES:
+        for queue in COMBINED_QUEUE_TARGETS:
+            combined = {"running_per_replica": round(max(1.0, share * inflight), 1), "queue_per_replica": queue}
+            for warm in warm_pools:
+                yield {"combined": combined, "warm_pool": warm, "scale_to_zero": False}
 
 
 def _policy(base: AutoscalingPolicy, **changes: Any) -> AutoscalingPolicy | None:
@@ -99,6 +115,14 @@ def _policy(base: AutoscalingPolicy, **changes: Any) -> AutoscalingPolicy | None
     data.update(changes)
     if not data.get("scale_to_zero"):
         data.pop("idle_timeout_s", None)
+    if data.get("combined") is not None:
+        # The combined signal's own per-replica capacities replace signal and target.
+        data.pop("signal", None)
+        data.pop("target", None)
+    if data.get("schedule") is not None:
+        # A window at or below the (new) floor changes nothing: drop it.
+        windows = [w for w in data["schedule"]["windows"] if w["min_replicas"] > data["min_replicas"]]
+        data["schedule"] = {**data["schedule"], "windows": windows} if windows else None
     try:
         return AutoscalingPolicy.model_validate(data)
     except ValidationError:
@@ -117,7 +141,7 @@ class _Search:
             return self.cache[key]
         results: list[Result] = []
         for trace in self.traces if all_traces else self.traces[:1]:
-            result = simulate(self.setup, stack_policy(policy, self.setup.target), trace)
+            result = simulate(self.setup, stack_policy(policy, self.setup.target, day_clock(trace)), trace)
             results.append(result)
             if result.attainment < self.target:
                 break  # it already fails: the other traces cannot make it meet
@@ -150,6 +174,43 @@ class _Search:
             else:
                 low = middle + 1
         return best
+
+
+    def scheduled(self, policy: AutoscalingPolicy) -> Iterator[Evaluation]:
+        """`policy` with floors derived from the model's traffic (FLOOR_SHARES), each at the
+        lowest min_replicas (at most the policy's own) that meets the target with them."""
+        setup, trace = self.setup, self.traces[0]
+        for share in FLOOR_SHARES:
+            floors = derived_schedule(
+                policy.model_copy(update={"min_replicas": 1}), trace, day_clock(trace),
+                setup.capacity.requests_per_s, setup.timings.cold_s, share,
+                policy.schedule.timezone if policy.schedule is not None else "UTC",
+            )
+            if floors is None:
+                continue
+            schedule = floors.model_dump(mode="json")
+            candidates = {m: _policy(policy, min_replicas=m, schedule=schedule) for m in range(1, policy.min_replicas + 1)}
+            low, high, best = 1, policy.min_replicas, None
+            top = candidates[high]
+            if top is None:
+                continue
+            evaluation = self.evaluate(top)
+            if not evaluation.meets:
+                yield evaluation
+                continue
+            best = evaluation
+            while low < high:
+                middle = (low + high) // 2
+                candidate = candidates[middle]
+                if candidate is None:
+                    low = middle + 1
+                    continue
+                evaluation = self.evaluate(candidate)
+                if evaluation.meets:
+                    high, best = middle, evaluation
+                else:
+                    low = middle + 1
+            yield best
 
 
 def _better(a: Evaluation, b: Evaluation | None) -> bool:
@@ -192,6 +253,12 @@ def tune(setup: ModelSetup, traces: list[Trace], quick: bool = False) -> Tuning:
             candidate = search.evaluate(policy)
             if _better(candidate, best):
                 best = candidate
+    # Scheduled floors, where the traffic has a daily shape: a floor raised a cold start
+    # ahead of each hour's load, with the floor outside the windows bisected again.
+    if has_daily_shape(traces[0]) and not quick:
+        for candidate in search.scheduled(best.policy):
+            if _better(candidate, best):
+                best = candidate
     # Only a change that is better than the stack's own policy is suggested.
     if not _better(best, current) or best.policy == base:
         best = current
@@ -208,17 +275,34 @@ def stack_file_lines(tuning: Tuning, stack_file: str) -> list[str]:
         if new is None:
             lines.append(f"        # delete {field}: {old}")
             continue
-        shown = str(new).lower() if isinstance(new, bool) else (f"{new:g}" if isinstance(new, float) else new)
-        was = str(old).lower() if isinstance(old, bool) else (f"{old:g}" if isinstance(old, float) else old)
+        shown, was = _yaml(new), _yaml(old)
         lines.append(f"        {field}: {shown}    # was {was}")
     delta = tuning.monthly_cost_delta_usd
     lines.append(f"# monthly cost {'+' if delta >= 0 else '-'}${abs(delta):,.0f} at this traffic")
     return lines
 
 
+def _yaml(value: Any) -> str:
+    """A value as a stack file line writes it: nested ones in flow style (valid YAML)."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, separators=(", ", ": "))
+    return str(value)
+
+
 def policy_json(policy: AutoscalingPolicy) -> dict[str, Any]:
-    """The policy as a stack file writes it (idle_timeout_s only with scale_to_zero)."""
+    """The policy as a stack file writes it (idle_timeout_s only with scale_to_zero; signal
+    and target only without combined; combined and schedule only where set)."""
     data = policy.model_dump(mode="json")
     if not policy.scale_to_zero:
         data.pop("idle_timeout_s")
+    if policy.combined is not None:
+        data.pop("signal")
+        data.pop("target")
+    for name in ("combined", "schedule"):
+        if data.get(name) is None:
+            data.pop(name, None)
     return data

@@ -66,10 +66,15 @@ def model_line(model: ModelSpec, target: str = "eks") -> dict[str, str]:
     if policy.min_replicas == policy.max_replicas and not policy.scale_to_zero:
         scaling = "fixed"
     else:
-        scaling = (
-            f"{policy.signal} > {policy.target:g}/replica "
-            f"(up {policy.scale_up_window_s}s, down {policy.scale_down_window_s}s)"
+        signal = (
+            f"waiting/{policy.combined.queue_per_replica:g} + running/{policy.combined.running_per_replica:g} > 1/replica"
+            if policy.combined is not None
+            else f"{policy.signal} > {policy.target:g}/replica"
         )
+        scaling = f"{signal} (up {policy.scale_up_window_s}s, down {policy.scale_down_window_s}s)"
+        if policy.schedule is not None:
+            windows = ", ".join(f"{w.start}-{w.end} ≥{w.min_replicas}" for w in policy.schedule.windows)
+            scaling += f"; floors {windows} {policy.schedule.timezone}"
     canary = _canary(model, target)
     return {
         "model": f"{model.name} ({model.version})",

@@ -198,3 +198,33 @@ def test_a_build_source_without_a_built_image_fails_cleanly():
 def test_an_unknown_aws_image_version_fails_cleanly():
     with pytest.raises(pulumi.RunError, match=r"no vllm image 9\.9 for us-east-1 in the SageMaker SDK's tables"):
         _run(_model(0), image={"sagemaker_image": {"framework": "vllm", "version": "9.9"}})
+
+
+def test_scheduled_floors_raise_and_restore_min_capacity_after_the_target_exists():
+    schedule = {"timezone": "America/New_York", "windows": [{"start": "08:30", "end": "19:00", "min_replicas": 4}]}
+    rec = _run(_model(0, autoscaling={**_model(0).autoscaling.model_dump(exclude_unset=True), "schedule": schedule}))
+    component = rec.get(COMPONENT, "ep")
+    target = rec.get("aws:appautoscaling/target:Target", "ep-scaling")
+    start = rec.get("aws:appautoscaling/scheduledAction:ScheduledAction", "ep-floor-0-start")
+    end = rec.get("aws:appautoscaling/scheduledAction:ScheduledAction", "ep-floor-0-end")
+    common = {
+        "serviceNamespace": "sagemaker",
+        "resourceId": "endpoint/ml-serving-prod-llama-8b/variant/primary",
+        "scalableDimension": "sagemaker:variant:DesiredInstanceCount",
+        "timezone": "America/New_York",
+    }
+    # The stack's policy: min 2 + warm pool 1 = MinCapacity 3, max 6.
+    assert start.inputs == {**common, "name": "ml-serving-prod-llama-8b-floor-0-start", "schedule": "cron(30 8 * * ? *)",
+                            "scalableTargetAction": {"minCapacity": 5, "maxCapacity": 6}}
+    assert end.inputs == {**common, "name": "ml-serving-prod-llama-8b-floor-0-end", "schedule": "cron(0 19 * * ? *)",
+                          "scalableTargetAction": {"minCapacity": 3, "maxCapacity": 6}}
+    assert start.parent == end.parent == component.urn
+    assert target.urn in start.depends_on and target.urn in end.depends_on
+    # The scheduled actions own MinCapacity: an update inside a window must not drop the floor.
+    assert target.ignore_changes == ["minCapacity"]
+    assert len(rec.of_type("aws:appautoscaling/scheduledAction:ScheduledAction")) == 2
+
+
+def test_without_floors_the_target_owns_its_capacity(llama):
+    assert llama.get("aws:appautoscaling/target:Target", "ep-scaling").ignore_changes == []
+    assert not llama.of_type("aws:appautoscaling/scheduledAction:ScheduledAction")

@@ -33,8 +33,8 @@ def test_a_misspelt_nested_field_lists_the_allowed_fields(dev_config):
     dev_config["ml-serving:models"][0]["autoscaling"]["max_replica"] = 3
     assert problems_of(dev_config) == [
         "ml-serving:models[0].autoscaling.max_replica: unknown field (did you mean max_replicas?); allowed: "
-        "idle_timeout_s, max_replicas, min_replicas, scale_down_window_s, scale_to_zero, scale_up_window_s, "
-        "signal, single_replica_reason, target, warm_pool"
+        "combined, idle_timeout_s, max_replicas, min_replicas, scale_down_window_s, scale_to_zero, "
+        "scale_up_window_s, schedule, signal, single_replica_reason, target, warm_pool"
     ]
 
 

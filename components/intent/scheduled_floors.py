@@ -1,0 +1,114 @@
+"""Scheduled floors: more replicas held through daily windows, ahead of load a model's daily
+shape makes predictable. A reactive policy pays a cold start (minutes for a GPU replica)
+each time the morning ramp outruns it; a floor that rises before the ramp does not.
+
+EKS compiles each window to a KEDA `cron` trigger; SageMaker to two Application Auto Scaling
+scheduled actions (raise MinCapacity at the start, restore it at the end).
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AfterValidator, Field, model_validator
+
+from components.intent.base import Problems, Spec, pattern_check, shown
+
+MINUTES_PER_DAY = 24 * 60
+# KEDA evaluates every trigger each polling interval and SageMaker needs two scheduled
+# actions per window (200 per scalable target is the Application Auto Scaling quota).
+MAX_WINDOWS = 12
+
+ClockTime = Annotated[
+    str,
+    pattern_check(r"([01][0-9]|2[0-3]):[0-5][0-9]", "write a time of day as HH:MM, 00:00 to 23:59"),
+]
+
+
+@lru_cache(maxsize=256)
+def _zone_exists(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def _iana_zone(name: str) -> str:
+    if not _zone_exists(name):
+        raise ValueError(f"{shown(name)} is not an IANA time zone: write one such as UTC, Europe/Berlin or America/New_York")
+    return name
+
+
+TimeZone = Annotated[str, AfterValidator(_iana_zone)]
+
+
+def minutes(clock: str) -> int:
+    """Minutes after midnight of an HH:MM time."""
+    hours, mins = clock.split(":")
+    return int(hours) * 60 + int(mins)
+
+
+class FloorWindow(Spec):
+    """From `start` to `end` every day (in the schedule's time zone), at least `min_replicas`
+    replicas; a window whose end is before its start runs past midnight."""
+
+    start: ClockTime = Field(description="When the floor rises, HH:MM.")
+    end: ClockTime = Field(description="When it falls back to the policy's min_replicas, HH:MM.")
+    min_replicas: int = Field(ge=1, le=100, description="Replicas held through the window.")
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> FloorWindow:
+        problems = Problems(self)
+        if self.start == self.end:
+            problems.add(
+                ("end",),
+                f"end ({self.end}) must differ from start: a window that ends when it starts is empty "
+                "(for a floor all day, raise min_replicas instead)",
+                self.end,
+            )
+        problems.raise_if_any()
+        return self
+
+    def span(self) -> tuple[int, int]:
+        """[start, end) in minutes after midnight; end may exceed a day (past midnight)."""
+        start, end = minutes(self.start), minutes(self.end)
+        return start, end if end > start else end + MINUTES_PER_DAY
+
+    def active_at(self, minute_of_day: float) -> bool:
+        start, end = self.span()
+        minute = minute_of_day % MINUTES_PER_DAY
+        return start <= minute < end or start <= minute + MINUTES_PER_DAY < end
+
+
+class ScheduledFloors(Spec):
+    """Daily windows with a higher floor, in one time zone."""
+
+    timezone: TimeZone = Field("UTC", description="IANA time zone the windows' times are in (daylight saving applies).")
+    windows: list[FloorWindow] = Field(
+        min_length=1, max_length=MAX_WINDOWS, description="Windows that must not overlap."
+    )
+
+    @model_validator(mode="after")
+    def _no_overlap(self) -> ScheduledFloors:
+        problems = Problems(self)
+        spans = [w.span() for w in self.windows]
+        for i, (a_start, a_end) in enumerate(spans):
+            for j in range(i + 1, len(spans)):
+                b_start, b_end = spans[j]
+                # On a circle of one day: compare each with the other shifted by a day.
+                if any(a_start < b_end + shift and b_start + shift < a_end for shift in (-MINUTES_PER_DAY, 0, MINUTES_PER_DAY)):
+                    first, second = self.windows[i], self.windows[j]
+                    problems.add(
+                        ("windows", j),
+                        f"window {second.start}-{second.end} overlaps window {first.start}-{first.end} "
+                        f"(windows.{i}): give each time of day one floor",
+                        f"{second.start}-{second.end}",
+                    )
+        problems.raise_if_any()
+        return self
+
+    def floor_at(self, minute_of_day: float) -> int:
+        """The floor in force at a minute of the day (0 outside every window)."""
+        return max((w.min_replicas for w in self.windows if w.active_at(minute_of_day)), default=0)

@@ -1,0 +1,226 @@
+"""Scheduled floors and the combined signal in the simulated controllers: the HPA's ratio maths
+at its tolerance, KEDA's formula with and without cron floors, Application Auto Scaling's
+scheduled MinCapacity, and replays where a floor lifts attainment on a daily shape."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import pytest
+import yaml
+
+from components.intent.autoscaling import AutoscalingPolicy
+from components.planning import traces, tuner
+from components.planning.compare import default_trace, setup, simulate
+from components.planning.controllers import REAL_TIME, DayClock, day_clock, hpa_proposal, stack_policy
+from components.planning.floors import derived_schedule, hourly_floors, windows_from_hours
+from components.planning.tuner import _policy, _Search, policy_json, stack_file_lines, tune
+from tests.planning.helpers import eks_config, sagemaker_config, stack, with_model
+
+
+@dataclass
+class FakeProbe:
+    """What Prometheus would show: fixed gauges, no history."""
+
+    t: float = 0.0
+    queued: float = 0.0
+    batch: float = 0.0
+    series: dict[str, float] = field(default_factory=dict)
+
+    def waiting(self) -> float:
+        return self.queued
+
+    def running(self) -> float:
+        return self.batch
+
+    def ready(self) -> int:
+        return 1
+
+    def window(self, series: str, start: float, end: float) -> float:
+        return self.series.get(series, 0.0) * max(0.0, end - start)
+
+
+# One simulated second per minute of the day: t = 480 is 08:00.
+MINUTE_CLOCK = DayClock(day_s=1440.0)
+COMBINED = {"running_per_replica": 24, "queue_per_replica": 2}
+WINDOW = {"timezone": "UTC", "windows": [{"start": "08:00", "end": "18:00", "min_replicas": 6}]}
+
+
+def _policy_of(**fields) -> AutoscalingPolicy:
+    return AutoscalingPolicy.model_validate({"min_replicas": 1, "max_replicas": 10, "scale_down_window_s": 300, **fields})
+
+
+def _decide(policy: AutoscalingPolicy, current: int, t: float = 0.0, target: str = "eks", **gauges) -> int:
+    controller = stack_policy(policy, target, MINUTE_CLOCK)
+    return controller.decide(FakeProbe(t=t, **gauges), current)
+
+
+@pytest.mark.parametrize(
+    ("value", "current", "proposal"),
+    [
+        (10.0, 10, 10),  # on target
+        (10.9, 10, 10),  # 9 % above: inside the 10 % tolerance
+        (11.1, 10, 12),  # 11 % above: ceil(11.1)
+        (9.1, 10, 10),  # 9 % below
+        (8.9, 10, 9),  # 11 % below: ceil(8.9)
+        # Exactly 10 % is 1.1 in float64 arithmetic, as the HPA computes it, which lies just
+        # above 1 + 0.1: the HPA scales there, and so does the simulator.
+        (11.0, 10, 11),
+    ],
+)
+def test_hpa_proposals_follow_the_ratio_and_its_tolerance(value, current, proposal):
+    assert hpa_proposal(value, 1.0, current) == proposal
+
+
+def test_the_combined_signal_asks_for_the_replicas_worth_of_queue_and_batch():
+    policy = _policy_of(combined=COMBINED)
+    # 2 / 2 + 72 / 24 = 4 replicas' worth on 4 replicas: hold.
+    assert _decide(policy, 4, queued=2, batch=72) == 4
+    # 4 / 2 + 72 / 24 = 5: out by one.
+    assert _decide(policy, 4, queued=4, batch=72) == 5
+    # A full batch with nothing waiting keeps its replicas where queue depth alone would not.
+    assert _decide(policy, 4, queued=0, batch=96) == 4
+    assert _decide(_policy_of(signal="queue_depth", target=2), 4, queued=0, batch=96) < 4
+
+
+def test_the_formula_reaches_the_hpa_in_whole_milli_units():
+    policy = _policy_of(combined=COMBINED)
+    # 96.0096 / 24 = 4.0004: KEDA truncates it to 4.000, so 3 replicas go to 4, not 5.
+    assert _decide(policy, 3, queued=0, batch=96.0096) == 4
+    # 4.001 survives the truncation: ceil gives 5.
+    assert _decide(policy, 3, queued=0, batch=96.024) == 5
+
+
+def test_a_cron_floor_inside_the_formula_is_a_maximum_and_reads_one_outside_its_window():
+    policy = _policy_of(combined=COMBINED, schedule=WINDOW)
+    # 08:00, load worth 2 replicas: the floor's 6 wins.
+    assert _decide(policy, 2, t=480, queued=0, batch=48) == 6
+    assert _decide(policy, 1, t=480, queued=0, batch=24) == 5, "scale-up is limited to max(100 %, 4 pods) per 15 s"
+    # 07:59: the window has not started; the load's 2 stands.
+    assert _decide(policy, 2, t=479, queued=0, batch=48) == 2
+    # 08:00 with load worth 8: the formula's larger term.
+    assert _decide(policy, 6, t=480, queued=4, batch=144) == 8
+
+
+def test_a_cron_trigger_is_its_own_hpa_metric_without_a_formula():
+    policy = _policy_of(signal="queue_depth", target=2, min_replicas=2, schedule=WINDOW)
+    assert _decide(policy, 4, t=600, queued=0) == 6, "inside the window the floor's metric asks for 6"
+    assert _decide(policy, 6, t=600, queued=0) == 6
+    assert _decide(policy, 6, t=600, queued=20) == 10, "the queue's proposal is larger"
+    assert _decide(policy, 2, t=1080, queued=0) == 2, "18:00 is outside the window"
+
+
+def test_scheduled_actions_raise_min_capacity_at_once_and_target_tracking_scales_in_later():
+    policy = _policy_of(signal="concurrency", target=16, min_replicas=2, schedule=WINDOW)
+    controller = stack_policy(policy, "sagemaker", MINUTE_CLOCK)
+    assert controller.decide(FakeProbe(t=480), 2) == 6, "MinCapacity 6 from 08:00"
+    assert controller.decide(FakeProbe(t=1079), 6) == 6
+    # After 18:00 MinCapacity is back at 2, but target tracking scales in only after its
+    # 15 low datapoints: nothing moves at once.
+    assert controller.decide(FakeProbe(t=1080), 6) == 6
+
+
+def test_day_clocks_place_trace_seconds_in_the_day():
+    assert REAL_TIME.minute(8 * 3600) == 480 and REAL_TIME.minute(86_400 + 60) == 1
+    compressed = DayClock(day_s=1800.0)
+    assert compressed.minute(900) == 720, "a generated day's middle is noon"
+    assert compressed.seconds(60) == 75.0
+    model_setup = setup(stack(eks_config()), stack(eks_config()).models[0])
+    assert day_clock(default_trace(model_setup, "diurnal", 1800, seed=1)).day_s == 1800
+    assert day_clock(default_trace(model_setup, "bursty", 1800, seed=1)) == REAL_TIME
+
+
+def test_hourly_floors_cover_the_load_one_cold_start_ahead():
+    # A step to 10 req/s from 09:00 to 18:00 of a real day; μ 2.5 req/s, a 30-minute lead.
+    def rate(t):
+        return 10.0 if 9 * 3600 <= t < 18 * 3600 else 1.0
+    trace = traces.generate("office", rate, 10.0, 4.75, 86_400.0, seed=3, max_arrivals=2_000)
+    floors = hourly_floors(trace, REAL_TIME, 2.5, 1800.0, 1.0, ceiling=10)
+    assert floors[8] == 4, "08:00-09:00 must hold what 08:30-09:30 needs"
+    assert floors[7] == 1 and floors[17] == 4 and floors[18] == 1
+    windows = windows_from_hours(floors, min_replicas=1)
+    assert [(w.start, w.end, w.min_replicas) for w in windows] == [("08:00", "18:00", 4)]
+
+
+def test_runs_of_equal_floors_merge_across_midnight_and_past_the_window_limit():
+    floors = [3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 3, 3]
+    assert [(w.start, w.end, w.min_replicas) for w in windows_from_hours(floors, 1)] == [("22:00", "02:00", 3)]
+    alternating = [2 + hour % 2 for hour in range(24)]
+    windows = windows_from_hours(alternating, 1)
+    assert len(windows) <= 12
+    assert all(w.min_replicas == 3 for w in windows if w.span()[1] - w.span()[0] > 60)
+
+
+def _diurnal_setup(target: str = "eks"):
+    config = eks_config() if target == "eks" else sagemaker_config()
+    spec = stack(config)
+    model_setup = setup(spec, spec.models[0])
+    trace = default_trace(model_setup, "diurnal", 1800, seed=0)
+    return model_setup, trace
+
+
+@pytest.mark.parametrize("target", ["eks", "sagemaker"])
+def test_a_floor_ahead_of_the_daily_peak_lifts_attainment(target):
+    model_setup, trace = _diurnal_setup(target)
+    policy = model_setup.model.autoscaling
+    clock = day_clock(trace)
+    schedule = derived_schedule(policy, trace, clock, model_setup.capacity.requests_per_s, model_setup.timings.cold_s, 1.0)
+    assert schedule is not None
+    floored = _policy(policy, schedule=schedule.model_dump(mode="json"))
+    without = simulate(model_setup, stack_policy(policy, target, clock), trace)
+    with_floors = simulate(model_setup, stack_policy(floored, target, clock), trace)
+    assert with_floors.attainment >= without.attainment + 0.2, (without.attainment, with_floors.attainment)
+    # The floor is held only through its windows: fewer GPU-hours than the peak all day.
+    peak_all_day = simulate(model_setup, stack_policy(_policy(policy, min_replicas=policy.max_replicas), target, clock), trace)
+    assert with_floors.gpu_hours < peak_all_day.gpu_hours
+
+
+def _office_hours(model_setup, seed: int, day_s: float = 3600.0) -> traces.Trace:
+    """Office hours compressed into `day_s`: 10 % of the ceiling, 80 % from 09:00 to 18:00."""
+    low, high = 0.1 * model_setup.ceiling_rps, 0.8 * model_setup.ceiling_rps
+    def rate(t):
+        return high if 0.375 * day_s <= t % day_s < 0.75 * day_s else low
+    trace = traces.generate("office hours", rate, high, (15 * low + 9 * high) / 24, day_s, model_setup.workload, seed)
+    return replace(trace, day_s=day_s)
+
+
+@pytest.fixture
+def own_shape_only(monkeypatch):
+    """The tuner's search on the stack's own signal and target (floors, windows, schedules)."""
+    monkeypatch.setattr(tuner, "_shapes", lambda s: iter([{
+        "signal": s.model.autoscaling.signal, "target": s.model.autoscaling.target, "warm_pool": 0,
+        "scale_to_zero": False, "combined": None,
+    }]))
+
+
+def test_the_tuner_recommends_floors_where_they_meet_the_target_for_less(own_shape_only):
+    spec = stack(with_model(eks_config(), 0, autoscaling={"max_replicas": 4}))
+    model_setup = setup(spec, spec.models[0])
+    runs = [_office_hours(model_setup, seed) for seed in (0, 1000)]
+    tuning = tune(model_setup, runs)
+    best = tuning.best
+    assert best.meets and best.policy.schedule is not None
+    # Cheaper than the cheapest floor that meets the target without a schedule.
+    plain = _Search(model_setup, runs).cheapest_floor({
+        "signal": best.policy.signal, "target": best.policy.target, "warm_pool": 0, "scale_to_zero": False, "combined": None,
+    })
+    assert plain is not None and plain.meets and best.gpu_hours < plain.gpu_hours
+    # simulation.json and the stack-file lines carry the schedule as the stack file writes it.
+    carried = policy_json(best.policy)
+    assert AutoscalingPolicy.model_validate(carried) == best.policy
+    line = next(line for line in stack_file_lines(tuning, "x.yaml") if line.strip().startswith("schedule:"))
+    assert yaml.safe_load(line.split("#")[0].strip())["schedule"] == carried["schedule"]
+
+
+def test_the_tuner_keeps_floors_out_where_a_higher_floor_all_day_is_cheaper(own_shape_only):
+    model_setup, trace = _diurnal_setup()
+    stress = default_trace(model_setup, "diurnal", 1800, seed=1000)
+    tuning = tune(model_setup, [trace, stress])
+    assert tuning.best.meets
+    search = _Search(model_setup, [trace, stress])
+    candidates = list(search.scheduled(tuning.best.policy))
+    with_floors = [c for c in candidates if c.meets and c.policy.schedule is not None]
+    assert with_floors, "floors meet the target too"
+    # A generated day of 30 minutes makes the 7.5-minute cold start a quarter of the day:
+    # the floors must rise so early that a higher floor all day costs less, and is kept.
+    assert tuning.best.policy.schedule is None
+    assert all(c.gpu_hours > tuning.best.gpu_hours for c in with_floors)
