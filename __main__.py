@@ -97,6 +97,7 @@ def deploy_eks(spec: StackSpec, aws_provider: aws.Provider) -> dict:
             region=spec.region,
             protect=protect,
             tags=stack_tags(spec),
+            vpc_id=network.vpc_id,
         ),
         on_aws,
     )

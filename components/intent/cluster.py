@@ -75,8 +75,6 @@ class GpuNodePool(Spec):
         "al2023_nvidia",
         description="EKS-optimised AMI with the NVIDIA driver. Bottlerocket also ships the device plugin.",
     )
-    labels: dict[str, str] = Field(default_factory=dict, description="Extra node labels.")
-    warm_pool: NodeWarmPool | None = Field(None, description="Keep initialised instances ready for scale-out.")
     efa: bool = Field(
         False,
         description="Elastic Fabric Adapter interfaces on every network card of the nodes, with the security-group "
@@ -94,39 +92,8 @@ class GpuNodePool(Spec):
         le=5,
         description="The zone (0 = the VPC's first) a cluster-placed pool runs in; pick one that offers the instance type.",
     )
-
-    @property
-    def resolved_placement(self) -> Literal["spread", "cluster"]:
-        if self.placement is not None:
-            return self.placement
-        return "cluster" if self.efa else "spread"
-
-    def _check_efa(self, problems: Problems) -> None:
-        if self.efa:
-            refused = [problem for t in self.instance_types if (problem := efa_problem(t))]
-            if refused:
-                problems.add(("efa",), "; ".join(refused), self.efa)
-            cards = {t: EFA_NETWORK_CARDS[t] for t in self.instance_types if t in EFA_NETWORK_CARDS}
-            if len(set(cards.values())) > 1:
-                problems.add(
-                    ("instance_types",),
-                    "one launch template serves every instance type of an EFA pool, with one EFA interface per "
-                    f"network card, and these differ in cards: {cards}; give the pool one instance type",
-                    self.instance_types,
-                )
-            if self.placement == "spread":
-                problems.add(
-                    ("placement",),
-                    "EFA's OS-bypass traffic does not leave its subnet, and spread puts nodes in every zone's "
-                    "subnet; use placement cluster (the default with efa)",
-                    self.placement,
-                )
-        if "zone_index" in self.model_fields_set and self.resolved_placement != "cluster":
-            problems.add(
-                ("zone_index",),
-                "zone_index applies to placement cluster only: a spread pool runs in every zone",
-                self.zone_index,
-            )
+    labels: dict[str, str] = Field(default_factory=dict, description="Extra node labels.")
+    warm_pool: NodeWarmPool | None = Field(None, description="Keep initialised instances ready for scale-out.")
 
     @model_validator(mode="after")
     def _uniform_gpus(self) -> GpuNodePool:
@@ -179,6 +146,39 @@ class GpuNodePool(Spec):
     @property
     def gpus_per_node(self) -> int:
         return catalog().instances[self.instance_types[0]].gpu_count
+
+    @property
+    def resolved_placement(self) -> Literal["spread", "cluster"]:
+        if self.placement is not None:
+            return self.placement
+        return "cluster" if self.efa else "spread"
+
+    def _check_efa(self, problems: Problems) -> None:
+        if self.efa:
+            refused = [problem for t in self.instance_types if (problem := efa_problem(t))]
+            if refused:
+                problems.add(("efa",), "; ".join(refused), self.efa)
+            cards = {t: EFA_NETWORK_CARDS[t] for t in self.instance_types if t in EFA_NETWORK_CARDS}
+            if len(set(cards.values())) > 1:
+                problems.add(
+                    ("instance_types",),
+                    "one launch template serves every instance type of an EFA pool, with one EFA interface per "
+                    f"network card, and these differ in cards: {cards}; give the pool one instance type",
+                    self.instance_types,
+                )
+            if self.placement == "spread":
+                problems.add(
+                    ("placement",),
+                    "EFA's OS-bypass traffic does not leave its subnet, and spread puts nodes in every zone's "
+                    "subnet; use placement cluster (the default with efa)",
+                    self.placement,
+                )
+        if "zone_index" in self.model_fields_set and self.resolved_placement != "cluster":
+            problems.add(
+                ("zone_index",),
+                "zone_index applies to placement cluster only: a spread pool runs in every zone",
+                self.zone_index,
+            )
 
 
 class Observability(Spec):
