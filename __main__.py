@@ -8,6 +8,7 @@ from components.compilers.review import stack_review
 from components.compilers.rollout import pool_of, surge_allowed
 from components.compilers.serving import MODEL_SERVICE_ACCOUNT, MODELS_NAMESPACE
 from components.compilers.sources import model_prefixes
+from components.efa import EfaDevicePlugin, EfaDevicePluginArgs
 from components.encryption import EncryptionKey, EncryptionKeyArgs
 from components.gateway import ModelGateway, ModelGatewayArgs
 from components.images import ServingImages, ServingImagesArgs
@@ -131,6 +132,8 @@ def deploy_eks(spec: StackSpec, aws_provider: aws.Provider) -> dict:
         NvidiaGpuArgs(versions.nvidia_device_plugin, versions.dcgm_exporter, monitoring=monitoring.release, after=ready),
         in_cluster,
     )
+    if any(pool.efa for pool in cluster_spec.gpu_pools):
+        EfaDevicePlugin(f"{prefix}-efa", EfaDevicePluginArgs(after=ready), in_cluster)
     ClusterAutoscaler(
         f"{prefix}-cluster-autoscaler",
         ClusterAutoscalerArgs(

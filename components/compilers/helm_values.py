@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from components.compilers import alertmanager
-from components.compilers.node_groups import GPU_LABEL, GPU_TAINT_KEY
+from components.compilers.node_groups import EFA_LABEL, GPU_LABEL, GPU_TAINT_KEY
 from components.intent import versions
 from components.intent.alerting import AlertingSpec
 from components.intent.cluster import Observability
@@ -32,6 +32,7 @@ RELEASES = {
     "ai-gateway": "aieg",
     "lws": "lws",
     "flagger": "flagger",
+    "aws-efa-k8s-device-plugin": "aws-efa-k8s-device-plugin",
 }
 NAMESPACES = {
     "cert-manager": "cert-manager",
@@ -49,6 +50,7 @@ NAMESPACES = {
     "ai-gateway": "envoy-ai-gateway-system",
     "lws": "lws-system",
     "flagger": "flagger-system",
+    "aws-efa-k8s-device-plugin": "kube-system",
 }
 # The AI Gateway chart's controller Service and the port Envoy Gateway calls its hooks on.
 AI_GATEWAY_EXTENSION_HOST = "ai-gateway-controller.envoy-ai-gateway-system.svc.cluster.local"
@@ -138,6 +140,12 @@ def nvidia_device_plugin() -> Values:
     # default tolerations already cover the `nvidia.com/gpu` taint. GFD would pull in NFD
     # only to produce that label.
     return {"gfd": {"enabled": False}}
+
+
+def efa_device_plugin() -> Values:
+    """Only on EFA pools' nodes, which carry the GPU taint. The chart's own affinity already
+    limits it to EFA instance types; the selector keeps it off GPU nodes without EFA interfaces."""
+    return {"tolerations": [GPU_TOLERATION], "nodeSelector": {EFA_LABEL: "true"}}
 
 
 def dcgm_exporter() -> Values:
