@@ -56,6 +56,12 @@ NAMESPACES = {
 AI_GATEWAY_EXTENSION_HOST = "ai-gateway-controller.envoy-ai-gateway-system.svc.cluster.local"
 AI_GATEWAY_EXTENSION_PORT = 1063
 MONITOR_LABELS = {"release": RELEASES["kube-prometheus-stack"]}
+# Pod labels of LeaderWorkerSet groups (leader_worker_set.py; group_alerts.py checks they match).
+LWS_POD_LABELS = (
+    "leaderworkerset.sigs.k8s.io/name",
+    "leaderworkerset.sigs.k8s.io/group-index",
+    "leaderworkerset.sigs.k8s.io/worker-index",
+)
 # The operator always creates this headless Service in front of Prometheus.
 PROMETHEUS_URL = f"http://prometheus-operated.{NAMESPACES['kube-prometheus-stack']}.svc:9090"
 GRAFANA_ADMIN_SECRET = "grafana-admin"
@@ -123,6 +129,9 @@ def kube_prometheus_stack(observability: Observability, storage_class: str, aler
                 },
             }
         },
+        # The LeaderWorkerSet labels the group alerts join pod readiness on
+        # (components/compilers/group_alerts.py); kube-state-metrics exports none by default.
+        "kube-state-metrics": {"metricLabelsAllowlist": [f"pods=[{','.join(LWS_POD_LABELS)}]"]},
         "grafana": {
             "enabled": observability.grafana,
             # The chart's default admin password is public; ours is generated per stack.
