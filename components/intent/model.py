@@ -11,8 +11,8 @@ from components.intent.autoscaling import AutoscalingPolicy
 from components.intent.aws_data import unknown_ec2_type
 from components.intent.base import ModelName, ModelSource, Problems, Spec, VersionLabel, shown
 from components.intent.canary import CanaryPolicy
-from components.intent.experiment import Experiment, Shadow
 from components.intent.efa import EFA_NETWORK_CARDS
+from components.intent.experiment import Experiment, Shadow
 from components.intent.histograms import Histogram, edge_problem
 from components.intent.instances import catalog
 from components.intent.lora import LoraAdapter, lora_bytes_per_gpu
