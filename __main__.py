@@ -9,6 +9,7 @@ from components.compilers.review import stack_review
 from components.compilers.rollout import pool_of, surge_allowed
 from components.compilers.serving import MODEL_SERVICE_ACCOUNT, MODELS_NAMESPACE
 from components.compilers.sources import model_prefixes
+from components.efa import EfaDevicePlugin, EfaDevicePluginArgs
 from components.encryption import EncryptionKey, EncryptionKeyArgs
 from components.gateway import ModelGateway, ModelGatewayArgs
 from components.images import ServingImages, ServingImagesArgs
@@ -98,6 +99,7 @@ def deploy_eks(spec: StackSpec, aws_provider: aws.Provider) -> dict:
             region=spec.region,
             protect=protect,
             tags=stack_tags(spec),
+            vpc_id=network.vpc_id,
         ),
         on_aws,
     )
@@ -131,6 +133,8 @@ def deploy_eks(spec: StackSpec, aws_provider: aws.Provider) -> dict:
         NvidiaGpuArgs(versions.nvidia_device_plugin, versions.dcgm_exporter, monitoring=monitoring.release, after=ready),
         in_cluster,
     )
+    if any(pool.efa for pool in cluster_spec.gpu_pools):
+        EfaDevicePlugin(f"{prefix}-efa", EfaDevicePluginArgs(after=ready), in_cluster)
     ClusterAutoscaler(
         f"{prefix}-cluster-autoscaler",
         ClusterAutoscalerArgs(

@@ -33,6 +33,8 @@ class ClusterArgs:
     protect: bool
     # Cost tags for what node groups launch (see NodeGroupArgs.tags).
     tags: Mapping[str, str] = field(default_factory=dict)
+    # The VPC, for the security groups of EFA pools.
+    vpc_id: pulumi.Input[str] | None = None
 
 
 def _managed_policy(partition: str, name: str) -> str:
@@ -149,6 +151,8 @@ class Cluster(pulumi.ComponentResource):
                     key_arn=args.key_arn,
                     shape=shape,
                     tags=args.tags,
+                    vpc_id=args.vpc_id,
+                    cluster_security_group_id=cluster.vpc_config.cluster_security_group_id,
                 ),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[*node_policies, *networking]),
             )

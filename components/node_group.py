@@ -8,7 +8,13 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from components.compilers.node_groups import NodeGroupShape, node_group_name_prefix, tag_resource_key
+from components.compilers.node_groups import (
+    EfaPlacement,
+    NodeGroupShape,
+    efa_interfaces,
+    node_group_name_prefix,
+    tag_resource_key,
+)
 
 
 @dataclass(frozen=True)
@@ -21,6 +27,10 @@ class NodeGroupArgs:
     # The provider's default tags reach the launch template but not the instances and volumes
     # Auto Scaling launches from it; GPU instances are most of the bill.
     tags: Mapping[str, str] = field(default_factory=dict)
+    # For EFA pools: the VPC their EFA security group lives in, and the security group EKS gives
+    # managed nodes, which a launch template with network interfaces must name itself.
+    vpc_id: pulumi.Input[str] | None = None
+    cluster_security_group_id: pulumi.Input[str] | None = None
 
 
 class NodeGroup(pulumi.ComponentResource):
@@ -29,9 +39,11 @@ class NodeGroup(pulumi.ComponentResource):
     def __init__(self, name: str, args: NodeGroupArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ml-serving:node_group:NodeGroup", name, None, opts)
         shape = args.shape
+        subnet_ids, placed = self._cluster_placement(name, args, shape.placement)
         template = aws.ec2.LaunchTemplate(
             f"{name}-template",
             description=f"Nodes of pool {shape.key}: encrypted gp3 disk, IMDSv2 only",
+            **placed,
             block_device_mappings=[
                 aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
                     device_name=shape.disk_device,
@@ -82,7 +94,7 @@ class NodeGroup(pulumi.ComponentResource):
             # capacity type, AMI type, subnets) creates the new group before the old one goes.
             node_group_name_prefix=node_group_name_prefix(shape.key),
             node_role_arn=args.node_role_arn,
-            subnet_ids=args.subnet_ids,
+            subnet_ids=subnet_ids,
             instance_types=shape.instance_types,
             ami_type=shape.ami_type,
             capacity_type=shape.capacity_type,
@@ -111,3 +123,50 @@ class NodeGroup(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self),
             )
         self.register_outputs({"nodeGroupName": self.node_group.node_group_name})
+
+    def _cluster_placement(
+        self, name: str, args: NodeGroupArgs, placement: EfaPlacement | None
+    ) -> tuple[list[pulumi.Input[str]], dict]:
+        """Subnets of the node group and launch-template settings: a spread pool keeps every
+        zone; a cluster-placed one runs in one zone's subnet inside a cluster placement group
+        and, with EFA, gets one EFA interface per network card."""
+        if placement is None:
+            return args.subnet_ids, {}
+        child = pulumi.ResourceOptions(parent=self)
+        group = aws.ec2.PlacementGroup(f"{name}-placement", strategy="cluster", opts=child)
+        settings: dict = {"placement": aws.ec2.LaunchTemplatePlacementArgs(group_name=group.name)}
+        if placement.efa:
+            if args.vpc_id is None or args.cluster_security_group_id is None:
+                raise ValueError(f"EFA pool {args.shape.key} needs vpc_id and cluster_security_group_id")
+            efa_group = aws.ec2.SecurityGroup(
+                f"{name}-efa",
+                description=f"EFA between nodes of pool {args.shape.key}: all traffic to and from this group",
+                vpc_id=args.vpc_id,
+                opts=child,
+            )
+            # EFA's OS-bypass traffic flows only between interfaces whose security group allows
+            # all traffic to and from itself (EC2 User Guide, "Prepare an EFA-enabled security group").
+            aws.vpc.SecurityGroupIngressRule(
+                f"{name}-efa-in",
+                security_group_id=efa_group.id,
+                referenced_security_group_id=efa_group.id,
+                ip_protocol="-1",
+                description="EFA from nodes of this pool",
+                opts=child,
+            )
+            aws.vpc.SecurityGroupEgressRule(
+                f"{name}-efa-out",
+                security_group_id=efa_group.id,
+                referenced_security_group_id=efa_group.id,
+                ip_protocol="-1",
+                description="EFA to nodes of this pool",
+                opts=child,
+            )
+            # With interfaces in the template EKS adds no security group of its own: each interface
+            # names the cluster's (control plane, pods, DNS) and the EFA one.
+            groups = [args.cluster_security_group_id, efa_group.id]
+            settings["network_interfaces"] = [
+                aws.ec2.LaunchTemplateNetworkInterfaceArgs(**interface, security_groups=groups)
+                for interface in efa_interfaces(placement.network_cards)
+            ]
+        return [args.subnet_ids[placement.zone_index]], settings

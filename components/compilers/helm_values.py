@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from components.compilers import alertmanager
-from components.compilers.node_groups import GPU_LABEL, GPU_TAINT_KEY
+from components.compilers.node_groups import EFA_LABEL, GPU_LABEL, GPU_TAINT_KEY
 from components.intent import versions
 from components.intent.alerting import AlertingSpec
 from components.intent.cluster import Observability
@@ -32,6 +32,7 @@ RELEASES = {
     "ai-gateway": "aieg",
     "lws": "lws",
     "flagger": "flagger",
+    "aws-efa-k8s-device-plugin": "aws-efa-k8s-device-plugin",
 }
 NAMESPACES = {
     "cert-manager": "cert-manager",
@@ -49,11 +50,18 @@ NAMESPACES = {
     "ai-gateway": "envoy-ai-gateway-system",
     "lws": "lws-system",
     "flagger": "flagger-system",
+    "aws-efa-k8s-device-plugin": "kube-system",
 }
 # The AI Gateway chart's controller Service and the port Envoy Gateway calls its hooks on.
 AI_GATEWAY_EXTENSION_HOST = "ai-gateway-controller.envoy-ai-gateway-system.svc.cluster.local"
 AI_GATEWAY_EXTENSION_PORT = 1063
 MONITOR_LABELS = {"release": RELEASES["kube-prometheus-stack"]}
+# Pod labels of LeaderWorkerSet groups (leader_worker_set.py; group_alerts.py checks they match).
+LWS_POD_LABELS = (
+    "leaderworkerset.sigs.k8s.io/name",
+    "leaderworkerset.sigs.k8s.io/group-index",
+    "leaderworkerset.sigs.k8s.io/worker-index",
+)
 # The operator always creates this headless Service in front of Prometheus.
 PROMETHEUS_URL = f"http://prometheus-operated.{NAMESPACES['kube-prometheus-stack']}.svc:9090"
 GRAFANA_ADMIN_SECRET = "grafana-admin"
@@ -121,6 +129,9 @@ def kube_prometheus_stack(observability: Observability, storage_class: str, aler
                 },
             }
         },
+        # The LeaderWorkerSet labels the group alerts join pod readiness on
+        # (components/compilers/group_alerts.py); kube-state-metrics exports none by default.
+        "kube-state-metrics": {"metricLabelsAllowlist": [f"pods=[{','.join(LWS_POD_LABELS)}]"]},
         "grafana": {
             "enabled": observability.grafana,
             # The chart's default admin password is public; ours is generated per stack.
@@ -138,6 +149,12 @@ def nvidia_device_plugin() -> Values:
     # default tolerations already cover the `nvidia.com/gpu` taint. GFD would pull in NFD
     # only to produce that label.
     return {"gfd": {"enabled": False}}
+
+
+def efa_device_plugin() -> Values:
+    """Only on EFA pools' nodes, which carry the GPU taint. The chart's own affinity already
+    limits it to EFA instance types; the selector keeps it off GPU nodes without EFA interfaces."""
+    return {"tolerations": [GPU_TOLERATION], "nodeSelector": {EFA_LABEL: "true"}}
 
 
 def dcgm_exporter() -> Values:

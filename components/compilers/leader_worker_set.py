@@ -31,6 +31,7 @@ from components.compilers.kserve import (
 from components.compilers.node_groups import POOL_LABEL
 from components.compilers.rollout import ServedVersion
 from components.compilers.serving import MODEL_PRIORITY_CLASS, MODEL_SERVICE_ACCOUNT, MODELS_NAMESPACE
+from components.intent.efa import EFA_NETWORK_CARDS, EFA_RESOURCE
 
 Manifest = dict[str, Any]
 
@@ -46,6 +47,17 @@ WORKER_CHECKOV_SKIPS = {
     "checkov.io/skip4": "CKV_K8S_9=a worker takes no requests (only the leader is behind the Service), so there is "
     "nothing for readiness to gate",
 }
+
+
+# NCCL reaches EFA through libfabric's efa provider (aws-ofi-nccl); pinning the provider stops
+# libfabric from picking its tcp provider instead. Without the EFA userspace in the image
+# (vllm/vllm-openai v0.31.0 has none, vllm-project/vllm#55635), NCCL uses its socket transport.
+EFA_ENV = [{"name": "FI_PROVIDER", "value": "efa"}]
+
+
+def efa_devices(served: ServedVersion) -> dict[str, str]:
+    """Every EFA interface of the node: one pod of a group takes the whole node."""
+    return {EFA_RESOURCE: str(EFA_NETWORK_CARDS[served.model.instance_type])}
 
 
 def is_multinode(served: ServedVersion) -> bool:
@@ -71,7 +83,7 @@ def _pod(served: ServedVersion, pool_name: str, region: str, image: Any, leader:
         f"--master-port={MASTER_PORT}",
         f"--port={HTTP_PORT}",
     ]
-    env = _env(served, region)
+    env = [*_env(served, region), *EFA_ENV]
     if not leader:
         env.append(
             {"name": "NODE_RANK", "valueFrom": {"fieldRef": {"fieldPath": f"metadata.labels['{WORKER_INDEX_LABEL}']"}}}
@@ -82,8 +94,8 @@ def _pod(served: ServedVersion, pool_name: str, region: str, image: Any, leader:
         "args": args,
         "env": env,
         "resources": {
-            "requests": {"cpu": size.cpu, "memory": size.memory, "nvidia.com/gpu": gpus},
-            "limits": {"memory": size.memory, "nvidia.com/gpu": gpus},
+            "requests": {"cpu": size.cpu, "memory": size.memory, "nvidia.com/gpu": gpus, **efa_devices(served)},
+            "limits": {"memory": size.memory, "nvidia.com/gpu": gpus, **efa_devices(served)},
         },
         "volumeMounts": [
             {"name": "dshm", "mountPath": "/dev/shm"},

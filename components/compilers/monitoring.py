@@ -13,6 +13,7 @@ from typing import Any
 
 from components.compilers import metrics
 from components.compilers.endpoint_picker import picker_alerts, uses_picker
+from components.compilers.group_alerts import groups_down, groups_not_ready, ready_groups
 from components.compilers.helm_values import MONITOR_LABELS
 from components.compilers.kserve import MODEL_LABEL, RUNTIME_LABEL, VERSION_LABEL, cold_start_budget_s
 from components.compilers.rollout import ServedVersion
@@ -165,7 +166,64 @@ def scaling_metric_absent(served: ServedVersion) -> str:
     """Ready replicas but no value of the signal KEDA scales this version on."""
     model = served.model
     load = metrics.load(model.runtime, model.autoscaling.signal, metrics.selector(MODELS_NAMESPACE, served.name))
-    return f"({_deployment('kube_deployment_status_replicas_available', served)} > 0) unless on() ({load})"
+    ready = ready_groups(served) if _groups(served) else _deployment("kube_deployment_status_replicas_available", served)
+    return f"({ready} > 0) unless on() ({load})"
+
+
+def _groups(served: ServedVersion) -> bool:
+    """A replica across nodes: a LeaderWorkerSet group, not a Deployment's pod."""
+    return served.model.nodes_per_replica() > 1
+
+
+def _availability_alerts(served: ServedVersion, team: str | None, not_ready_for: str) -> list[dict[str, Any]]:
+    """No replica ready, and replicas not ready: a Deployment's counts, or a LeaderWorkerSet's
+    groups from their pods."""
+    who = f"{served.model.name} {served.version}"
+    if _groups(served):
+        nodes = served.model.nodes_per_replica()
+        return [
+            _alert(
+                "MLServingModelDown",
+                groups_down(served),
+                not_ready_for,
+                "critical",
+                f"{who}: no group's leader ready for longer than a cold start ({not_ready_for}); requests fail",
+                _labels(served, team),
+                "model-down",
+            ),
+            _alert(
+                "MLServingGroupNotReady",
+                groups_not_ready(served),
+                not_ready_for,
+                "warning",
+                f"{who}: a group of {nodes} pods has pods not ready or missing for longer than a cold start "
+                f"({not_ready_for}); the group serves nothing until all {nodes} are ready (GPU or EFA capacity, "
+                "image pull, weights, a pipeline stage that cannot reach the leader?)",
+                _labels(served, team),
+                "group-not-ready",
+            ),
+        ]
+    return [
+        _alert(
+            "MLServingModelDown",
+            f"({_deployment('kube_deployment_spec_replicas', served)} > 0) and on() "
+            f"({_deployment('kube_deployment_status_replicas_available', served)} == 0)",
+            not_ready_for,
+            "critical",
+            f"{who}: no replica ready for longer than a cold start ({not_ready_for}); requests fail",
+            _labels(served, team),
+            "model-down",
+        ),
+        _alert(
+            "MLServingReplicasNotReady",
+            f"{_deployment('kube_deployment_status_replicas_unavailable', served)} > 0",
+            not_ready_for,
+            "warning",
+            f"{who}: replicas not ready for longer than a cold start ({not_ready_for}): GPU capacity, image pull or weights?",
+            _labels(served, team),
+            "replicas-not-ready",
+        ),
+    ]
 
 
 def _slo_alerts(served: ServedVersion, team: str | None) -> list[dict[str, Any]]:
@@ -208,25 +266,7 @@ def _slo_alerts(served: ServedVersion, team: str | None) -> list[dict[str, Any]]
             )
         )
     rules += [
-        _alert(
-            "MLServingModelDown",
-            f"({_deployment('kube_deployment_spec_replicas', served)} > 0) and on() "
-            f"({_deployment('kube_deployment_status_replicas_available', served)} == 0)",
-            not_ready_for,
-            "critical",
-            f"{who}: no replica ready for longer than a cold start ({not_ready_for}); requests fail",
-            _labels(served, team),
-            "model-down",
-        ),
-        _alert(
-            "MLServingReplicasNotReady",
-            f"{_deployment('kube_deployment_status_replicas_unavailable', served)} > 0",
-            not_ready_for,
-            "warning",
-            f"{who}: replicas not ready for longer than a cold start ({not_ready_for}): GPU capacity, image pull or weights?",
-            _labels(served, team),
-            "replicas-not-ready",
-        ),
+        *_availability_alerts(served, team, not_ready_for),
         _alert(
             "MLServingScalingMetricAbsent",
             scaling_metric_absent(served),

@@ -7,6 +7,7 @@ from typing import Literal
 
 from components.compilers.node_bootstrap import user_data
 from components.intent.cluster import GpuNodePool, SystemNodeGroup
+from components.intent.efa import EFA_NETWORK_CARDS, EFA_RESOURCE
 from components.intent.instances import catalog
 
 GPU_TAINT_KEY = "nvidia.com/gpu"
@@ -18,6 +19,8 @@ ACCELERATOR_LABEL = "k8s.amazonaws.com/accelerator"
 # The NVIDIA device plugin chart's default node affinity looks for this label.
 GPU_PRESENT_LABEL = "nvidia.com/gpu.present"
 TEMPLATE_PREFIX = "k8s.io/cluster-autoscaler/node-template"
+# Nodes of EFA pools carry it: the EFA device plugin runs only there.
+EFA_LABEL = "ml-serving/efa"
 
 _AMI_TYPES = {"al2023_nvidia": "AL2023_x86_64_NVIDIA", "bottlerocket_nvidia": "BOTTLEROCKET_x86_64_NVIDIA"}
 # Bottlerocket keeps the OS on /dev/xvda and images on the data volume /dev/xvdb.
@@ -43,6 +46,15 @@ class WarmPool:
 
 
 @dataclass(frozen=True)
+class EfaPlacement:
+    """EFA interfaces (one per network card) and the one zone of a cluster placement group."""
+
+    network_cards: int
+    zone_index: int
+    efa: bool = True
+
+
+@dataclass(frozen=True)
 class NodeGroupShape:
     key: str
     instance_types: list[str]
@@ -55,6 +67,8 @@ class NodeGroupShape:
     labels: dict[str, str]
     taints: list[Taint] = field(default_factory=list)
     template_tags: dict[str, str] = field(default_factory=dict)
+    # EFA and/or a cluster placement group (None: nodes spread over every zone).
+    placement: EfaPlacement | None = None
     warm_pool: WarmPool | None = None
     # Base64 MIME user data with the pool's cold-start levers (components/compilers/node_bootstrap.py).
     user_data: str | None = None
@@ -92,6 +106,7 @@ def gpu_shape(pool: GpuNodePool) -> NodeGroupShape:
     tags[f"{TEMPLATE_PREFIX}/taint/{taint.key}"] = f"{taint.value}:{taint.kubernetes_effect}"
     tags[f"{TEMPLATE_PREFIX}/resources/nvidia.com/gpu"] = str(itype.gpu_count)
     tags[f"{TEMPLATE_PREFIX}/resources/ephemeral-storage"] = f"{pool.disk_gib}Gi"
+    _add_efa_labels(pool, labels, tags)
     warm = None
     if pool.warm_pool is not None:
         warm = WarmPool(
@@ -109,11 +124,45 @@ def gpu_shape(pool: GpuNodePool) -> NodeGroupShape:
         disk_gib=pool.disk_gib,
         disk_device=_DATA_DEVICE[pool.ami],
         labels=labels,
+        placement=cluster_placement(pool),
         taints=[taint],
         template_tags=tags,
         warm_pool=warm,
         user_data=user_data(pool),
     )
+
+
+def _add_efa_labels(pool: GpuNodePool, labels: dict[str, str], tags: dict[str, str]) -> None:
+    """An EFA pool's label, and its EFA devices in the autoscaler's node template: a group's
+    pods request them, so a pool at zero nodes must be known to offer them."""
+    if not pool.efa:
+        return
+    labels[EFA_LABEL] = "true"
+    tags[f"{TEMPLATE_PREFIX}/label/{EFA_LABEL}"] = "true"
+    tags[f"{TEMPLATE_PREFIX}/resources/{EFA_RESOURCE}"] = str(EFA_NETWORK_CARDS[pool.instance_types[0]])
+
+
+def cluster_placement(pool: GpuNodePool) -> EfaPlacement | None:
+    if pool.resolved_placement != "cluster":
+        return None
+    cards = EFA_NETWORK_CARDS[pool.instance_types[0]] if pool.efa else 0
+    return EfaPlacement(network_cards=cards, zone_index=pool.zone_index, efa=pool.efa)
+
+
+def efa_interfaces(network_cards: int) -> list[dict[str, object]]:
+    """One EFA interface per network card: card 0 as the primary "efa" (EFA with ENA, the node's
+    IP address), the rest "efa-only" (no IP address taken from the subnet). EC2 User Guide,
+    "EFA configuration for P5 instances", use case 1: all 3,200 Gbps of EFA on one private IP.
+    No subnet on any interface: EKS managed node groups refuse one in the launch template."""
+    return [
+        {
+            "network_card_index": card,
+            "device_index": 0 if card == 0 else 1,
+            "interface_type": "efa" if card == 0 else "efa-only",
+            "delete_on_termination": "true",
+        }
+        for card in range(network_cards)
+    ]
 
 
 # EKS node group names are at most 63 characters; the provider appends a 26-character unique

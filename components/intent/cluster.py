@@ -10,6 +10,7 @@ from components.intent import versions
 from components.intent.aws_data import unknown_ec2_type
 from components.intent.base import Cidr, IamRoleArn, Problems, ResourceName, Spec, duplicates, pattern_check
 from components.intent.cold_start import NodeColdStart, cold_start_problems
+from components.intent.efa import EFA_NETWORK_CARDS, efa_problem
 from components.intent.instances import catalog
 
 KubernetesVersion = Literal[versions.EKS_KUBERNETES_VERSIONS]  # type: ignore[valid-type]
@@ -78,6 +79,23 @@ class GpuNodePool(Spec):
         "al2023_nvidia",
         description="EKS-optimised AMI with the NVIDIA driver. Bottlerocket also ships the device plugin.",
     )
+    efa: bool = Field(
+        False,
+        description="Elastic Fabric Adapter interfaces on every network card of the nodes, with the security-group "
+        "rule and cluster placement group EFA needs: required on a pool that runs a model whose replica spans nodes.",
+    )
+    placement: Literal["spread", "cluster"] | None = Field(
+        None,
+        description="`spread`: nodes across the VPC's zones; `cluster`: one cluster placement group in one zone "
+        "(nodes on one network spine, and in the one subnet EFA traffic stays in). Default: cluster with efa, "
+        "spread without.",
+    )
+    zone_index: int = Field(
+        0,
+        ge=0,
+        le=5,
+        description="The zone (0 = the VPC's first) a cluster-placed pool runs in; pick one that offers the instance type.",
+    )
     labels: dict[str, str] = Field(default_factory=dict, description="Extra node labels.")
     warm_pool: NodeWarmPool | None = Field(None, description="Keep initialised instances ready for scale-out.")
     cold_start: NodeColdStart = Field(default_factory=NodeColdStart, description="Shorter replica starts on these nodes.")
@@ -128,12 +146,46 @@ class GpuNodePool(Spec):
             problems.add(loc, message)
         if self.min_size > self.max_size:
             problems.add(("min_size",), f"min_size ({self.min_size}) must not exceed max_size ({self.max_size})")
+        problems.run(self._check_efa)
         problems.raise_if_any()
         return self
 
     @property
     def gpus_per_node(self) -> int:
         return catalog().instances[self.instance_types[0]].gpu_count
+
+    @property
+    def resolved_placement(self) -> Literal["spread", "cluster"]:
+        if self.placement is not None:
+            return self.placement
+        return "cluster" if self.efa else "spread"
+
+    def _check_efa(self, problems: Problems) -> None:
+        if self.efa:
+            refused = [problem for t in self.instance_types if (problem := efa_problem(t))]
+            if refused:
+                problems.add(("efa",), "; ".join(refused), self.efa)
+            cards = {t: EFA_NETWORK_CARDS[t] for t in self.instance_types if t in EFA_NETWORK_CARDS}
+            if len(set(cards.values())) > 1:
+                problems.add(
+                    ("instance_types",),
+                    "one launch template serves every instance type of an EFA pool, with one EFA interface per "
+                    f"network card, and these differ in cards: {cards}; give the pool one instance type",
+                    self.instance_types,
+                )
+            if self.placement == "spread":
+                problems.add(
+                    ("placement",),
+                    "EFA's OS-bypass traffic does not leave its subnet, and spread puts nodes in every zone's "
+                    "subnet; use placement cluster (the default with efa)",
+                    self.placement,
+                )
+        if "zone_index" in self.model_fields_set and self.resolved_placement != "cluster":
+            problems.add(
+                ("zone_index",),
+                "zone_index applies to placement cluster only: a spread pool runs in every zone",
+                self.zone_index,
+            )
 
 
 class Observability(Spec):

@@ -11,6 +11,7 @@ from components.intent.autoscaling import AutoscalingPolicy
 from components.intent.aws_data import unknown_ec2_type
 from components.intent.base import ModelName, ModelSource, Problems, Spec, VersionLabel, shown
 from components.intent.canary import CanaryPolicy
+from components.intent.efa import EFA_NETWORK_CARDS
 from components.intent.experiment import Experiment, Shadow
 from components.intent.histograms import Histogram, edge_problem
 from components.intent.instances import catalog
@@ -23,9 +24,9 @@ from components.intent.traffic import Traffic
 from components.intent.triton import TritonModelConfig
 
 Runtime = Literal["vllm", "triton"]
-# 8-GPU instance types with EFA (AWS EFA supported instance types): the only ones a replica
-# may span nodes on, since pipeline stages exchange activations every step.
-MULTINODE_INSTANCE_TYPES = frozenset({"p4d.24xlarge", "p4de.24xlarge", "p5.48xlarge", "p5en.48xlarge"})
+# 8-GPU instance types with EFA (components/intent/efa.py): the only ones a replica may span
+# nodes on, since pipeline stages exchange activations every step.
+MULTINODE_INSTANCE_TYPES = frozenset(EFA_NETWORK_CARDS)
 
 
 class VllmEngine(Spec):

@@ -11,6 +11,7 @@ from components.intent.alerting import AlertingSpec
 from components.intent.aws_data import sagemaker_instance_types, unknown_region
 from components.intent.base import Problems, Spec, TagKey, TagValue, duplicates, pattern_check
 from components.intent.cluster import ClusterSpec
+from components.intent.efa_pools import check_efa_pools
 from components.intent.images import ImagesSpec
 from components.intent.instances import catalog, sagemaker_instance
 from components.intent.model import ModelSpec
@@ -147,6 +148,7 @@ class StackSpec(Spec):
         problems.run(self._check_alerting)
         problems.run(self._check_environment)
         problems.run(lambda p: self.target == "eks" and self.cluster is not None and self._check_eks_capacity(p))
+        problems.run(lambda p: self.target == "eks" and self.cluster is not None and check_efa_pools(self, p))
         problems.run(lambda p: self.target == "sagemaker" and self._check_sagemaker(p))
         problems.raise_if_any()
         return self

@@ -57,6 +57,11 @@ CHARTS: dict[str, Chart] = {
     # kubernetes-sigs/lws v0.10.0 charts/lws: the LeaderWorkerSet controller and CRDs that
     # replicas across nodes run on (../shared/charts/lws-v0.10.0.tgz).
     "lws": Chart("oci://registry.k8s.io/lws/charts", "lws", "v0.10.0"),
+    # aws/eks-charts stable/aws-efa-k8s-device-plugin/Chart.yaml v0.5.30 (app v0.5.20) at commit
+    # 5239609242f3430be50fb0b714a24d3ef2b47983 (2026-08-03): advertises vpc.amazonaws.com/efa on
+    # EFA pools. Not among ../shared/charts: its values are the two keys its daemonset reads
+    # that we need (tests/compilers/test_efa_device_plugin.py).
+    "aws-efa-k8s-device-plugin": Chart("https://aws.github.io/eks-charts", "aws-efa-k8s-device-plugin", "v0.5.30"),
     # fluxcd/flagger tag v1.44.0, charts/flagger/Chart.yaml 1.44.0 (app 1.44.0); repo from its README.
     "flagger": Chart("https://flagger.app", "flagger", "1.44.0"),
 }

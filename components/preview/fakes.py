@@ -41,7 +41,11 @@ def resource_outputs(typ: str, name: str, inputs: dict[str, Any], region: str) -
     if "id" in extra:
         rid = extra.pop("id")
     for key, value in extra.items():
-        state.setdefault(key, value)
+        if isinstance(value, dict) and isinstance(state.get(key), dict):
+            # An input object the provider adds computed fields to (an EKS cluster's vpcConfig).
+            state[key] = {**state[key], **value}
+        else:
+            state.setdefault(key, value)
     return rid, state
 
 

@@ -26,12 +26,18 @@ AWS: dict[str, tuple[str, ...]] = {
     "aws:ec2/internetGateway:InternetGateway": (),
     "aws:ec2/launchTemplate:LaunchTemplate": (*_TAGGED_NAME,),
     "aws:ec2/natGateway:NatGateway": ("allocationId", "subnetId", "connectivityType", "privateIp"),
+    # ec2/placement_group.go: every argument but tags is ForceNew.
+    "aws:ec2/placementGroup:PlacementGroup": (*_TAGGED_NAME, "strategy", "partitionCount", "spreadLevel"),
     "aws:ec2/routeTable:RouteTable": ("vpcId",),
     "aws:ec2/routeTableAssociation:RouteTableAssociation": ("subnetId", "gatewayId"),
     "aws:ec2/securityGroup:SecurityGroup": (*_TAGGED_NAME, "vpcId", "description"),
     "aws:ec2/subnet:Subnet": ("vpcId", "cidrBlock", "availabilityZone", "availabilityZoneId", "outpostArn"),
     "aws:ec2/vpc:Vpc": ("cidrBlock", "ipv4IpamPoolId", "ipv4NetmaskLength"),
     "aws:ec2/vpcEndpoint:VpcEndpoint": ("vpcId", "serviceName", "vpcEndpointType"),
+    # vpc/security_group_ingress_rule.go (framework resource): only the group it belongs to
+    # requires replacement; ports, protocol and peer are modified in place.
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": ("securityGroupId",),
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": ("securityGroupId",),
     "aws:ecr/lifecyclePolicy:LifecyclePolicy": ("repository",),
     "aws:ecr/repository:Repository": ("name", "encryptionConfigurations"),
     "aws:eks/accessEntry:AccessEntry": ("clusterName", "principalArn", "type"),

@@ -203,7 +203,8 @@ class Builder:
         base = healthy(served)
         down = base.with_(replicas=max(1, served.min_replicas), available=0)
         short = base.with_(replicas=served.min_replicas + 1, available=served.min_replicas)
-        for alertname, traffic in (("MLServingModelDown", down), ("MLServingReplicasNotReady", short)):
+        not_ready = "MLServingGroupNotReady" if served.model.nodes_per_replica() > 1 else "MLServingReplicasNotReady"
+        for alertname, traffic in (("MLServingModelDown", down), (not_ready, short)):
             rules = self.rules_of(alertname, version=served.version)
             self.add(
                 f"{served.version} {alertname}: {traffic.available}/{traffic.replicas} ready for a cold start, then longer",
@@ -213,6 +214,40 @@ class Builder:
                 Check(alertname, window + 5, rules),
                 groups=served.name,
             )
+
+    def groups(self, served: ServedVersion) -> None:
+        """A replica across nodes: a group is ready only with all its pods ready. One worker not
+        ready (its leader ready), or missing, fires GroupNotReady past a cold start and leaves
+        ModelDown silent while another group's leader serves; all pods ready fire nothing."""
+        size = served.model.nodes_per_replica()
+        if size <= 1:
+            return
+        window = -(-(cold_start_budget_s(self.model) + 300) // 60)
+        base = healthy(served)
+        rules = self.rules_of("MLServingGroupNotReady", version=served.version)
+        for what, traffic in (
+            ("a worker not ready while its leader is", base.with_(unready_workers=1)),
+            ("a worker missing", base.with_(missing_workers=1)),
+            ("every worker of the first group not ready", base.with_(unready_workers=size - 1)),
+        ):
+            self.add(
+                f"{served.version} {what}: the group is not ready",
+                self.baseline(**{served.name: lambda m, t=traffic: t}),
+                window + 6,
+                Check("MLServingGroupNotReady", window - 3, []),
+                Check("MLServingGroupNotReady", window + 5, rules),
+                Check("MLServingModelDown", window + 5, []),
+                groups=served.name,
+            )
+        whole = base.with_(replicas=served.min_replicas + 1, available=served.min_replicas + 1)
+        self.add(
+            f"{served.version} {served.min_replicas + 1} groups of {size} pods, all ready",
+            self.baseline(**{served.name: lambda m, t=whole: t}),
+            window + 6,
+            Check("MLServingGroupNotReady", window + 5, []),
+            Check("MLServingModelDown", window + 5, []),
+            groups=served.name,
+        )
 
     def scaling_metric(self, served: ServedVersion) -> None:
         rules = self.rules_of("MLServingScalingMetricAbsent", version=served.version)
@@ -369,6 +404,7 @@ def model_cases(model: ModelSpec, team: str | None) -> Builder:
     for served in builder.versions:
         builder.budget_burns(served)
         builder.replicas(served)
+        builder.groups(served)
         builder.scaling_metric(served)
         builder.gauges(served)
         builder.picker(served)

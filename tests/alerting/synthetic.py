@@ -17,6 +17,8 @@ from components.compilers.endpoint_picker import (
     picker_name,
     uses_picker,
 )
+from components.compilers.group_alerts import GROUP_INDEX_LABEL, label_of
+from components.compilers.leader_worker_set import GROUP_LABEL, WORKER_INDEX_LABEL
 from components.compilers.monitoring import COPIED_LABELS
 from components.compilers.rollout import ServedVersion
 from components.compilers.serving import MODELS_NAMESPACE
@@ -46,6 +48,10 @@ class Traffic:
     picker_up: bool = True
     picker_failure_share: float = 0.0
     picker_s: float = 0.002
+    # A replica across nodes (LeaderWorkerSet groups): in the first group, workers not ready
+    # while its leader is, and workers missing altogether.
+    unready_workers: int = 0
+    missing_workers: int = 0
 
     def with_(self, **changes) -> Traffic:
         return replace(self, **changes)
@@ -155,7 +161,33 @@ def _triton(series: Series, served: ServedVersion, minute: int, traffic: Traffic
     series.put(f"{metrics.TRITON_PENDING}{_labels(labels)}", minute, traffic.queue if on else None)
 
 
+def _group_pods(series: Series, served: ServedVersion, minute: int, traffic: Traffic) -> None:
+    """kube-state-metrics' pod series of a version's LeaderWorkerSet groups: `replicas` groups,
+    the first `available` ready; LWS names leaders <lws>-<group> and workers <lws>-<group>-<index>."""
+    size = served.model.nodes_per_replica()
+    ksm = {"namespace": MODELS_NAMESPACE, "job": "kube-state-metrics", "instance": "10.42.1.5:8080"}
+    for group in range(traffic.replicas):
+        for index in range(size):
+            if group == 0 and index >= size - traffic.missing_workers:
+                continue
+            pod = f"{served.name}-{group}" if index == 0 else f"{served.name}-{group}-{index}"
+            labels = {
+                **ksm, "pod": pod, "uid": f"uid-{pod}",
+                label_of(GROUP_LABEL): served.name,
+                label_of(GROUP_INDEX_LABEL): str(group),
+                label_of(WORKER_INDEX_LABEL): str(index),
+            }
+            series.put(f"kube_pod_labels{_labels(labels)}", minute, 1.0)
+            ready = group < traffic.available and not (group == 0 and index >= size - traffic.unready_workers and index > 0)
+            for condition, value in (("true", ready), ("false", not ready), ("unknown", False)):
+                pod_labels = {**ksm, "pod": pod, "uid": f"uid-{pod}", "condition": condition}
+                series.put(f"kube_pod_status_ready{_labels(pod_labels)}", minute, float(value))
+
+
 def _kube_state(series: Series, served: ServedVersion, minute: int, traffic: Traffic) -> None:
+    if served.model.nodes_per_replica() > 1:
+        _group_pods(series, served, minute, traffic)
+        return
     labels = {"namespace": MODELS_NAMESPACE, "deployment": served.predictor, "job": "kube-state-metrics",
               "instance": "10.42.1.5:8080"}
     for metric, value in (

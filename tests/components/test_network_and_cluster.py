@@ -54,6 +54,7 @@ def _cluster(stack, protect=False):
                 key_arn="arn:aws:kms:us-east-1:123456789012:key/k",
                 region=spec.region,
                 protect=protect,
+                vpc_id="vpc-1",
             ),
         )
 
@@ -188,7 +189,7 @@ def test_launched_gpu_instances_and_volumes_carry_the_cost_tags():
     tags = {"team": "ml-platform", "cost-center": "cc-4410"}
 
     def program():
-        Cluster("c", ClusterArgs("ml-serving-prod", spec.cluster, ["subnet-a"], "arn:aws:kms:us-east-1:1:key/k", "us-east-1", True, tags))
+        Cluster("c", ClusterArgs("ml-serving-prod", spec.cluster, ["subnet-a"], "arn:aws:kms:us-east-1:1:key/k", "us-east-1", True, tags, vpc_id="vpc-1"))
 
     template = run_under_mocks(program).get("aws:ec2/launchTemplate:LaunchTemplate", "c-gpu-l40s-template").inputs
     assert template["tagSpecifications"] == [{"resourceType": "instance", "tags": tags}, {"resourceType": "volume", "tags": tags}]

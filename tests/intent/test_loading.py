@@ -43,7 +43,7 @@ def test_unknown_field_inside_a_list_of_pools(dev_config):
     problems = problems_of(dev_config)
     assert problems == [
         "ml-serving:cluster.gpu_pools[0].max_nodes: unknown field; allowed: ami, capacity_type, cold_start, disk_gib, "
-        "instance_types, labels, max_size, min_size, name, warm_pool"
+        "efa, instance_types, labels, max_size, min_size, name, placement, warm_pool, zone_index"
     ]
 
 

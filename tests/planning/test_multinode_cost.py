@@ -1,0 +1,30 @@
+"""A replica across nodes costs every node of its group: N instances per replica, in the
+model's cost and in its pool's node count. EFA and placement groups carry no charge."""
+import pytest
+
+from components.intent.instances import catalog
+from components.planning.cost import stack_cost
+from tests.factories import spec_of
+
+HOURS = 730
+
+
+def test_a_two_node_group_costs_two_instances_per_replica():
+    spec = spec_of("prod")
+    model = next(m for m in spec.models if m.name == "llama-405b")
+    assert model.nodes_per_replica() == 2
+    p5 = catalog().instances["p5.48xlarge"].ec2_usd_per_hour.value
+    cost = stack_cost(spec)
+    assert cost.models["llama-405b"].usd_per_replica_hour == pytest.approx(2 * p5)
+    assert cost.models["llama-405b"].idle_usd == pytest.approx(model.autoscaling.min_replicas * 2 * p5 * HOURS)
+
+
+def test_the_efa_pool_runs_two_nodes_per_group_up_to_its_ceiling():
+    spec = spec_of("prod")
+    cost = stack_cost(spec)
+    pool = next(p for p in spec.cluster.gpu_pools if p.name == "h100")
+    idle = {i.item: i for i in cost.idle.items}["GPU pool h100 (p5.48xlarge)"]
+    busy = {i.item: i for i in cost.busy.items}["GPU pool h100 (p5.48xlarge)"]
+    assert idle.quantity == 2, "one group of two nodes at min_replicas 1"
+    assert busy.quantity == pool.max_size == 2
+    assert not any("EFA" in i.item or "placement" in i.item.lower() for i in cost.idle.items)
