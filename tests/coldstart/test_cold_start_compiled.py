@@ -93,7 +93,8 @@ def _cluster(stack):
     spec = spec_of(stack)
 
     def program():
-        Cluster("c", ClusterArgs(f"ml-serving-{spec.environment}", spec.cluster, ["subnet-a"], "arn:aws:kms:us-east-1:1:key/k", "us-east-1", False))
+        Cluster("c", ClusterArgs(f"ml-serving-{spec.environment}", spec.cluster, ["subnet-a"], "arn:aws:kms:us-east-1:1:key/k", "us-east-1", False,
+                                 vpc_id="vpc-1"))
 
     return run_under_mocks(program)
 
@@ -101,7 +102,7 @@ def _cluster(stack):
 def test_prod_launch_templates_carry_the_levers_the_stack_file_asks_for():
     rec = _cluster("prod")
     by_pool = {}
-    for pool in ("l40s", "l40s-x4", "l4"):
+    for pool in ("l40s", "l40s-x4", "l4", "h100"):
         template = rec.get("aws:ec2/launchTemplate:LaunchTemplate", f"c-gpu-{pool}-template")
         assert template.parent_type == "ml-serving:node_group:NodeGroup"
         message = email.message_from_string(base64.b64decode(template.inputs["userData"]).decode())
@@ -110,6 +111,7 @@ def test_prod_launch_templates_carry_the_levers_the_stack_file_asks_for():
         "l40s": {"application/node.eks.aws", "text/x-shellscript"},
         "l40s-x4": {"application/node.eks.aws", "text/x-shellscript"},
         "l4": {"application/node.eks.aws"},
+        "h100": {"application/node.eks.aws"},
     }
     # The system nodes get no user data: none of this concerns them.
     assert "userData" not in rec.get("aws:ec2/launchTemplate:LaunchTemplate", "c-system-template").inputs
