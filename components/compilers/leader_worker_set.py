@@ -49,10 +49,20 @@ WORKER_CHECKOV_SKIPS = {
 }
 
 
-# NCCL reaches EFA through libfabric's efa provider (aws-ofi-nccl); pinning the provider stops
-# libfabric from picking its tcp provider instead. Without the EFA userspace in the image
-# (vllm/vllm-openai v0.31.0 has none, vllm-project/vllm#55635), NCCL uses its socket transport.
-EFA_ENV = [{"name": "FI_PROVIDER", "value": "efa"}]
+# How NCCL crosses nodes in a group: through the aws-ofi-nccl plugin and libfabric's efa provider,
+# which our vLLM image installs (containers/vllm/Dockerfile, EFA installer 1.51.0) and single-node
+# pods never load. NCCL_NET_PLUGIN=ofi has NCCL dlopen libnccl-net-ofi.so (the image puts it in the
+# loader's cache; NCCL's default name, libnccl-net.so, is not what the installer lays down).
+# NCCL_NET names the plugin's network, so a group that cannot use it fails at start
+# (MLServingGroupNotReady) instead of serving over NCCL's socket transport unnoticed.
+# FI_PROVIDER=efa keeps libfabric off its tcp provider. FI_EFA_USE_DEVICE_RDMA is left unset:
+# aws-ofi-nccl's EFA cheatsheet (doc/efa-env-var.md) says not to set it with libfabric >= 1.18 and
+# the plugin >= 1.7, where GPUDirect RDMA is on by default on p4d/p4de/p5/p5en.
+EFA_ENV = [
+    {"name": "FI_PROVIDER", "value": "efa"},
+    {"name": "NCCL_NET_PLUGIN", "value": "ofi"},
+    {"name": "NCCL_NET", "value": "Libfabric"},
+]
 
 
 def efa_devices(served: ServedVersion) -> dict[str, str]:

@@ -87,3 +87,49 @@ def test_multi_node_edits_that_cannot_work_are_refused():
     assert "leader" in errors_of(ModelSpec, picker)[("routing", "balancer")]
     warm = {**base, "autoscaling": {**base["autoscaling"], "max_replicas": 2, "warm_pool": 1}}
     assert "whole group" in errors_of(ModelSpec, warm)[("autoscaling", "warm_pool")]
+
+
+# NCCL over EFA between a group's pipeline stages: what each pod must carry, and only group pods.
+EFA_NCCL_ENV = {"FI_PROVIDER": "efa", "NCCL_NET_PLUGIN": "ofi", "NCCL_NET": "Libfabric"}
+EFA_NCCL_NAMES = {*EFA_NCCL_ENV, "FI_EFA_USE_DEVICE_RDMA", "NCCL_PROTO", "LD_LIBRARY_PATH", "NCCL_SOCKET_IFNAME"}
+
+
+def _env_of(container):
+    return {e["name"]: e.get("value") for e in container["env"]}
+
+
+def _group_containers(model=None):
+    _, lws = _group(model)
+    template = lws["spec"]["leaderWorkerTemplate"]
+    return [template[role]["spec"]["containers"][0] for role in ("leaderTemplate", "workerTemplate")]
+
+
+def test_every_pod_of_a_group_selects_the_ofi_plugin_and_its_efa_network():
+    for container in _group_containers():
+        env = _env_of(container)
+        # NCCL_NET makes a group that cannot load the plugin fail at start (and alert) instead
+        # of passing activations over NCCL's socket transport.
+        assert {name: env.get(name) for name in EFA_NCCL_ENV} == EFA_NCCL_ENV
+        # aws-ofi-nccl's cheatsheet: not to be set with libfabric >= 1.18 and the plugin >= 1.7
+        # (our image: 2.7.0amzn2.0 and 1.22.0); the image, not the pod, puts the plugin on the path.
+        assert "FI_EFA_USE_DEVICE_RDMA" not in env and "NCCL_PROTO" not in env
+        assert "LD_LIBRARY_PATH" not in env
+        assert [e["name"] for e in container["env"]].count("NCCL_NET") == 1
+
+
+def test_the_same_settings_on_every_efa_instance_type_a_group_can_use():
+    for instance_type, gpus in (("p5.48xlarge", 16), ("p5en.48xlarge", 16), ("p4d.24xlarge", 32), ("p4de.24xlarge", 16)):
+        model = model_of("prod", "llama-405b", instance_type=instance_type, gpus=gpus)
+        assert model.nodes_per_replica() > 1
+        for container in _group_containers(model):
+            assert {k: v for k, v in _env_of(container).items() if k in EFA_NCCL_NAMES} == EFA_NCCL_ENV
+
+
+def test_single_node_vllm_pods_keep_nccl_defaults():
+    from components.compilers.kserve import inference_service
+
+    for name in ("llama-8b", "llama-70b"):
+        served = served_versions(model_of("prod", name))[0]
+        predictor = inference_service(served, "l40s", "us-east-1", False, IMAGE)["spec"]["predictor"]
+        for container in [predictor["model"], *predictor.get("initContainers", [])]:
+            assert not EFA_NCCL_NAMES & set(_env_of(container)), f"{name}: single-node pods load no NCCL plugin"

@@ -210,3 +210,68 @@ def test_healthcheck_fails_when_nothing_listens(runtime):
     # Port 9 (discard) on loopback: nothing serves HTTP there.
     command = [part.replace("8080", "9") for part in command]
     assert subprocess.run([sys.executable, *command[1:]], capture_output=True, timeout=30, check=False).returncode != 0
+
+
+# --- EFA userspace (vLLM groups across nodes) ----------------------------------------------------
+
+# The key AWS signs EFA installer tarballs with, as the EC2 User Guide publishes its fingerprint.
+EFA_KEY_FINGERPRINT = "4E9091BCBB97A96B26B15E59A05480B1DD2D3CCC"
+
+
+def _arg_defaults(runtime: str) -> dict[str, str]:
+    return dict(a.split("=", 1) for k, a in instructions(runtime) if k == "ARG" and "=" in a)
+
+
+def _efa_step() -> str:
+    (step,) = [a for k, a in instructions("vllm") if k == "RUN" and "efa_installer.sh" in a]
+    return step
+
+
+def test_efa_installer_version_is_pinned_once_and_used_everywhere():
+    version = _arg_defaults("vllm")["EFA_INSTALLER_VERSION"]
+    assert re.fullmatch(r"\d+\.\d+\.\d+", version), "an exact release, never `latest`"
+    text = dockerfile("vllm").read_text()
+    assert text.count(f"EFA_INSTALLER_VERSION={version}") == 1
+    assert "latest" not in _efa_step()
+    # Every download names the version through the argument, not a second literal.
+    assert 'tarball="aws-efa-installer-${EFA_INSTALLER_VERSION}.tar.gz"' in _efa_step()
+    assert version not in _efa_step()
+
+
+def test_efa_tarball_is_verified_against_the_pinned_key_before_it_is_unpacked():
+    assert _arg_defaults("vllm")["EFA_INSTALLER_KEY_FINGERPRINT"] == EFA_KEY_FINGERPRINT
+    step = _efa_step()
+    verify = step.index('--verify "${efa_work}/${tarball}.sig" "${efa_work}/${tarball}"')
+    # The signer must be the pinned primary key (last field of gpg's VALIDSIG status line), not
+    # merely whichever key came with the download.
+    fingerprint_check = step.index('VALIDSIG [0-9A-F]{40} .* ${EFA_INSTALLER_KEY_FINGERPRINT}\\$')
+    unpack = step.index('tar -xzf "${efa_work}/${tarball}"')
+    install = step.index("./efa_installer.sh")
+    assert verify < fingerprint_check < unpack < install
+    # Each package is checked against the same key before the installer installs any.
+    assert 'EFA_INSTALLER_KEY="${efa_work}/aws-efa-installer.key"' in step
+    assert "--check-signatures" in step.split("./efa_installer.sh", 1)[1].split("&&", 1)[0]
+
+
+def test_efa_installer_runs_in_its_container_mode_and_leaves_nothing_behind():
+    step = _efa_step()
+    flags = step.split("./efa_installer.sh", 1)[1].split("&&", 1)[0].split()
+    assert {"-y", "--skip-kmod", "--skip-limit-conf", "--no-verify"} <= set(flags)
+    assert step.rstrip().endswith('rm -rf "${efa_work}" /var/lib/apt/lists/*')
+
+
+def test_only_the_ofi_plugin_is_on_the_loader_path_and_the_build_checks_it():
+    step = _efa_step()
+    assert 'ln -s "${plugin}" /usr/local/lib/libnccl-net-ofi.so' in step
+    assert "ldconfig -p | grep -q 'libnccl-net-ofi\\.so '" in step
+    # NCCL's default plugin name stays unresolvable, so single-node pods load no plugin.
+    assert "! ldconfig -p | grep 'libnccl-net\\.so '" in step
+    assert "! ldd /usr/local/lib/libnccl-net-ofi.so | grep 'not found'" in step
+
+
+def test_efa_setup_runs_as_root_and_the_image_ends_non_root():
+    order = [(k, a) for k, a in instructions("vllm") if k in {"USER", "RUN"}]
+    efa = order.index(("RUN", _efa_step()))
+    users_before = [a for k, a in order[:efa] if k == "USER"]
+    assert users_before[-1] == "0"
+    assert [a for k, a in order[efa:] if k == "USER"] == ["1000:1000"]
