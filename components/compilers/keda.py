@@ -9,6 +9,7 @@ from components.compilers.helm_values import NAMESPACES, PROMETHEUS_URL
 from components.compilers.kserve import cold_start_budget_s
 from components.compilers.rollout import ServedVersion
 from components.compilers.serving import MODELS_NAMESPACE
+from components.intent.model import ModelSpec
 
 Manifest = dict[str, Any]
 
@@ -175,10 +176,19 @@ def floor_triggers(served: ServedVersion) -> list[dict[str, Any]]:
     return triggers
 
 
+def replica_concurrency(model: ModelSpec) -> int:
+    """Requests one replica serves at once: vLLM's batch, Triton's batch times its instances."""
+    if model.vllm is not None:
+        return model.vllm.max_num_seqs
+    assert model.triton is not None
+    # Instance-group counts are per GPU.
+    instances = (sum(group.count for group in model.triton.instance_groups) or 1) * model.gpus
+    return max(1, model.triton.max_batch_size) * instances
+
+
 def interceptor_route(served: ServedVersion, host: str) -> Manifest:
     """Route the model's host through the interceptor, which queues requests while the
     version scales up from zero (http.keda.sh/v1beta1, add-on 0.15)."""
-    policy = served.model.autoscaling
     cold = cold_start_budget_s(served.model)
     return {
         "apiVersion": "http.keda.sh/v1beta1",
@@ -187,7 +197,11 @@ def interceptor_route(served: ServedVersion, host: str) -> Manifest:
         "spec": {
             "target": {"service": served.predictor, "port": 80},
             "rules": [{"hosts": [host]}],
-            "scalingMetric": {"concurrency": {"targetValue": max(1, round(policy.target))}},
+            # The interceptor's metric is one more trigger of the ScaledObject (external-push),
+            # so it scales as well as wakes. At a replica's full concurrency it only asks for a
+            # replica once every slot is taken, which the model's own signal has already seen:
+            # the policy's signal and target stay the ones that scale.
+            "scalingMetric": {"concurrency": {"targetValue": replica_concurrency(served.model)}},
             # A version at zero waits for a GPU node, the image and its start-up: hold the first
             # requests that long, then give them the usual time to answer.
             "timeouts": {

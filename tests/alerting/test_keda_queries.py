@@ -48,7 +48,8 @@ def test_every_trigger_lets_an_empty_result_be_an_error():
 
 
 def test_queue_query_is_empty_when_the_scrape_is_lost_and_a_number_otherwise(tmp_path):
-    served = served_versions(model_of("dev", "llama-8b"))[0]
+    queue = {"signal": "queue_depth", "target": 4}
+    served = served_versions(model_of("dev", "llama-8b", autoscaling=queue))[0]
     query = _trigger(served, wake=served.name)["query"]
     base = healthy(served).with_(queue=3)
     # A lost scrape with ready replicas reads as no data: KEDA errors and its fallback holds.
@@ -56,4 +57,13 @@ def test_queue_query_is_empty_when_the_scrape_is_lost_and_a_number_otherwise(tmp
     assert not _reads(tmp_path, served, base.with_(scraped=False), query, 0)
     assert _reads(tmp_path, served, base, query, 3)
     # At zero replicas nothing exports metrics: that is zero load, not an error.
+    assert _reads(tmp_path, served, base.with_(replicas=0, available=0), query, 0)
+
+
+def test_request_rate_query_is_empty_when_the_scrape_is_lost_and_zero_at_zero_replicas(tmp_path):
+    served = served_versions(model_of("dev", "llama-8b"))[0]
+    assert served.model.autoscaling.signal == "requests_per_second"
+    query = _trigger(served, wake=served.name)["query"]
+    base = healthy(served)
+    assert _reads(tmp_path, served, base.with_(scraped=False), query, None)
     assert _reads(tmp_path, served, base.with_(replicas=0, available=0), query, 0)

@@ -64,7 +64,21 @@ def test_interceptor_route_holds_requests_for_a_cold_start():
     # Node from zero (1200 s) + image pull (360 s) + start-up budget of 15 GiB of weights (524 s).
     assert cold_start_budget_s(served.model) == 1200 + 360 + 524
     assert route["spec"]["timeouts"] == {"readiness": "2084s", "request": "2684s", "responseHeader": "2684s"}
-    assert route["spec"]["scalingMetric"] == {"concurrency": {"targetValue": 4}}
+    # dev's llama-8b batches 16 sequences: the interceptor asks for a replica only when all are taken.
+    assert route["spec"]["scalingMetric"] == {"concurrency": {"targetValue": 16}}
+
+
+def test_the_interceptor_scales_at_a_replicas_full_concurrency_whatever_the_policy_target():
+    for target, signal in ((0.233, "requests_per_second"), (4, "queue_depth"), (40, "concurrency")):
+        model = model_of("dev", "llama-8b", autoscaling={"signal": signal, "target": target})
+        route = interceptor_route(served_versions(model)[0], "h")
+        assert route["spec"]["scalingMetric"] == {"concurrency": {"targetValue": 16}}
+    sentiment = model_of("staging", "sentiment")
+    assert sentiment.autoscaling.scale_to_zero
+    expected = sentiment.triton.max_batch_size * sum(g.count for g in sentiment.triton.instance_groups) * sentiment.gpus
+    assert interceptor_route(served_versions(sentiment)[0], "h")["spec"]["scalingMetric"] == {
+        "concurrency": {"targetValue": expected}
+    }
 
 
 def test_reference_grant_lets_model_routes_reach_the_interceptor():
