@@ -82,7 +82,7 @@ def test_sagemaker_rules(dev_config):
         "traffic_percent": 60,
         "gates": [{"metric": "ttft_p99", "max_ratio_to_stable": 1.5}],
     }
-    llama["autoscaling"]["scale_to_zero"] = False
+    llama["autoscaling"].update(scale_to_zero=False, signal="queue_depth", target=4)
     del llama["autoscaling"]["idle_timeout_s"]
     assert problems_of(dev_config) == [
         "ml-serving:models[0].autoscaling.signal: SageMaker publishes no queue depth for real-time endpoints; use "
