@@ -156,25 +156,31 @@ class _Search:
         if top < 1:
             return None
         policies = {m: _policy(base, min_replicas=m, **shape) for m in range(1, top + 1)}
-        if policies[top] is None:
+        return self._lowest_floor(policies, top)
+
+    def _lowest_floor(self, candidates: dict[int, AutoscalingPolicy | None], top: int) -> Evaluation | None:
+        """Bisect min_replicas in 1..top for the lowest candidate meeting the target (meeting it
+        is monotone in the floor); the top one's evaluation when even it misses, None when the
+        top candidate is not a valid policy."""
+        highest = candidates[top]
+        if highest is None:
             return None
-        highest = self.evaluate(policies[top])  # type: ignore[arg-type]
-        if not highest.meets:
-            return highest
-        low, high, best = 1, top, highest
+        best = self.evaluate(highest)
+        if not best.meets:
+            return best
+        low, high = 1, top
         while low < high:
             middle = (low + high) // 2
-            policy = policies[middle]
-            if policy is None:
+            candidate = candidates[middle]
+            if candidate is None:
                 low = middle + 1
                 continue
-            evaluation = self.evaluate(policy)
+            evaluation = self.evaluate(candidate)
             if evaluation.meets:
                 high, best = middle, evaluation
             else:
                 low = middle + 1
         return best
-
 
     def scheduled(self, policy: AutoscalingPolicy) -> Iterator[Evaluation]:
         """`policy` with floors derived from the model's traffic (FLOOR_SHARES), each at the
@@ -190,27 +196,9 @@ class _Search:
                 continue
             schedule = floors.model_dump(mode="json")
             candidates = {m: _policy(policy, min_replicas=m, schedule=schedule) for m in range(1, policy.min_replicas + 1)}
-            low, high, best = 1, policy.min_replicas, None
-            top = candidates[high]
-            if top is None:
-                continue
-            evaluation = self.evaluate(top)
-            if not evaluation.meets:
-                yield evaluation
-                continue
-            best = evaluation
-            while low < high:
-                middle = (low + high) // 2
-                candidate = candidates[middle]
-                if candidate is None:
-                    low = middle + 1
-                    continue
-                evaluation = self.evaluate(candidate)
-                if evaluation.meets:
-                    high, best = middle, evaluation
-                else:
-                    low = middle + 1
-            yield best
+            found = self._lowest_floor(candidates, policy.min_replicas)
+            if found is not None:
+                yield found
 
 
 def _better(a: Evaluation, b: Evaluation | None) -> bool:
