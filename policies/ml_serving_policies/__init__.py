@@ -6,6 +6,8 @@ over the resources it records.
 """
 from __future__ import annotations
 
+from typing import Any
+
 from pulumi_policy import EnforcementLevel, Policy
 
 from . import (
@@ -36,23 +38,26 @@ PACK_DESCRIPTION = (
 # Without a config file every policy is mandatory; the environment files relax dev.
 PACK_ENFORCEMENT = EnforcementLevel.MANDATORY
 
-POLICIES: list[Policy] = [
-    *kubernetes.POLICIES,
-    *host_paths.POLICIES,
-    *autoscaling.POLICIES,
-    *images.POLICIES,
-    *sagemaker.POLICIES,
-    *rollout.POLICIES,
-    *automated_rollback.POLICIES,
-    *canary.POLICIES,
-    *eks.POLICIES,
-    *s3.POLICIES,
-    *ecr.POLICIES,
-    *iam.POLICIES,
-    *governance.POLICIES,
-    *budgets.POLICIES,
-    *addons.POLICIES,
-    *dns.POLICIES,
-    *models.POLICIES,
+# Every policy module with the title docs/policies.md files it under, in the pack's order:
+# a new module is registered here once.
+TOPICS: list[tuple[Any, str]] = [  # (policy module, title)
+    (kubernetes, "GPU pods"),
+    (host_paths, "Host paths"),
+    (autoscaling, "Autoscaling"),
+    (images, "Images"),
+    (sagemaker, "SageMaker rollouts"),
+    (rollout, "EKS rollouts"),
+    (automated_rollback, "Automated rollback"),
+    (canary, "Rollout rules (both targets)"),
+    (eks, "EKS"),
+    (s3, "S3"),
+    (ecr, "ECR"),
+    (iam, "IAM"),
+    (governance, "Cost and protection"),
+    (budgets, "Cost budgets"),
+    (addons, "Add-on versions"),
+    (dns, "Model domain"),
+    (models, "Models"),
 ]
+POLICIES: list[Policy] = [policy for module, _ in TOPICS for policy in module.POLICIES]
 POLICIES_BY_NAME: dict[str, Policy] = {policy.name: policy for policy in POLICIES}

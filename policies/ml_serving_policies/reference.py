@@ -11,51 +11,10 @@ from typing import Any
 
 from pulumi_policy import Policy, StackValidationPolicy
 
-from . import (
-    PACK_DESCRIPTION,
-    PACK_ENFORCEMENT,
-    PACK_NAME,
-    POLICIES,
-    addons,
-    automated_rollback,
-    autoscaling,
-    budgets,
-    canary,
-    dns,
-    ecr,
-    eks,
-    governance,
-    host_paths,
-    iam,
-    images,
-    kubernetes,
-    models,
-    rollout,
-    s3,
-    sagemaker,
-)
+from . import PACK_DESCRIPTION, PACK_ENFORCEMENT, PACK_NAME, POLICIES, TOPICS
 from .config import ENVIRONMENTS, PolicySetting, for_environment
 
 REFERENCE_PATH = Path(__file__).resolve().parents[2] / "docs" / "policies.md"
-TOPICS = [
-    (kubernetes, "GPU pods"),
-    (host_paths, "Host paths"),
-    (autoscaling, "Autoscaling"),
-    (images, "Images"),
-    (sagemaker, "SageMaker rollouts"),
-    (rollout, "EKS rollouts"),
-    (canary, "Rollout rules (both targets)"),
-    (automated_rollback, "Automated rollback"),
-    (eks, "EKS"),
-    (s3, "S3"),
-    (ecr, "ECR"),
-    (iam, "IAM"),
-    (governance, "Cost and protection"),
-    (budgets, "Cost budgets"),
-    (addons, "Add-on versions"),
-    (dns, "Model domain"),
-    (models, "Models"),
-]
 
 
 def _cell(text: str) -> str:
