@@ -21,7 +21,8 @@ class Traffic(Spec):
         "bursty",
         description=(
             "`steady` (always at peak), `bursty` (a base load with bursts to the peak at random "
-            "times) or `diurnal` (one daily cycle from the trough to the peak)."
+            "times) or `diurnal` (one real day from the trough to the peak and back, replayed as "
+            "24 hours)."
         ),
     )
     trough_share: float = Field(

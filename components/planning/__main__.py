@@ -19,7 +19,7 @@ from components.planning.capacity import DEFAULT_WORKLOAD, TritonProfile, Worklo
 from components.planning.compare import DEFAULT_TRACE, ModelSetup, compare, declared_setup, default_trace, setup
 from components.planning.cost import stack_cost
 from components.planning.report import comparison_table, cost_table, tuning_table
-from components.planning.traces import Trace, TraceError, from_csv, rescaled, reshuffled
+from components.planning.traces import Trace, TraceError, from_csv, generated_duration, rescaled, reshuffled
 from components.planning.tuner import stack_file_lines, tune
 from components.preview.stackfile import read_stack_file, stack_name
 
@@ -45,7 +45,8 @@ def _arguments(command: argparse.ArgumentParser) -> None:
                          "traffic, else bursty")
     command.add_argument("--trace-peak", type=_positive, help="CSV traces: rescale so the busiest minute is this share "
                          "of what max_replicas serve at the SLO (below 1 thins, above 1 adds jittered copies)")
-    command.add_argument("--duration", type=_positive, default=DEFAULT_TRACE[1], help="seconds of generated trace (default 1800, as the preview)")
+    command.add_argument("--duration", type=_positive, help="seconds of generated trace (default: one real day for "
+                         "diurnal, 1800 otherwise, as the preview)")
     command.add_argument("--seed", type=int, default=DEFAULT_TRACE[2], help="seed of the generated trace (default 0)")
     command.add_argument("--model", action="append", help="only these models (repeatable)")
     command.add_argument("--cold-start-scale", type=_positive, default=1.0,
@@ -68,8 +69,9 @@ def _traces(args: argparse.Namespace, model_setup: ModelSetup, recorded: Trace |
         if args.trace_peak is not None:
             trace = rescaled(recorded, args.trace_peak * model_setup.ceiling_rps, args.seed)
         return trace, reshuffled(trace, args.seed + STRESS_SEED_OFFSET)
-    trace = default_trace(model_setup, kind, args.duration, args.seed)
-    return trace, default_trace(model_setup, kind, args.duration, args.seed + STRESS_SEED_OFFSET)
+    duration = generated_duration(kind, args.duration)
+    trace = default_trace(model_setup, kind, duration, args.seed)
+    return trace, default_trace(model_setup, kind, duration, args.seed + STRESS_SEED_OFFSET)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -136,7 +138,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{model.name}: trace {trace.name}, seed {trace.seed if trace.seed is not None else 'none (recorded)'}; "
               f"stress trace {stress.name}", flush=True)
         comparison = compare(model_setup, trace)
-        tuning = tune(model_setup, [trace, stress])
+        feasible = comparison.bound.feasible
+        tuning = tune(
+            model_setup, [trace, stress], defaults=comparison.results[1:],
+            oracle_gpu_hours=comparison.oracle.gpu_hours if feasible else None,
+        )
         comparisons.append(comparison)
         entries[model.name] = results.model_json(comparison, tuning)
         if args.command == "simulate":

@@ -112,9 +112,13 @@ def opening_load(setup: ModelSetup, trace: Trace) -> OpeningLoad:
     )
 
 
-def simulate(setup: ModelSetup, controller: Controller, trace: Trace, instant: bool = False, warm: bool = True) -> Result:
+def simulate(
+    setup: ModelSetup, controller: Controller, trace: Trace, instant: bool = False, warm: bool = True,
+    abandon_below: float | None = None,
+) -> Result:
     """One replay. `warm`: the run starts at the controller's steady state for the trace's
-    opening load (a model that has been serving), not at its floor."""
+    opening load (a model that has been serving), not at its floor. `abandon_below`: stop
+    once the attainment cannot reach this share (Simulation)."""
     return Simulation(
         setup.model,
         setup.target,
@@ -129,6 +133,7 @@ def simulate(setup: ModelSetup, controller: Controller, trace: Trace, instant: b
         instant=instant,
         workload=setup.workload,
         opening=opening_load(setup, trace) if warm else None,
+        abandon_below=abandon_below,
     ).run()
 
 
@@ -166,7 +171,7 @@ def compare(setup: ModelSetup, trace: Trace, with_baselines: bool = True) -> Com
         controllers += baselines(policy, mu)
     results = [simulate(setup, c, trace) for c in controllers]
     per_minute = trace.rate_per_bucket(60.0)
-    bound = oracle(setup, trace, lambda controller: simulate(setup, controller, trace, instant=True))
+    bound = oracle(setup, trace, lambda controller, below=None: simulate(setup, controller, trace, instant=True, abandon_below=below))
     # Fluid bound: ∫ λ/μ_max dt x GPUs per replica (performance-facts §5), μ_max being the
     # replica's throughput at its fullest batch: no schedule serves the trace with less.
     top = peak_throughput(setup.service, setup.workload)
@@ -175,11 +180,12 @@ def compare(setup: ModelSetup, trace: Trace, with_baselines: bool = True) -> Com
 
 
 def declared_setup(
-    spec: StackSpec, model: ModelSpec, duration_s: float, seed: int, root: Path | None = None, timing_scale: float = 1.0,
+    spec: StackSpec, model: ModelSpec, duration_s: float | None, seed: int, root: Path | None = None, timing_scale: float = 1.0,
     profile: Profile | None = None,
 ) -> tuple[ModelSetup, Trace] | None:
     """The model's setup and trace from its declared traffic (None without one): the plan
-    assumes the traffic's own request shape."""
+    assumes the traffic's own request shape. `duration_s` None: the shape's own (a day for
+    a diurnal one)."""
     traffic = model.traffic
     if traffic is None:
         return None

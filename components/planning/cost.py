@@ -1,6 +1,7 @@
 """Monthly cost of a stack, idle and busy.
 
-Idle: every model at its floor (zero if it scales to zero), warm capacity, and everything
+Idle: every model at its floor (zero if it scales to zero) plus its scheduled floors averaged
+over the day, warm capacity, and everything
 that never scales to zero (control plane, NAT, endpoints, load balancer, system nodes, GPU
 pools' minimum nodes, volumes). Busy: every model at max replicas plus its canary's share.
 Prices: data/instances.yaml (GPU instances) and data/prices.yaml (the rest), each with its
@@ -17,6 +18,7 @@ from components.intent.cold_start import instance_store_gb
 from components.intent.instances import catalog
 from components.intent.model import ModelSpec
 from components.intent.prices import price_list
+from components.intent.scheduled_floors import MINUTES_PER_DAY
 from components.intent.stack import StackSpec, canary_replicas
 
 Target = Literal["eks", "sagemaker"]
@@ -157,6 +159,44 @@ def replicas(model: ModelSpec, scenario: Scenario) -> int:
     return floor + policy.warm_pool + (1 if model.canary is not None else 0)
 
 
+def scheduled_replicas(model: ModelSpec) -> float:
+    """Replicas a model's scheduled floors hold above its idle floor, averaged over a day: the
+    windows raise the floor whatever the traffic, so an idle stack pays for them too."""
+    policy = model.autoscaling
+    if policy.schedule is None:
+        return 0.0
+    floor = 0 if policy.scale_to_zero else policy.min_replicas
+    minutes = 0.0
+    for window in policy.schedule.windows:
+        start, end = window.span()
+        minutes += max(0, window.min_replicas - floor) * (end - start)
+    return minutes / MINUTES_PER_DAY
+
+
+def _scheduled_items(spec: StackSpec) -> list[LineItem]:
+    items = []
+    for model in spec.models:
+        extra = scheduled_replicas(model)
+        if extra:
+            items.append(
+                LineItem(
+                    f"Scheduled floors of {model.name} (replicas above its floor, averaged over the day)",
+                    extra,
+                    "replica",
+                    _hourly(replica_hourly(model, spec.target, _on_spot(spec, model))),
+                    "autoscaling.schedule windows: (window min_replicas - min_replicas) x hours / 24",
+                )
+            )
+    return items
+
+
+def _on_spot(spec: StackSpec, model: ModelSpec) -> bool:
+    if spec.target != "eks" or spec.cluster is None:
+        return False
+    pool = next((p for p in spec.cluster.gpu_pools if model.instance_type in p.instance_types), None)
+    return pool is not None and pool.capacity_type == "spot"
+
+
 def _model_weights_gb(model: ModelSpec) -> float:
     versions = 2 if model.canary is not None else 1
     return model.weights_gib() * 1024**3 * versions / 1e9
@@ -284,14 +324,10 @@ def _sagemaker_items(spec: StackSpec, scenario: Scenario) -> list[LineItem]:
 
 
 def _model_cost(spec: StackSpec, model: ModelSpec) -> ModelCost:
-    spot = False
-    if spec.target == "eks" and spec.cluster is not None:
-        pool = next((p for p in spec.cluster.gpu_pools if model.instance_type in p.instance_types), None)
-        spot = pool is not None and pool.capacity_type == "spot"
-    hourly = replica_hourly(model, spec.target, spot)
+    hourly = replica_hourly(model, spec.target, _on_spot(spec, model))
     idle, busy = replicas(model, "idle"), replicas(model, "busy")
     month = price_list().hours_per_month
-    return ModelCost(idle * hourly * month, busy * hourly * month, idle, busy, hourly)
+    return ModelCost((idle + scheduled_replicas(model)) * hourly * month, busy * hourly * month, idle, busy, hourly)
 
 
 def replica_hourly(model: ModelSpec, target: Target, spot: bool = False) -> float:
@@ -327,6 +363,7 @@ def stack_cost(spec: StackSpec) -> StackCost:
     estimates = {}
     for scenario in ("idle", "busy"):
         specific = _eks_items(spec, scenario) if spec.target == "eks" else _sagemaker_items(spec, scenario)
-        estimates[scenario] = Estimate(specific + _shared_items(spec))
+        scheduled = _scheduled_items(spec) if scenario == "idle" else []
+        estimates[scenario] = Estimate(specific + scheduled + _shared_items(spec))
     models = {m.name: _model_cost(spec, m) for m in spec.models}
     return StackCost(spec.target, spec.region, estimates["idle"], estimates["busy"], models, notes)

@@ -104,11 +104,16 @@ class EksFleet(Fleet):
 
     def __init__(self, timings: platform.Timings, gpus_per_replica: int, node_gpus: int, usd_per_node_hour: float,
                  min_nodes: int, max_nodes: int, placeholders: int, replica: type[Replica] = Replica) -> None:
+        """`min_nodes`, `max_nodes`: the pool's instances. A replica larger than one node (a
+        LeaderWorkerSet group across nodes) takes whole nodes that the autoscaler adds
+        together: the fleet then counts groups of that many nodes as one node."""
         super().__init__(timings, gpus_per_replica, usd_per_node_hour / node_gpus, replica)
+        group = max(1, math.ceil(gpus_per_replica / node_gpus))
         self.slots_per_node = max(1, node_gpus // gpus_per_replica)
-        self.node_gpus = node_gpus
-        self.usd_per_node_s = usd_per_node_hour / 3600
-        self.min_nodes, self.max_nodes = min_nodes, max_nodes
+        self.node_gpus = node_gpus * group
+        self.usd_per_node_s = usd_per_node_hour * group / 3600
+        # A pool minimum that does not fill a group is rounded up to one (billed as a group).
+        self.min_nodes, self.max_nodes = math.ceil(min_nodes / group), max(1, max_nodes // group)
         self.nodes: list[Node] = []
         self.pending = 0
         self.pending_placeholders = placeholders

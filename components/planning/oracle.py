@@ -81,19 +81,26 @@ def cold_start_cost_s(schedule: tuple[int, ...], cold_s: float) -> float:
 
 
 def oracle(
-    setup: ModelSetup, trace: Trace, run: Callable[[Controller], Result], steps: int = SEARCH_STEPS
+    setup: ModelSetup, trace: Trace, run: Callable[[Controller, float | None], Result], steps: int = SEARCH_STEPS
 ) -> OracleResult:
-    """`run(controller)` replays the trace with an instant, foresight fleet (compare.simulate)."""
+    """`run(controller, abandon_below)` replays the trace with an instant, foresight fleet
+    (compare.simulate); the bisection's replays stop once they cannot reach the target, and
+    the schedule it reports is one that met it (a full replay)."""
     policy = setup.model.autoscaling
     mu = max(setup.capacity.requests_per_s, 1e-9)
     target = attainment_target(setup.model.slo)
     needs = _needs(trace, BUCKET_S)
     cache: dict[tuple[int, ...], Result] = {}
 
-    def replay(schedule: tuple[int, ...]) -> Result:
-        if schedule not in cache:
-            cache[schedule] = run(Schedule(schedule, BUCKET_S, "oracle", _describe(target)))
-        return cache[schedule]
+    def replay(schedule: tuple[int, ...], abandon: bool = False) -> Result:
+        cached = cache.get(schedule)
+        if cached is None or (cached.abandoned and not abandon):
+            cached = run(Schedule(schedule, BUCKET_S, "oracle", _describe(target)), target if abandon else None)
+            cache[schedule] = cached
+        return cached
+
+    def meets(schedule: tuple[int, ...]) -> bool:
+        return replay(schedule, abandon=True).attainment >= target
 
     def finish(schedule: tuple[int, ...], headroom: float, feasible: bool) -> OracleResult:
         result = replay(schedule)
@@ -108,12 +115,12 @@ def oracle(
     low = LOWEST_HEADROOM
     best = ceiling
     best_headroom = high
-    if replay(schedule_for(needs, mu, low, policy.max_replicas)).attainment >= target:
+    if meets(schedule_for(needs, mu, low, policy.max_replicas)):
         return finish(schedule_for(needs, mu, low, policy.max_replicas), low, True)
     for _ in range(steps):
         middle = math.sqrt(low * high)
         schedule = schedule_for(needs, mu, middle, policy.max_replicas)
-        if replay(schedule).attainment >= target:
+        if meets(schedule):
             high, best, best_headroom = middle, schedule, middle
         else:
             low = middle

@@ -46,6 +46,9 @@ class Result:
     peak_replicas: int
     mean_replicas: float
     series: Series
+    # Stopped once the attainment could no longer reach the share asked for (Simulation's
+    # abandon_below): attainment and GPU-hours then cover only the seconds replayed.
+    abandoned: bool = False
 
     @property
     def attainment(self) -> float:
@@ -114,6 +117,11 @@ class Recorder:
         """Requests the proxies dropped at their timeout."""
         self.timed_out += requests
 
+    @property
+    def misses(self) -> float:
+        """Requests that already missed the SLO: finished late or given up on."""
+        return self.completed - self.good + self.timed_out
+
     # -- seconds ---------------------------------------------------------------------------
     def second(self, t: float, end: float, ready: int, wanted: int, waiting: float, arrived: float,
                gpus_billed: float) -> None:
@@ -134,7 +142,8 @@ class Recorder:
 
     # -- the end ---------------------------------------------------------------------------
     def result(self, *, policy: str, description: str, requests: int, duration_s: float, lost: float,
-               never_started: int, streamed: bool, ended_at: float, gpu_seconds: float, cost_usd: float) -> Result:
+               never_started: int, streamed: bool, ended_at: float, gpu_seconds: float, cost_usd: float,
+               abandoned: bool = False) -> Result:
         """`lost`: requests that timed out or never finished (an infinite latency each);
         `never_started`: those of them without a first token (an infinite TTFT each)."""
         if never_started:
@@ -158,4 +167,5 @@ class Recorder:
             peak_replicas=self.peak,
             mean_replicas=self.replica_seconds / max(ended_at, 1.0),
             series=self.series,
+            abandoned=abandoned,
         )

@@ -89,7 +89,7 @@ def preview_runs(spec: StackSpec, notes: list[str] | None = None) -> list[Previe
     runs = []
     for model in spec.models:
         try:
-            found = declared_setup(spec, model, PREVIEW_DURATION_S, PREVIEW_SEED, ROOT)
+            found = declared_setup(spec, model, None, PREVIEW_SEED, ROOT)
         except TraceError as error:
             # The stack file is valid; its trace file is not: say so and replay the default.
             notes.append(f"- {model.name}: traffic.csv not replayed: {error}")
@@ -100,7 +100,7 @@ def preview_runs(spec: StackSpec, notes: list[str] | None = None) -> list[Previe
             model_setup = setup(spec, model)
             trace = default_trace(model_setup, PREVIEW_TRACE, PREVIEW_DURATION_S, PREVIEW_SEED)
         result = simulate(model_setup, stack_policy(model.autoscaling, spec.target, day_clock(trace)), trace)
-        bound = oracle(model_setup, trace, lambda c: simulate(model_setup, c, trace, instant=True))
+        bound = oracle(model_setup, trace, lambda c, below=None: simulate(model_setup, c, trace, instant=True, abandon_below=below))
         runs.append(PreviewModel(model, model_setup, trace, result, bound.result))
     return runs
 
@@ -310,8 +310,10 @@ def tuning_table(tuning: Tuning, comparison: Comparison) -> str:
     lines = [
         f"  tuner ({tuning.evaluated} policies replayed on {len(best.results) or 1} trace(s); target "
         f"{best.target:.0%} of requests within the SLO):",
-        f"    stack policy: {current.attainment:.1%} (worst trace), {current.gpu_hours:.2f} GPU-h",
-        f"    recommended:  {best.attainment:.1%} (worst trace), {best.gpu_hours:.2f} GPU-h"
+        f"    stack policy: {current.own_attainment:.1%} on this trace ({current.attainment:.1%} worst trace), "
+        f"{current.gpu_hours:.2f} GPU-h",
+        f"    recommended:  {best.own_attainment:.1%} on this trace ({best.attainment:.1%} worst trace), "
+        f"{best.gpu_hours:.2f} GPU-h"
         + (f", {ratio:.2f}x the oracle" if not math.isnan(ratio) else "")
         + ("" if best.meets else "; no searched policy meets the target"),
     ]

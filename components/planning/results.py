@@ -9,7 +9,7 @@ from typing import Any
 
 from components.planning.compare import Comparison
 from components.planning.simulator import Result
-from components.planning.tuner import Tuning, policy_json
+from components.planning.tuner import Tuning, beaten_by, policy_json
 
 # Policy names in simulation.json, by the simulator's display names.
 JSON_NAMES = {
@@ -59,10 +59,14 @@ def model_json(comparison: Comparison, tuning: Tuning | None) -> dict[str, Any]:
         best = tuning.best
         entry["recommended"] = {
             "policy": policy_json(best.policy),
-            "attainment": round(best.attainment, 4),
+            # On the model's trace, as every policy above and the oracle; the stress trace's
+            # (another seed, or arrivals moved) beside it.
+            "attainment": round(best.own_attainment, 4),
+            "stress_attainment": round(best.attainment, 4) if len(best.results) > 1 else None,
             "gpu_hours": round(best.gpu_hours, 3),
             "monthly_cost_delta_usd": round(tuning.monthly_cost_delta_usd, 2),
             "meets_target": best.meets,
+            "beaten_by": [JSON_NAMES.get(d.policy, d.policy) for d in beaten_by(best, comparison.results[1:])],
             "traces_checked": len(best.results),
         }
     return entry

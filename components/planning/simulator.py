@@ -57,8 +57,13 @@ class Simulation:
         instant: bool = False,
         workload: Workload = DEFAULT_WORKLOAD,
         opening: OpeningLoad | None = None,
+        abandon_below: float | None = None,
     ) -> None:
+        """`abandon_below`: stop as soon as so many requests have missed the SLO that the
+        run's attainment can no longer reach this share (the tuner's failing candidates: the
+        Result then says `abandoned`, and its attainment is below the share, not exact)."""
         self.opening = opening
+        self.abandon_below = abandon_below
         self.model, self.controller, self.service, self.slo = model, controller, service, model.slo
         self.trace = trace.clipped(model.vllm.max_model_len) if model.vllm is not None else trace
         self.workload = workload
@@ -79,7 +84,7 @@ class Simulation:
             )
         else:
             slots = max(1, node_gpus // model.gpus)
-            max_nodes = math.ceil(ceiling / slots)
+            max_nodes = math.ceil(ceiling / slots) * math.ceil(model.gpus / node_gpus)
             if pool is not None:
                 max_nodes = min(pool.max_size, max(max_nodes, pool.min_size))
             self.fleet = EksFleet(
@@ -98,6 +103,8 @@ class Simulation:
         t = 0.0
         wanted = controller.initial(probe, self.opening)
         fleet.bootstrap(wanted)
+        allowed_misses = math.inf if self.abandon_below is None else (1 - self.abandon_below) * server.requests
+        abandoned = False
         while t < horizon:
             end = t + DT
             probe.t = t
@@ -118,6 +125,9 @@ class Simulation:
             probe.observe(arrived, recorder.completed - completed_before, waiting, running, ready, busy)
             recorder.second(t, end, ready, wanted, waiting, arrived, fleet.billed_gpus())
             t = end
+            if recorder.misses > allowed_misses:
+                abandoned = True
+                break
             if t >= self.trace.duration_s and server.all_arrived() and waiting == 0 and running == 0:
                 break
         fleet.close(t)
@@ -133,6 +143,7 @@ class Simulation:
             ended_at=t,
             gpu_seconds=fleet.gpu_seconds,
             cost_usd=fleet.cost_usd,
+            abandoned=abandoned,
         )
 
 

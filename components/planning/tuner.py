@@ -10,12 +10,25 @@ shape is scored at its cheapest floor that meets the target. A policy counts onl
 meets the target on every trace it is given: the model's traffic and a stress trace the
 caller draws with another seed (or arrivals moved), so a policy that only fits one
 recording's bursts is not picked.
+
+Given the common defaults' results on the model's trace, the tuner does not stop at a policy
+one of them beats (a higher attainment, typically by holding the stack's floor all day; or the
+same attainment at no more GPU-hours): it searches again, the easiest such default first, for
+the cheapest policy whose attainment on the model's trace also reaches that default's (one
+rounding step above it where they tie), and takes it unless it costs more than
+MATCH_COST_CAP times the oracle's GPU-hours (then beating an over-provisioned default is not
+worth its price, and the policy found so far stands).
+
+A candidate's replay stops as soon as it has missed the SLO for more requests than the
+target allows (Simulation's abandon_below): a failing floor is known to fail by the peak
+that fails it, not at the end of a day-long replay. Candidates that meet the target always
+run to the end, so what the tuner reports is exact.
 """
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 from pydantic import ValidationError
 
@@ -38,6 +51,11 @@ COMBINED_RUNNING_SHARES = (0.8,)
 COMBINED_QUEUE_TARGETS = (2.0,)
 # Scheduled floors: headroom over the hour's busiest load one cold start ahead.
 FLOOR_SHARES = (0.8, 1.0, 1.2)
+# Matching a default's higher attainment is worth at most this many times the oracle's
+# GPU-hours (issue 14's bar for a recommendation).
+MATCH_COST_CAP = 1.3
+# Attainments compare as simulation.json writes them.
+ATTAINMENT_DIGITS = 4
 
 
 @dataclass(frozen=True)
@@ -45,6 +63,9 @@ class Evaluation:
     policy: AutoscalingPolicy
     results: tuple[Result, ...]
     target: float
+    # The attainment the model's own trace (results[0]) must also reach: the best common
+    # default's, where the tuner matches it; 0 otherwise.
+    bar: float = 0.0
 
     @property
     def attainment(self) -> float:
@@ -52,8 +73,17 @@ class Evaluation:
         return min(r.attainment for r in self.results)
 
     @property
+    def own_attainment(self) -> float:
+        """The attainment on the model's own trace, the one the defaults and oracle replay."""
+        return self.results[0].attainment
+
+    @property
     def meets(self) -> bool:
-        return len(self.results) > 0 and self.attainment >= self.target
+        return (
+            len(self.results) > 0
+            and self.attainment >= self.target
+            and round(self.own_attainment, ATTAINMENT_DIGITS) >= round(self.bar, ATTAINMENT_DIGITS)
+        )
 
     @property
     def gpu_hours(self) -> float:
@@ -133,21 +163,44 @@ class _Search:
     def __init__(self, setup: ModelSetup, traces: list[Trace]) -> None:
         self.setup, self.traces = setup, traces
         self.target = attainment_target(setup.model.slo)
-        self.cache: dict[str, Evaluation] = {}
+        self.bar = 0.0
+        # (policy, trace index) -> (result, the share it was abandoned below or None: exact)
+        self.replays: dict[tuple[str, int], tuple[Result, float | None]] = {}
 
-    def evaluate(self, policy: AutoscalingPolicy, all_traces: bool = True) -> Evaluation:
-        key = policy.model_dump_json() + ("*" if all_traces else "")
-        if key in self.cache:
-            return self.cache[key]
+    @property
+    def evaluated(self) -> int:
+        return len({policy for policy, _ in self.replays})
+
+    def _share(self, index: int) -> float:
+        return max(self.target, self.bar) if index == 0 else self.target
+
+    def _replay(self, policy: AutoscalingPolicy, key: str, index: int, abandon: bool) -> Result:
+        share = self._share(index)
+        cached = self.replays.get((key, index))
+        if cached is not None:
+            result, abandoned_below = cached
+            # An abandoned replay only says it fell short of the share it was run against.
+            if abandoned_below is None or not result.abandoned or (abandon and abandoned_below <= share):
+                return result
+        trace = self.traces[index]
+        result = simulate(
+            self.setup, stack_policy(policy, self.setup.target, day_clock(trace)), trace,
+            abandon_below=share if abandon else None,
+        )
+        self.replays[(key, index)] = (result, share if abandon else None)
+        return result
+
+    def evaluate(self, policy: AutoscalingPolicy, abandon: bool = True) -> Evaluation:
+        """`abandon`: a replay may stop once it cannot meet the target (its attainment then
+        is a lower figure than the full replay's; never for a result the tuner reports)."""
+        key = policy.model_dump_json()
         results: list[Result] = []
-        for trace in self.traces if all_traces else self.traces[:1]:
-            result = simulate(self.setup, stack_policy(policy, self.setup.target, day_clock(trace)), trace)
+        for index in range(len(self.traces)):
+            result = self._replay(policy, key, index, abandon)
             results.append(result)
-            if result.attainment < self.target:
+            if result.attainment < self._share(index):
                 break  # it already fails: the other traces cannot make it meet
-        evaluation = Evaluation(policy, tuple(results), self.target)
-        self.cache[key] = evaluation
-        return evaluation
+        return Evaluation(policy, tuple(results), self.target, self.bar)
 
     def cheapest_floor(self, shape: dict[str, Any]) -> Evaluation | None:
         """The lowest min_replicas at which `shape` meets the target on every trace."""
@@ -165,7 +218,8 @@ class _Search:
         highest = candidates[top]
         if highest is None:
             return None
-        best = self.evaluate(highest)
+        # Exact: when no floor meets the target, this one's attainment ranks the shape.
+        best = self.evaluate(highest, abandon=False)
         if not best.meets:
             return best
         low, high = 1, top
@@ -212,24 +266,14 @@ def _better(a: Evaluation, b: Evaluation | None) -> bool:
     return (a.attainment, -a.gpu_hours) > (b.attainment, -b.gpu_hours)
 
 
-def tune(setup: ModelSetup, traces: list[Trace], quick: bool = False) -> Tuning:
-    """Search for the cheapest policy meeting the target on every trace (traces[0] is the
-    model's traffic; its GPU-hours rank candidates). `quick` keeps the stack's own signal,
-    target and warm pool and searches the floor and scale-in window only (the preview)."""
-    search = _Search(setup, traces)
-    base = setup.model.autoscaling
-    current = search.evaluate(base)
-    best: Evaluation | None = current
-    if quick:
-        shapes = [{"signal": base.signal, "target": base.target, "warm_pool": base.warm_pool,
-                   "scale_to_zero": base.scale_to_zero}]
-    else:
-        shapes = list(_shapes(setup))
+def _optimise(search: _Search, current: Evaluation, shapes: list[dict[str, Any]], quick: bool) -> Evaluation:
+    """The cheapest evaluation meeting the search's target and bar: each shape at its lowest
+    floor, then scale-in windows, then scheduled floors."""
+    best: Evaluation = search.evaluate(current.policy, abandon=False)
     for shape in shapes:
         found = search.cheapest_floor(shape)
         if found is not None and _better(found, best):
             best = found
-    assert best is not None
     # Scale-in windows: a shorter one releases replicas sooner, a longer one holds them
     # through gaps between bursts; keep whichever is cheapest while still meeting the target.
     winner = best
@@ -238,19 +282,77 @@ def tune(setup: ModelSetup, traces: list[Trace], quick: bool = False) -> Tuning:
             continue
         policy = _policy(winner.policy, scale_down_window_s=window)
         if policy is not None:
-            candidate = search.evaluate(policy)
+            candidate = search.evaluate(policy, abandon=best.meets)
             if _better(candidate, best):
                 best = candidate
     # Scheduled floors, where the traffic has a daily shape: a floor raised a cold start
     # ahead of each hour's load, with the floor outside the windows bisected again.
-    if has_daily_shape(traces[0]) and not quick:
+    if has_daily_shape(search.traces[0]) and not quick:
         for candidate in search.scheduled(best.policy):
             if _better(candidate, best):
                 best = candidate
+    return best
+
+
+def beaten_by(evaluation: Evaluation, defaults: Sequence[Result]) -> list[Result]:
+    """The defaults that beat `evaluation` on the model's trace: a higher attainment, or the
+    same attainment at no more GPU-hours."""
+    own = round(evaluation.own_attainment, ATTAINMENT_DIGITS)
+    beaten = []
+    for default in defaults:
+        theirs = round(default.attainment, ATTAINMENT_DIGITS)
+        if theirs > own or (theirs == own and default.gpu_hours <= evaluation.gpu_hours):
+            beaten.append(default)
+    return beaten
+
+
+def _bars(evaluation: Evaluation, defaults: Sequence[Result]) -> list[float]:
+    step = 10.0**-ATTAINMENT_DIGITS
+    bars = set()
+    for default in beaten_by(evaluation, defaults):
+        theirs = round(default.attainment, ATTAINMENT_DIGITS)
+        tie = theirs == round(evaluation.own_attainment, ATTAINMENT_DIGITS)
+        bars.add(round(min(1.0, theirs + step) if tie else theirs, ATTAINMENT_DIGITS))
+    return sorted(bars)
+
+
+def tune(
+    setup: ModelSetup,
+    traces: list[Trace],
+    quick: bool = False,
+    defaults: Sequence[Result] = (),
+    oracle_gpu_hours: float | None = None,
+) -> Tuning:
+    """Search for the cheapest policy meeting the target on every trace (traces[0] is the
+    model's traffic; its GPU-hours rank candidates). `quick` keeps the stack's own signal,
+    target and warm pool and searches the floor and scale-in window only (the preview).
+    `defaults`: the common defaults' results on traces[0], which the recommendation should
+    not be beaten by (within MATCH_COST_CAP x `oracle_gpu_hours`, where given)."""
+    search = _Search(setup, traces)
+    base = setup.model.autoscaling
+    current = search.evaluate(base, abandon=False)
+    if quick:
+        shapes = [{"signal": base.signal, "target": base.target, "warm_pool": base.warm_pool,
+                   "scale_to_zero": base.scale_to_zero}]
+    else:
+        shapes = list(_shapes(setup))
+    best = _optimise(search, current, shapes, quick)
+    # The defaults that beat it, easiest first: each bar is a default's attainment, one
+    # rounding step above it where it ties (the plain search already found nothing cheaper).
+    for bar in _bars(best, defaults) if best.meets else []:
+        if not beaten_by(best, defaults) or round(best.own_attainment, ATTAINMENT_DIGITS) >= bar:
+            continue
+        search.bar = bar
+        matched = _optimise(search, current, shapes, quick)
+        search.bar = 0.0
+        affordable = oracle_gpu_hours is None or matched.gpu_hours <= MATCH_COST_CAP * oracle_gpu_hours
+        if not (matched.meets and affordable):
+            break  # a higher bar costs at least as much
+        best = Evaluation(matched.policy, matched.results, matched.target)
     # Only a change that is better than the stack's own policy is suggested.
     if not _better(best, current) or best.policy == base:
         best = current
-    return Tuning(setup.model.name, current, best, len(search.cache), traces[0].duration_s)
+    return Tuning(setup.model.name, current, best, search.evaluated, traces[0].duration_s)
 
 
 def stack_file_lines(tuning: Tuning, stack_file: str) -> list[str]:

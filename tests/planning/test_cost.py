@@ -94,3 +94,21 @@ def test_cost_json_names_every_source():
             for part in line["source"].split(" x "):
                 assert part in sources, line
     assert data["currency"] == "USD" and data["hours_per_month"] == HOURS
+
+
+def test_scheduled_floors_are_paid_idle_for_their_hours_above_the_floor():
+    # 09:00-17:00 at 3 over a floor of 1 (2 extra replicas for 8 of 24 hours), 22:00-02:00 at 2
+    # (1 extra for 4 hours, across midnight): 2 x 8/24 + 1 x 4/24 = 5/6 of a replica all day.
+    schedule = {"timezone": "Europe/Berlin", "windows": [
+        {"start": "09:00", "end": "17:00", "min_replicas": 3},
+        {"start": "22:00", "end": "02:00", "min_replicas": 2},
+    ]}
+    plain = stack_cost(stack(eks_config()))
+    cost = stack_cost(stack(with_model(eks_config(), 0, autoscaling={"schedule": schedule})))
+    llama = cost.models["llama"]
+    assert llama.idle_replicas == 1
+    assert llama.idle_usd == pytest.approx((1 + 5 / 6) * 1.861 * HOURS)
+    line = items(cost.idle)["Scheduled floors of llama (replicas above its floor, averaged over the day)"]
+    assert line.quantity == pytest.approx(5 / 6) and line.unit == "replica"
+    assert cost.idle.total_usd == pytest.approx(plain.idle.total_usd + 5 / 6 * 1.861 * HOURS)
+    assert items(cost.busy) == items(plain.busy), "busy already runs max_replicas all month"

@@ -19,7 +19,7 @@ def llama_setup(config=None):
 
 
 def foresight(model_setup, trace):
-    return oracle(model_setup, trace, lambda c: simulate(model_setup, c, trace, instant=True))
+    return oracle(model_setup, trace, lambda c, below=None: simulate(model_setup, c, trace, instant=True, abandon_below=below))
 
 
 def test_the_oracle_meets_the_p99_target_cheaper_than_holding_the_ceiling():

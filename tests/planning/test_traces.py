@@ -3,13 +3,17 @@ from pathlib import Path
 
 import pytest
 
+from components.intent.traffic import Traffic
 from components.planning.capacity import Workload
 from components.planning.traces import (
+    DAY_S,
     FLUID_MAX_ARRIVALS,
     TraceError,
     bursty,
+    declared,
     diurnal,
     from_csv,
+    generated_duration,
     relative,
     rescaled,
     reshuffled,
@@ -31,6 +35,15 @@ def test_steady_rate_and_lengths_follow_the_workload():
     assert sum(trace.prompts) / len(trace.prompts) == pytest.approx(512, rel=0.1)
     assert sum(trace.outputs) / len(trace.outputs) == pytest.approx(128, rel=0.1)
     assert list(trace.arrivals) == sorted(trace.arrivals)
+
+
+def test_a_generated_or_declared_day_is_a_real_day_unless_a_duration_is_asked_for():
+    assert generated_duration("diurnal") == DAY_S == 86_400
+    assert generated_duration("bursty") == generated_duration("steady") == 1800
+    assert generated_duration("diurnal", 3600) == 3600
+    day = declared(Traffic(peak_rps=0.05, shape="diurnal", trough_share=0.1))
+    assert day.duration_s == DAY_S and day.day_s == DAY_S
+    assert declared(Traffic(peak_rps=0.05, shape="bursty")).duration_s == 1800
 
 
 def test_diurnal_peaks_in_the_middle():

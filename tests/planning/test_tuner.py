@@ -1,12 +1,15 @@
 """The tuner searches what the targets express for the cheapest policy meeting the SLO target on
 every trace it is given; declared traffic replaces the relative default; the preview flags misses."""
+import dataclasses
+
 import pytest
 
 from components.intent.autoscaling import AutoscalingPolicy
 from components.intent.loading import SpecError
-from components.planning.compare import compare, declared_setup, default_trace, setup
+from components.planning.compare import compare, declared_setup, default_trace, setup, simulate
+from components.planning.controllers import stack_policy
 from components.planning.report import preview_section
-from components.planning.tuner import policy_json, stack_file_lines, tune
+from components.planning.tuner import beaten_by, policy_json, stack_file_lines, tune
 from tests.planning.helpers import eks_config, sagemaker_config, stack, with_model
 
 
@@ -89,3 +92,54 @@ def test_the_preview_flags_a_model_that_misses_its_slo_with_the_tuners_suggestio
     assert "The tuner suggests `min_replicas: " in flag
     suggested = cost["models"]["llama"]["suggested_autoscaling"]
     assert suggested["min_replicas"] > 1
+
+
+def _bursty_llama(max_replicas):
+    # A 500 ms TTFT objective: long prompts miss it now and then however many replicas run,
+    # so attainment keeps rising with replicas up to max_replicas, just above the target.
+    spec = stack(with_model(eks_config(), 0, slo={"ttft_p99_ms": 500, "tpot_p99_ms": 50},
+                            autoscaling={"min_replicas": 1, "max_replicas": max_replicas}))
+    model_setup = setup(spec, spec.models[0])
+    return model_setup, [default_trace(model_setup, "bursty", 900, seed=71), default_trace(model_setup, "bursty", 900, seed=72)]
+
+
+def test_a_default_with_a_higher_attainment_is_matched_where_that_costs_at_most_the_cap():
+    model_setup, traces = _bursty_llama(4)
+    plain = tune(model_setup, traces)
+    assert plain.best.meets and plain.best.own_attainment < 0.9965
+    # A default as good as holding max_replicas all the time, at twice that price.
+    held = simulate(model_setup, stack_policy(AutoscalingPolicy.model_validate(
+        {**policy_json(plain.best.policy), "min_replicas": 4}), "eks"), traces[0])
+    generous = dataclasses.replace(held, policy="KEDA queue default", gpu_hours=2 * held.gpu_hours)
+    assert beaten_by(plain.best, [generous]) == [generous]
+
+    matched = tune(model_setup, traces, defaults=[generous], oracle_gpu_hours=held.gpu_hours)
+    assert matched.best.meets and beaten_by(matched.best, [generous]) == []
+    assert round(matched.best.own_attainment, 4) >= round(held.attainment, 4)
+    assert plain.best.gpu_hours < matched.best.gpu_hours <= 1.3 * held.gpu_hours
+
+    # Where matching it costs more than 1.3 x the oracle, the cheapest policy meeting the target stands.
+    capped = tune(model_setup, traces, defaults=[generous], oracle_gpu_hours=plain.best.gpu_hours / 1.3)
+    assert capped.best.policy == plain.best.policy
+
+    # A default that ties (same attainment, same GPU-hours) is beaten by one rounding step more.
+    tie = dataclasses.replace(plain.best.results[0], policy="HPA on CPU")
+    untied = tune(model_setup, traces, defaults=[tie])
+    assert beaten_by(untied.best, [tie]) == []
+    assert round(untied.best.own_attainment, 4) >= round(plain.best.own_attainment, 4) + 1e-4
+
+
+def test_a_default_beats_a_policy_by_attainment_or_by_the_same_attainment_at_no_more_gpu_hours():
+    model_setup, traces = _bursty_llama(4)
+    evaluation = tune(model_setup, traces[:1], quick=True).current
+    own = evaluation.results[0]
+    missed = own.requests - own.good
+    assert missed >= 100, "the stack policy misses some requests on this trace"
+
+    def default(good_delta, gpu_delta):
+        return dataclasses.replace(own, policy="HPA on CPU", good=own.good + good_delta, gpu_hours=own.gpu_hours + gpu_delta)
+
+    assert beaten_by(evaluation, [default(0, 0.0)]) != [], "the same attainment at the same GPU-hours"
+    assert beaten_by(evaluation, [default(0, 1e-3)]) == [], "the same attainment at more GPU-hours"
+    assert beaten_by(evaluation, [default(missed // 2, 5.0)]) != [], "a higher attainment at any price"
+    assert beaten_by(evaluation, [default(-missed, -0.5)]) == [], "a lower attainment, however cheap"
