@@ -214,14 +214,12 @@ class _Search:
     def _lowest_floor(self, candidates: dict[int, AutoscalingPolicy | None], top: int) -> Evaluation | None:
         """Bisect min_replicas in 1..top for the lowest candidate meeting the target (meeting it
         is monotone in the floor); the top one's evaluation when even it misses, None when the
-        top candidate is not a valid policy."""
+        top candidate is not a valid policy. The top is replayed only when no lower floor meets:
+        on a day-long trace each replay that meets runs to the end."""
         highest = candidates[top]
         if highest is None:
             return None
-        # Exact: when no floor meets the target, this one's attainment ranks the shape.
-        best = self.evaluate(highest, abandon=False)
-        if not best.meets:
-            return best
+        best: Evaluation | None = None
         low, high = 1, top
         while low < high:
             middle = (low + high) // 2
@@ -234,6 +232,9 @@ class _Search:
                 high, best = middle, evaluation
             else:
                 low = middle + 1
+        if best is None:
+            # Exact: when no floor meets the target, this one's attainment ranks the shape.
+            best = self.evaluate(highest, abandon=False)
         return best
 
     def scheduled(self, policy: AutoscalingPolicy) -> Iterator[Evaluation]:
