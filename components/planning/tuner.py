@@ -26,7 +26,11 @@ run to the end, so what the tuner reports is exact.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
+import multiprocessing as mp
+import os
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Iterator, Sequence
 
@@ -37,7 +41,7 @@ from components.planning.compare import ModelSetup, simulate
 from components.planning.controllers import day_clock, stack_policy
 from components.planning.floors import derived_schedule, has_daily_shape
 from components.planning.oracle import attainment_target
-from components.planning.simulator import Result
+from components.planning.simulator import Result, Series
 from components.planning.traces import Trace
 
 HOURS_PER_MONTH = 730.0
@@ -54,6 +58,8 @@ FLOOR_SHARES = (0.8, 1.0, 1.2)
 # Matching a default's higher attainment is worth at most this many times the oracle's
 # GPU-hours (issue 14's bar for a recommendation).
 MATCH_COST_CAP = 1.3
+# Traces with at least this many arrivals search their shapes on every core.
+PARALLEL_MIN_ARRIVALS = 200_000
 # Attainments compare as simulation.json writes them.
 ATTAINMENT_DIGITS = 4
 
@@ -187,8 +193,17 @@ class _Search:
             self.setup, stack_policy(policy, self.setup.target, day_clock(trace)), trace,
             abandon_below=share if abandon else None,
         )
+        # The tuner reads totals only; a day's per-second series would hold ~10 MB per replay.
+        result = dataclasses.replace(result, series=Series())
         self.replays[(key, index)] = (result, share if abandon else None)
         return result
+
+    def merge(self, replays: dict[tuple[str, int], tuple[Result, float | None]]) -> None:
+        """Take in replays another process ran, keeping an exact one over an abandoned one."""
+        for key, (result, abandoned_below) in replays.items():
+            mine = self.replays.get(key)
+            if mine is None or (mine[0].abandoned and not result.abandoned):
+                self.replays[key] = (result, abandoned_below)
 
     def evaluate(self, policy: AutoscalingPolicy, abandon: bool = True) -> Evaluation:
         """`abandon`: a replay may stop once it cannot meet the target (its attainment then
@@ -267,12 +282,42 @@ def _better(a: Evaluation, b: Evaluation | None) -> bool:
     return (a.attainment, -a.gpu_hours) > (b.attainment, -b.gpu_hours)
 
 
+# The search the forked workers inherit (set just before they start).
+_WORKER_SEARCH: _Search | None = None
+
+
+def _worker_floor(shape: dict[str, Any]) -> tuple[Evaluation | None, dict[tuple[str, int], tuple[Result, float | None]]]:
+    search = _WORKER_SEARCH
+    assert search is not None
+    before = set(search.replays)
+    found = search.cheapest_floor(shape)
+    return found, {key: value for key, value in search.replays.items() if key not in before}
+
+
+def _cheapest_floors(search: _Search, shapes: list[dict[str, Any]]) -> list[Evaluation | None]:
+    """Each shape at its cheapest floor. Shapes are independent, so on long traces (a day of
+    requests: ~30 s a replay) they are searched on every core, each in a forked process;
+    the outcome is the same as the serial search's, replay for replay."""
+    global _WORKER_SEARCH
+    workers = min(len(shapes), os.cpu_count() or 1)
+    if workers < 2 or len(search.traces[0].arrivals) < PARALLEL_MIN_ARRIVALS or "fork" not in mp.get_all_start_methods():
+        return [search.cheapest_floor(shape) for shape in shapes]
+    _WORKER_SEARCH = search
+    try:
+        with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork")) as pool:
+            outcomes = list(pool.map(_worker_floor, shapes))
+    finally:
+        _WORKER_SEARCH = None
+    for _, replays in outcomes:
+        search.merge(replays)
+    return [found for found, _ in outcomes]
+
+
 def _optimise(search: _Search, current: Evaluation, shapes: list[dict[str, Any]], quick: bool) -> Evaluation:
     """The cheapest evaluation meeting the search's target and bar: each shape at its lowest
     floor, then scale-in windows, then scheduled floors."""
     best: Evaluation = search.evaluate(current.policy, abandon=False)
-    for shape in shapes:
-        found = search.cheapest_floor(shape)
+    for found in _cheapest_floors(search, shapes):
         if found is not None and _better(found, best):
             best = found
     # Scale-in windows: a shorter one releases replicas sooner, a longer one holds them

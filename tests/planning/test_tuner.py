@@ -143,3 +143,16 @@ def test_a_default_beats_a_policy_by_attainment_or_by_the_same_attainment_at_no_
     assert beaten_by(evaluation, [default(0, 1e-3)]) == [], "the same attainment at more GPU-hours"
     assert beaten_by(evaluation, [default(missed // 2, 5.0)]) != [], "a higher attainment at any price"
     assert beaten_by(evaluation, [default(-missed, -0.5)]) == [], "a lower attainment, however cheap"
+
+
+def test_the_search_spread_over_cores_finds_what_the_serial_search_finds(monkeypatch):
+    import components.planning.tuner as tuner
+
+    model_setup, traces = _bursty_llama(4)
+    serial = tune(model_setup, traces)
+    monkeypatch.setattr(tuner, "PARALLEL_MIN_ARRIVALS", 0)
+    monkeypatch.setattr(tuner.os, "cpu_count", lambda: 2)
+    spread = tune(model_setup, traces)
+    assert spread.best.policy == serial.best.policy
+    assert [r.good for r in spread.best.results] == [r.good for r in serial.best.results]
+    assert spread.best.gpu_hours == serial.best.gpu_hours and spread.evaluated == serial.evaluated
