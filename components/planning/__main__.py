@@ -19,7 +19,7 @@ from components.planning.capacity import DEFAULT_WORKLOAD, TritonProfile, Worklo
 from components.planning.compare import DEFAULT_TRACE, ModelSetup, compare, declared_setup, default_trace, setup
 from components.planning.cost import stack_cost
 from components.planning.report import comparison_table, cost_table, tuning_table
-from components.planning.traces import Trace, TraceError, from_csv, generated_duration, rescaled, reshuffled
+from components.planning.traces import Trace, TraceError, as_fluid, from_csv, generated_duration, rescaled, reshuffled
 from components.planning.tuner import stack_file_lines, tune
 from components.preview.stackfile import read_stack_file, stack_name
 
@@ -65,9 +65,9 @@ def _traces(args: argparse.Namespace, model_setup: ModelSetup, recorded: Trace |
     """The model's trace and its stress trace."""
     kind = args.trace or DEFAULT_TRACE[0]
     if recorded is not None:
-        trace = recorded
+        trace = as_fluid(recorded) if model_setup.service.runtime == "triton" else recorded
         if args.trace_peak is not None:
-            trace = rescaled(recorded, args.trace_peak * model_setup.ceiling_rps, args.seed)
+            trace = rescaled(trace, args.trace_peak * model_setup.ceiling_rps, args.seed)
         return trace, reshuffled(trace, args.seed + STRESS_SEED_OFFSET)
     duration = generated_duration(kind, args.duration)
     trace = default_trace(model_setup, kind, duration, args.seed)

@@ -27,7 +27,7 @@ from components.planning.controllers import Controller, OpeningLoad, baselines, 
 from components.planning.cost import instance_price_per_hour, replica_price_per_hour
 from components.planning.oracle import OracleResult, oracle
 from components.planning.simulator import Result, Simulation
-from components.planning.traces import FLUID_MAX_ARRIVALS, MAX_ARRIVALS, Trace, TraceKind, declared, relative
+from components.planning.traces import FLUID_MAX_ARRIVALS, MAX_ARRIVALS, Trace, TraceKind, as_fluid, declared, relative
 
 Target = Literal["eks", "sagemaker"]
 # The trace the preview and `make simulate` replay when told nothing else: kind, seconds, seed.
@@ -191,5 +191,7 @@ def declared_setup(
         return None
     limit = MAX_ARRIVALS if model.runtime == "vllm" else FLUID_MAX_ARRIVALS
     trace = declared(traffic, duration_s, seed, limit, root)
+    if model.runtime == "triton":
+        trace = as_fluid(trace)
     workload = trace.workload() if traffic.csv is not None else Workload(traffic.prompt_tokens, traffic.output_tokens)
     return setup(spec, model, workload, timing_scale=timing_scale, profile=profile), trace

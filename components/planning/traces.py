@@ -304,15 +304,42 @@ def from_csv(path: Path) -> Trace:
     )
 
 
+def as_fluid(trace: Trace, max_arrivals: int = FLUID_MAX_ARRIVALS) -> Trace:
+    """A recorded trace for the fluid (Triton) replay, which reads only the load per second:
+    its per-second counts become the intensity and every k-th arrival is kept (weight k) to
+    mark when it runs. A recording rescaled to a Triton model's ceiling would otherwise be
+    millions of arrivals replayed one by one for nothing."""
+    if trace.intensity is not None:
+        return trace
+    counts = tuple(trace.rate_per_bucket(1.0))
+    step = max(1, math.ceil(len(trace.arrivals) / max_arrivals))
+    keep = list(range(0, len(trace.arrivals), step))
+    return Trace(
+        trace.name, trace.duration_s,
+        tuple(trace.arrivals[i] for i in keep), tuple(trace.prompts[i] for i in keep), tuple(trace.outputs[i] for i in keep),
+        weight=step * trace.weight, intensity=counts, seed=trace.seed, day_s=trace.day_s,
+    )
+
+
+def _busiest_minute_of(intensity: tuple[float, ...]) -> float:
+    return max((sum(intensity[i : i + 60]) / len(intensity[i : i + 60]) for i in range(0, len(intensity), 60)), default=0.0)
+
+
 def rescaled(trace: Trace, peak_rps: float, seed: int = 0, jitter_s: float = 1.0) -> Trace:
     """The trace with its busiest minute at `peak_rps` (TRACE_PEAK): below its own peak each
     request is kept with the ratio's probability; above it, whole copies of the trace are
     laid over it, each arrival moved by up to `jitter_s` so copies do not arrive in lockstep.
-    The shape (when it is busy, how lengths mix) is the recording's."""
-    current = trace.busiest_minute_rps()
+    The shape (when it is busy, how lengths mix) is the recording's. A fluid trace
+    (as_fluid) has its intensity scaled instead."""
+    current = _busiest_minute_of(trace.intensity) if trace.intensity is not None else trace.busiest_minute_rps()
     if current <= 0 or peak_rps <= 0:
         raise TraceError(f"{trace.name}: cannot rescale a trace without requests to {peak_rps:g} req/s")
     factor = peak_rps / current
+    if trace.intensity is not None:
+        return replace(
+            trace, name=f"{trace.name} at {factor:.3g}x (busiest minute {peak_rps:.3g} req/s)",
+            intensity=tuple(rate * factor for rate in trace.intensity), seed=seed,
+        )
     rng = random.Random(seed ^ 0x7ACE)
     rows: list[tuple[float, int, int, int]] = []
     cached = trace.cached or (0,) * len(trace.arrivals)
@@ -327,8 +354,15 @@ def rescaled(trace: Trace, peak_rps: float, seed: int = 0, jitter_s: float = 1.0
 
 def reshuffled(trace: Trace, seed: int, shift_s: float = 60.0) -> Trace:
     """A held-out variant of a recorded trace: every arrival moved by up to `shift_s`, so a
-    policy tuned on the recording is checked on bursts it has not seen at the same second."""
+    policy tuned on the recording is checked on bursts it has not seen at the same second (a
+    fluid trace: each second's load moved alike)."""
     rng = random.Random(seed ^ 0x5A17)
+    if trace.intensity is not None:
+        moved = [0.0] * len(trace.intensity)
+        last = len(moved) - 1
+        for second, rate in enumerate(trace.intensity):
+            moved[min(last, max(0, round(second + rng.uniform(-shift_s, shift_s))))] += rate
+        return replace(trace, name=f"{trace.name}, load moved up to {shift_s:g} s (seed {seed})", intensity=tuple(moved), seed=seed)
     cached = trace.cached or (0,) * len(trace.arrivals)
     rows = sorted(
         (min(trace.duration_s, max(0.0, t + rng.uniform(-shift_s, shift_s))), p, o, c)

@@ -9,6 +9,7 @@ from components.planning.traces import (
     DAY_S,
     FLUID_MAX_ARRIVALS,
     TraceError,
+    as_fluid,
     bursty,
     declared,
     diurnal,
@@ -157,3 +158,19 @@ def test_a_reshuffled_trace_keeps_its_requests_and_moves_its_arrivals():
     # Minutes keep roughly their load: arrivals move by at most a minute.
     before, after = conv.rate_per_bucket(600), moved.rate_per_bucket(600)
     assert all(abs(a - b) <= 0.25 * b + 0.2 for a, b in zip(after, before))
+
+
+def test_a_recording_for_the_fluid_replay_keeps_its_load_per_second_in_few_arrivals():
+    recorded = from_csv(DATA / "azure_llm_2023_conv_sample.csv")
+    fluid = as_fluid(recorded, max_arrivals=500)
+    assert fluid.intensity is not None and len(fluid.arrivals) <= 500
+    assert sum(fluid.intensity) == pytest.approx(recorded.requests)
+    assert fluid.requests == pytest.approx(recorded.requests, rel=0.01)
+    assert fluid.intensity == tuple(recorded.rate_per_bucket(1.0))
+    # Rescaled as a load, not as millions of copies: the busiest minute lands on the peak asked.
+    big = rescaled(fluid, 5000.0, seed=3)
+    assert len(big.arrivals) == len(fluid.arrivals)
+    busiest = max(sum(big.intensity[i : i + 60]) / len(big.intensity[i : i + 60]) for i in range(0, len(big.intensity), 60))
+    assert busiest == pytest.approx(5000.0)
+    moved = reshuffled(big, seed=4)
+    assert sum(moved.intensity) == pytest.approx(sum(big.intensity)) and moved.intensity != big.intensity
