@@ -37,9 +37,10 @@ $(CHECKOV_STAMP): requirements-checkov.txt constraints-checkov.txt
 
 checkov-venv: $(CHECKOV_STAMP)
 
-# Offline preview: STACK=<name> for stacks/Pulumi.<name>.yaml, or STACK_FILE=<path>.
+# Offline preview: STACK=<name> for stacks/Pulumi.<name>.yaml, or STACK_FILE=<path>; PROFILE=<file>
+# replaces one model's assumed step times and cold start with a load test's (make loadtest).
 synth: $(STAMP)
-	$(BIN)/python -m components.preview $(if $(STACK_FILE),--stack-file $(STACK_FILE),--stack $(STACK))
+	$(BIN)/python -m components.preview $(if $(STACK_FILE),--stack-file $(STACK_FILE),--stack $(STACK)) $(if $(PROFILE),--profile $(PROFILE))
 
 synth-all: $(STAMP)
 	@for stack in $(STACKS); do $(BIN)/python -m components.preview --stack $$stack > /dev/null || exit 1; echo "build/$$stack/"; done

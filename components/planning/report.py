@@ -9,6 +9,7 @@ from typing import Any
 
 from components.intent.instances import catalog
 from components.intent.model import ModelSpec
+from components.intent.profile import Profile
 from components.intent.stack import StackSpec
 from components.planning.capacity import rank_instances
 from components.planning.compare import (
@@ -82,14 +83,16 @@ def _signed_money(value: float) -> str:
     return ("+" if value >= 0 else "-") + money(abs(value))
 
 
-def preview_runs(spec: StackSpec, notes: list[str] | None = None) -> list[PreviewModel]:
+def preview_runs(spec: StackSpec, notes: list[str] | None = None, profile: Profile | None = None) -> list[PreviewModel]:
     """The stack's own policy and the oracle for every model, on its declared traffic or the
-    default trace. Problems with a declared trace file are added to `notes`."""
+    default trace. Problems with a declared trace file are added to `notes`. `profile`: one
+    model's measured profile (PROFILE=), applied to that model only."""
     notes = [] if notes is None else notes
     runs = []
     for model in spec.models:
+        measured = profile if profile is not None and profile.model == model.name else None
         try:
-            found = declared_setup(spec, model, None, PREVIEW_SEED, ROOT)
+            found = declared_setup(spec, model, None, PREVIEW_SEED, ROOT, profile=measured)
         except TraceError as error:
             # The stack file is valid; its trace file is not: say so and replay the default.
             notes.append(f"- {model.name}: traffic.csv not replayed: {error}")
@@ -97,7 +100,7 @@ def preview_runs(spec: StackSpec, notes: list[str] | None = None) -> list[Previe
         if found is not None:
             model_setup, trace = found
         else:
-            model_setup = setup(spec, model)
+            model_setup = setup(spec, model, profile=measured)
             trace = default_trace(model_setup, PREVIEW_TRACE, PREVIEW_DURATION_S, PREVIEW_SEED)
         result = simulate(model_setup, stack_policy(model.autoscaling, spec.target, day_clock(trace)), trace)
         bound = oracle(model_setup, trace, lambda c, below=None: simulate(model_setup, c, trace, instant=True, abandon_below=below))
@@ -105,11 +108,14 @@ def preview_runs(spec: StackSpec, notes: list[str] | None = None) -> list[Previe
     return runs
 
 
-def preview_section(spec: StackSpec) -> tuple[str, dict[str, Any]]:
+def preview_section(spec: StackSpec, profile: Profile | None = None) -> tuple[str, dict[str, Any]]:
     """The preview summary's planning section (markdown) and the content of cost.json."""
     cost = stack_cost(spec)
     trace_notes: list[str] = []
-    runs = preview_runs(spec, trace_notes)
+    if profile is not None:
+        trace_notes.append(f"- {profile.model}: measured profile (PROFILE=) in place of the assumed step times, "
+                           "prefill speed and cold start")
+    runs = preview_runs(spec, trace_notes, profile)
     lines = [
         "## Capacity, cost and SLO (planned and simulated)",
         "",

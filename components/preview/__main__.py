@@ -17,10 +17,12 @@ def main(argv: list[str] | None = None) -> int:
     source.add_argument("--stack", default="dev", help="stack name: reads stacks/Pulumi.<stack>.yaml (default dev)")
     source.add_argument("--stack-file", type=Path, help="any stack file")
     parser.add_argument("--out", type=Path, default=ROOT / "build", help="output root (default build/)")
+    parser.add_argument("--profile", type=Path, help="a measured profile of one of the stack's models (make loadtest, "
+                        "components/planning/profile_build.py): its step times and cold start replace the assumptions")
     args = parser.parse_args(argv)
     stack_file = args.stack_file or ROOT / "stacks" / f"Pulumi.{args.stack}.yaml"
     try:
-        result = preview(stack_file, args.out)
+        result = preview(stack_file, args.out, args.profile)
     except InvalidStack as error:
         print(error, file=sys.stderr)
         return 2

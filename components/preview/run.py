@@ -9,7 +9,9 @@ from pathlib import Path
 import pulumi
 
 from components.intent.loading import SpecError, parse_stack_config
+from components.intent.profile import Profile
 from components.intent.stack import StackSpec
+from components.planning.calibration import ProfileError, check_matches, load_profile
 from components.planning.report import preview_section
 from components.preview.engine import Recording, run_program
 from components.preview.policy import PolicyReport
@@ -53,10 +55,27 @@ def _discard_stale(out_root: Path | None, stack: str) -> str:
     return f"\nThe earlier preview in {shown_path(out_root / stack)}/ was removed: it does not describe this file."
 
 
-def preview(stack_file: Path, out_root: Path | None = None) -> Preview:
-    """Run the real program for `stack_file` under the recording engine and write the build.
+def _profile(path: Path, spec: StackSpec, shown: str) -> Profile:
+    """The measured profile, checked against the model it names before anything runs."""
+    try:
+        profile = load_profile(path)
+        measured = next((m for m in spec.models if m.name == profile.model), None)
+        if measured is None:
+            raise ProfileError(str(path), [f"model: {profile.model!r} is not a model of {shown} "
+                                           f"({', '.join(m.name for m in spec.models)})"])
+        check_matches(profile, measured, str(path))
+    except ProfileError as error:
+        raise InvalidStack(str(error)) from None
+    return profile
 
-    Raises InvalidStack for a stack file that does not validate; nothing is written then.
+
+def preview(stack_file: Path, out_root: Path | None = None, profile_file: Path | None = None) -> Preview:
+    """Run the real program for `stack_file` under the recording engine and write the build.
+    `profile_file`: a measured profile of one of its models (PROFILE=), which replaces that
+    model's assumed step times and cold start in the planning section.
+
+    Raises InvalidStack for a stack file (or profile) that does not validate; nothing is
+    written then.
     """
     shown = shown_path(stack_file)
     stack = stack_name(stack_file)
@@ -67,6 +86,7 @@ def preview(stack_file: Path, out_root: Path | None = None) -> Preview:
         # Validated here first so a bad file is reported before the Pulumi runtime starts;
         # the program validates the same config again, as `pulumi up` would.
         spec = parse_stack_config(config, shown)
+        profile = None if profile_file is None else _profile(profile_file, spec, shown)
         recording = run_program(config, stack)
     except (SpecError, pulumi.RunError) as error:
         raise InvalidStack(str(error) + _discard_stale(out_root, stack)) from None
@@ -76,7 +96,7 @@ def preview(stack_file: Path, out_root: Path | None = None) -> Preview:
         else:
             os.environ[STACK_FILE_ENV] = previous
     policy = check_policies(recording, spec.environment)
-    planning, cost = preview_section(spec)
+    planning, cost = preview_section(spec, profile)
     summary = render(spec, recording, shown, sections=[planning, policy.section()])
     result = Preview(
         stack=stack, stack_file=shown, spec=spec, recording=recording, summary=summary, policy=policy, cost=cost

@@ -243,3 +243,24 @@ def test_results_that_are_not_a_sweep_are_reported(tmp_path, capsys):
     assert build_main(["--stack", "prod", "--model", "llama-8b", "--results", str(broken), "--out", str(out)]) == 2
     assert "not a vllm bench serve result with --max-concurrency" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_make_synth_plans_with_a_measured_profile_and_refuses_one_of_another_stack(profile_file, tmp_path):
+    from components.planning.report import preview_section
+    from components.preview.run import InvalidStack, preview
+
+    spec = parse(stack_config("prod"))
+    profile = load_profile(profile_file)
+    assumed_text, assumed = preview_section(spec)
+    measured_text, measured = preview_section(spec, profile)
+    assert "- llama-8b: measured profile (PROFILE=) in place of the assumed" in measured_text
+    assert "measured profile" not in assumed_text
+    llama, other = (lambda data: data["models"]["llama-8b"]), (lambda data: data["models"]["llama-70b"])
+    assert llama(measured)["capacity_requests_per_s_per_replica"] != llama(assumed)["capacity_requests_per_s_per_replica"]
+    assert other(measured) == other(assumed), "the profile applies to its own model only"
+    # A profile of a model the stack does not have stops the preview before anything is written.
+    with pytest.raises(InvalidStack) as caught:
+        preview(planning_cli.ROOT / "stacks" / "Pulumi.dev.yaml", tmp_path / "build", profile_file)
+    assert f"{profile_file}: 1 problem in the profile" in str(caught.value)
+    assert "instance_type: measured on g6e.xlarge" in str(caught.value)
+    assert not (tmp_path / "build").exists()
