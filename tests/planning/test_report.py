@@ -122,3 +122,20 @@ def test_make_tune_prints_the_stack_file_lines_and_rescales_a_csv(tmp_path, caps
     assert "recommended" in data
     assert main(["tune", "--stack-file", str(stack_file), "--trace-peak", "0.5"]) == 2
     assert "--trace-peak rescales CSV traces" in capsys.readouterr().err
+
+
+def test_make_simulate_replays_a_real_day_for_diurnal_unless_a_duration_is_given():
+    import argparse
+
+    from components.planning.__main__ import _traces
+
+    spec = stack(eks_config())
+    model_setup = setup(spec, spec.models[0])
+    args = argparse.Namespace(trace="diurnal", duration=None, seed=0, trace_peak=None)
+    trace, stress = _traces(args, model_setup, None)
+    assert trace.duration_s == stress.duration_s == trace.day_s == 86_400
+    assert trace.seed == 0 and stress.seed == 1000
+    args.duration = 3600.0
+    assert _traces(args, model_setup, None)[0].duration_s == 3600
+    args.trace, args.duration = "bursty", None
+    assert _traces(args, model_setup, None)[0].duration_s == 1800
