@@ -14,7 +14,7 @@ from pathlib import Path
 
 from components.intent.loading import SpecError, parse_stack_config
 from components.planning import results
-from components.planning.calibration import ProfileError, check_matches, load_profile
+from components.planning.calibration import ProfileError, load_profile_of
 from components.planning.capacity import DEFAULT_WORKLOAD, TritonProfile, Workload
 from components.planning.compare import DEFAULT_TRACE, ModelSetup, compare, declared_setup, default_trace, setup
 from components.planning.cost import stack_cost
@@ -111,12 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     profile = None
     if args.profile is not None:
         try:
-            profile = load_profile(args.profile)
-            measured = next((m for m in models if m.name == profile.model), None)
-            if measured is None:
-                raise ProfileError(str(args.profile), [f"model: {profile.model!r} is not among the models simulated "
-                                                       f"({', '.join(m.name for m in models)})"])
-            check_matches(profile, measured, str(args.profile))
+            profile = load_profile_of(args.profile, models, "among the models simulated")
         except ProfileError as error:
             print(error, file=sys.stderr)
             return 2

@@ -122,6 +122,17 @@ def load_profile(path: Path) -> Profile:
     return parse_profile(data, source)
 
 
+def load_profile_of(path: Path, models: list[ModelSpec], among: str) -> Profile:
+    """The profile at `path`, checked against the model of `models` it names (`among` says
+    which models those are, for the message); ProfileError otherwise."""
+    profile = load_profile(path)
+    measured = next((m for m in models if m.name == profile.model), None)
+    if measured is None:
+        raise ProfileError(str(path), [f"model: {profile.model!r} is not {among} ({', '.join(m.name for m in models)})"])
+    check_matches(profile, measured, str(path))
+    return profile
+
+
 def check_matches(profile: Profile, model: ModelSpec, source: str) -> None:
     """A profile measured on another model, instance type or runtime must not be applied."""
     problems = []

@@ -11,7 +11,7 @@ import pulumi
 from components.intent.loading import SpecError, parse_stack_config
 from components.intent.profile import Profile
 from components.intent.stack import StackSpec
-from components.planning.calibration import ProfileError, check_matches, load_profile
+from components.planning.calibration import ProfileError, load_profile_of
 from components.planning.report import preview_section
 from components.preview.engine import Recording, run_program
 from components.preview.policy import PolicyReport
@@ -58,15 +58,9 @@ def _discard_stale(out_root: Path | None, stack: str) -> str:
 def _profile(path: Path, spec: StackSpec, shown: str) -> Profile:
     """The measured profile, checked against the model it names before anything runs."""
     try:
-        profile = load_profile(path)
-        measured = next((m for m in spec.models if m.name == profile.model), None)
-        if measured is None:
-            raise ProfileError(str(path), [f"model: {profile.model!r} is not a model of {shown} "
-                                           f"({', '.join(m.name for m in spec.models)})"])
-        check_matches(profile, measured, str(path))
+        return load_profile_of(path, spec.models, f"a model of {shown}")
     except ProfileError as error:
         raise InvalidStack(str(error)) from None
-    return profile
 
 
 def preview(stack_file: Path, out_root: Path | None = None, profile_file: Path | None = None) -> Preview:
