@@ -162,6 +162,12 @@ def default_trace(
     return relative(kind, setup.ceiling_rps, duration_s, setup.workload, seed, limit)
 
 
+def foresight(setup: ModelSetup, trace: Trace) -> OracleResult:
+    """The oracle on `trace`: its schedules replayed on an instant fleet, the bisection's
+    failing ones stopped early (oracle.py)."""
+    return oracle(setup, trace, lambda controller, below=None: simulate(setup, controller, trace, instant=True, abandon_below=below))
+
+
 def compare(setup: ModelSetup, trace: Trace, with_baselines: bool = True) -> Comparison:
     """The stack's policy, then (optionally) the defaults, then the oracle, on one trace."""
     policy = setup.model.autoscaling
@@ -171,7 +177,7 @@ def compare(setup: ModelSetup, trace: Trace, with_baselines: bool = True) -> Com
         controllers += baselines(policy, mu)
     results = [simulate(setup, c, trace) for c in controllers]
     per_minute = trace.rate_per_bucket(60.0)
-    bound = oracle(setup, trace, lambda controller, below=None: simulate(setup, controller, trace, instant=True, abandon_below=below))
+    bound = foresight(setup, trace)
     # Fluid bound: ∫ λ/μ_max dt x GPUs per replica (performance-facts §5), μ_max being the
     # replica's throughput at its fullest batch: no schedule serves the trace with less.
     top = peak_throughput(setup.service, setup.workload)

@@ -18,12 +18,13 @@ from components.planning.compare import (
     ModelSetup,
     declared_setup,
     default_trace,
+    foresight,
     setup,
     simulate,
 )
 from components.planning.controllers import day_clock, stack_policy
 from components.planning.cost import StackCost, stack_cost
-from components.planning.oracle import attainment_target, oracle
+from components.planning.oracle import attainment_target
 from components.planning.simulator import Result, slo_summary
 from components.planning.traces import Trace, TraceError
 from components.planning.tuner import Tuning, tune
@@ -103,7 +104,7 @@ def preview_runs(spec: StackSpec, notes: list[str] | None = None, profile: Profi
             model_setup = setup(spec, model, profile=measured)
             trace = default_trace(model_setup, PREVIEW_TRACE, PREVIEW_DURATION_S, PREVIEW_SEED)
         result = simulate(model_setup, stack_policy(model.autoscaling, spec.target, day_clock(trace)), trace)
-        bound = oracle(model_setup, trace, lambda c, below=None: simulate(model_setup, c, trace, instant=True, abandon_below=below))
+        bound = foresight(model_setup, trace)
         runs.append(PreviewModel(model, model_setup, trace, result, bound.result))
     return runs
 

@@ -5,9 +5,9 @@ import math
 
 import pytest
 
-from components.planning.compare import compare, opening_load, setup, simulate
+from components.planning.compare import compare, foresight, opening_load, setup, simulate
 from components.planning.controllers import Schedule, stack_policy
-from components.planning.oracle import P99_ATTAINMENT, attainment_target, oracle, schedule_for
+from components.planning.oracle import P99_ATTAINMENT, attainment_target, schedule_for
 from components.planning.simulator import Simulation
 from components.planning.traces import Trace, bursty, steady
 from tests.planning.helpers import eks_config, stack, with_model
@@ -18,8 +18,6 @@ def llama_setup(config=None):
     return setup(spec, spec.models[0])
 
 
-def foresight(model_setup, trace):
-    return oracle(model_setup, trace, lambda c, below=None: simulate(model_setup, c, trace, instant=True, abandon_below=below))
 
 
 def test_the_oracle_meets_the_p99_target_cheaper_than_holding_the_ceiling():
