@@ -11,7 +11,8 @@ time misses the target the trace is infeasible within max_replicas and the oracl
 
 It is a bound for what an autoscaler can do with these replicas, not a proof of optimality:
 the fluid bound (∫ λ/μ dt) stays below it, and `with_cold_start_gpu_hours` adds what the
-same foresight pays when every started replica must be launched a cold start ahead.
+same foresight pays when every replica it starts must be launched a cold start ahead (or
+kept through an idle gap shorter than that).
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING, Callable
 
 from components.intent.slo import Slo
 from components.planning.controllers import Controller, Schedule
+from components.planning.servability import Unservable, unservable
 from components.planning.traces import Trace
 
 if TYPE_CHECKING:
@@ -49,10 +51,22 @@ class OracleResult:
     schedule: tuple[int, ...]
     bucket_s: float
     with_cold_start_gpu_hours: float
+    # Requests that miss the SLO even alone on an idle replica (None: not judged, Triton).
+    unservable: Unservable | None = None
 
     @property
     def peak_replicas(self) -> int:
         return max(self.schedule, default=0)
+
+    @property
+    def infeasible_because(self) -> str | None:
+        """None when feasible; "slo" when too many requests miss the SLO alone on an idle
+        replica (no replica count helps); else "max_replicas"."""
+        if self.feasible:
+            return None
+        if self.unservable is not None and self.unservable.blocks(self.target):
+            return "slo"
+        return "max_replicas"
 
 
 def _needs(trace: Trace, bucket_s: float) -> list[float]:
@@ -70,14 +84,23 @@ def schedule_for(needs: list[float], mu: float, headroom: float, max_replicas: i
     return tuple(out)
 
 
-def cold_start_cost_s(schedule: tuple[int, ...], cold_s: float) -> float:
-    """Replica-seconds the same schedule adds when each start is launched `cold_s` early (the
-    replicas of the first minute were already serving: the run starts warm)."""
-    starts, previous = 0, schedule[0] if schedule else 0
-    for replicas in schedule:
-        starts += max(0, replicas - previous)
+def cold_start_cost_s(schedule: tuple[int, ...], cold_s: float, bucket_s: float = BUCKET_S) -> float:
+    """Replica-seconds the same schedule adds when each replica it starts must be launched
+    `cold_s` early. The replicas of the first minute were already serving (the run starts
+    warm). Foresight keeps a replica through a gap shorter than its cold start instead of
+    restarting it, so each restart costs the shorter of the two."""
+    extra, previous = 0.0, schedule[0] if schedule else 0
+    # off_since[i]: bucket where replica slot i last stopped (None: never ran, or running).
+    off_since: list[int | None] = [None] * max(schedule, default=0)
+    for index, replicas in enumerate(schedule):
+        for slot in range(replicas, previous):
+            off_since[slot] = index
+        for slot in range(previous, replicas):
+            stopped = off_since[slot]
+            extra += cold_s if stopped is None else min(cold_s, (index - stopped) * bucket_s)
+            off_since[slot] = None
         previous = replicas
-    return starts * cold_s
+    return extra
 
 
 def oracle(
@@ -90,6 +113,7 @@ def oracle(
     mu = max(setup.capacity.requests_per_s, 1e-9)
     target = attainment_target(setup.model.slo)
     needs = _needs(trace, BUCKET_S)
+    alone = unservable(setup, trace)
     cache: dict[tuple[int, ...], Result] = {}
 
     def replay(schedule: tuple[int, ...], abandon: bool = False) -> Result:
@@ -104,8 +128,8 @@ def oracle(
 
     def finish(schedule: tuple[int, ...], headroom: float, feasible: bool) -> OracleResult:
         result = replay(schedule)
-        extra = cold_start_cost_s(schedule, setup.timings.cold_s) * setup.model.gpus / 3600
-        return OracleResult(result, feasible, target, headroom, schedule, BUCKET_S, result.gpu_hours + extra)
+        extra = cold_start_cost_s(schedule, setup.timings.cold_s, BUCKET_S) * setup.model.gpus / 3600
+        return OracleResult(result, feasible, target, headroom, schedule, BUCKET_S, result.gpu_hours + extra, alone)
 
     ceiling = schedule_for(needs, mu, math.inf, policy.max_replicas)
     if replay(ceiling).attainment < target:

@@ -24,7 +24,7 @@ from components.planning.compare import (
 )
 from components.planning.controllers import day_clock, stack_policy
 from components.planning.cost import StackCost, stack_cost
-from components.planning.oracle import attainment_target
+from components.planning.oracle import OracleResult, attainment_target
 from components.planning.simulator import Result, slo_summary
 from components.planning.traces import Trace, TraceError
 from components.planning.tuner import Tuning, tune
@@ -71,7 +71,11 @@ class PreviewModel:
     setup: ModelSetup
     trace: Trace
     stack: Result
-    oracle: Result
+    bound: OracleResult
+
+    @property
+    def oracle(self) -> Result:
+        return self.bound.result
 
 
 def _value(value: Any) -> str:
@@ -105,7 +109,7 @@ def preview_runs(spec: StackSpec, notes: list[str] | None = None, profile: Profi
             trace = default_trace(model_setup, PREVIEW_TRACE, PREVIEW_DURATION_S, PREVIEW_SEED)
         result = simulate(model_setup, stack_policy(model.autoscaling, spec.target, day_clock(trace)), trace)
         bound = foresight(model_setup, trace)
-        runs.append(PreviewModel(model, model_setup, trace, result, bound.result))
+        runs.append(PreviewModel(model, model_setup, trace, result, bound))
     return runs
 
 
@@ -160,6 +164,16 @@ def preview_section(spec: StackSpec, profile: Profile | None = None) -> tuple[st
             f"- **{run.model.name} misses its SLO**: {run.stack.attainment:.1%} of requests within it on this trace, "
             f"target {target:.0%}."
         )
+        alone = run.bound.unservable
+        if run.bound.infeasible_because == "slo" and alone is not None:
+            # No policy reaches it; the tuner would only search for the least bad one.
+            flag += (
+                f" No autoscaling can: {alone.share:.1%} of requests miss it even alone on an idle replica "
+                f"({alone.reason(run.model.slo)}). Change the objective, the instance type or the requests."
+            )
+            models_json[run.model.name]["simulated"]["unservable_share"] = round(alone.share, 4)
+            lines.append(flag)
+            continue
         if position < PREVIEW_TUNE_LIMIT:
             tuning = tune(run.setup, [run.trace], quick=True)
             changes = ", ".join(f"`{field}: {_value(new)}` (was {_value(old)})" for field, (old, new) in tuning.changes().items())
@@ -329,9 +343,22 @@ def tuning_table(tuning: Tuning, comparison: Comparison) -> str:
             f"    oracle: {oracle.result.attainment:.1%} at {oracle.result.gpu_hours:.2f} GPU-h (peak {oracle.peak_replicas} "
             f"replicas); with the real cold start {oracle.with_cold_start_gpu_hours:.2f} GPU-h"
         )
+    elif oracle.infeasible_because == "slo" and oracle.unservable is not None:
+        lines.append(
+            f"    oracle: infeasible at any replica count: {oracle.unservable.share:.1%} of requests miss the SLO "
+            f"even alone on an idle replica ({oracle.unservable.reason(comparison.setup.model.slo)}); "
+            f"{oracle.result.attainment:.1%} at {oracle.peak_replicas} replicas the whole time. Change the "
+            "objective, the instance type or the requests, not the autoscaling"
+        )
     else:
         lines.append(
             f"    oracle: infeasible within max_replicas: {oracle.result.attainment:.1%} even at "
             f"{oracle.peak_replicas} replicas the whole time"
+        )
+    engine = comparison.setup.model.vllm
+    if oracle.unservable is not None and oracle.unservable.refused and engine is not None:
+        lines.append(
+            f"    {oracle.unservable.refused:,.0f} requests have prompts of max_model_len ({engine.max_model_len:,}) tokens "
+            "or more: vLLM refuses them; the replay served them cut to fit"
         )
     return "\n".join(lines)

@@ -48,6 +48,10 @@ def model_json(comparison: Comparison, tuning: Tuning | None) -> dict[str, Any]:
             "attainment": round(bound.result.attainment, 4),
             "gpu_hours": round(bound.result.gpu_hours, 3),
             "feasible": bound.feasible,
+            # "max_replicas": more replicas would help; "slo": too many requests miss the SLO
+            # even alone on an idle replica, so no replica count does (servability.py).
+            "infeasible_because": bound.infeasible_because,
+            "unservable_share": round(bound.unservable.share, 4) if bound.unservable is not None else None,
             "peak_replicas": bound.peak_replicas,
             "target_attainment": bound.target,
             "with_cold_start_gpu_hours": round(bound.with_cold_start_gpu_hours, 3),

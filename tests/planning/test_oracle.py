@@ -7,7 +7,7 @@ import pytest
 
 from components.planning.compare import compare, foresight, opening_load, setup, simulate
 from components.planning.controllers import Schedule, stack_policy
-from components.planning.oracle import P99_ATTAINMENT, attainment_target, schedule_for
+from components.planning.oracle import P99_ATTAINMENT, attainment_target, cold_start_cost_s, schedule_for
 from components.planning.simulator import Simulation
 from components.planning.traces import Trace, bursty, steady
 from tests.planning.helpers import eks_config, stack, with_model
@@ -135,3 +135,17 @@ def test_the_cpu_an_hpa_divides_by_is_the_cpu_the_pod_requests():
     for name in ("dev", "staging", "prod"):
         for model in parse(stack_config(name)).models:
             assert platform.cpu_request(model) == float(pod_size(model).cpu) >= 1, (name, model.name)
+
+
+def test_foresight_with_a_cold_start_keeps_a_replica_through_a_gap_shorter_than_the_cold_start():
+    cold = 355.0
+    # Slot 1 runs, stops for 5 minutes (shorter than the chain) and comes back: 300 s held.
+    assert cold_start_cost_s((1, 2, 1, 1, 1, 1, 1, 2), cold, 60.0) == cold + 300.0
+    # Stopped for 6 minutes, just over the chain: restarting costs the chain.
+    assert cold_start_cost_s((1, 2, 1, 1, 1, 1, 1, 1, 2), cold, 60.0) == cold + cold
+    # At exactly the chain's length both cost the same.
+    assert cold_start_cost_s((1, 2, 1, 1, 1, 1, 1, 1, 2), 360.0, 60.0) == 720.0
+    # The replicas of the first minute were already serving; each later slot starts cold once.
+    assert cold_start_cost_s((2, 2, 3, 4, 4), cold, 60.0) == 2 * cold
+    assert cold_start_cost_s((0, 1, 0, 1), cold, 60.0) == cold + 60.0
+    assert cold_start_cost_s((), cold, 60.0) == 0.0
