@@ -185,7 +185,18 @@ class _Search:
         return len({policy for policy, _ in self.replays})
 
     def _share(self, index: int) -> float:
-        return max(self.target, self.bar) if index == 0 else self.target
+        """The attainment below which a replay on trace `index` may stop. The bar is met at
+        ATTAINMENT_DIGITS decimals (Evaluation.meets), so the share is the lowest figure that
+        rounds to it: a policy meeting the bar by rounding is never stopped short."""
+        if index == 0 and self.bar > self.target:
+            return max(self.target, self.bar - 0.5 * 10.0**-ATTAINMENT_DIGITS - 1e-12)
+        return self.target
+
+    def _reaches(self, index: int, attainment: float) -> bool:
+        """As Evaluation.meets judges it: the target exactly, the bar at its rounding."""
+        if attainment < self.target:
+            return False
+        return index != 0 or round(attainment, ATTAINMENT_DIGITS) >= round(self.bar, ATTAINMENT_DIGITS)
 
     def _replay(self, policy: AutoscalingPolicy, key: str, index: int, abandon: bool) -> Result:
         share = self._share(index)
@@ -220,7 +231,7 @@ class _Search:
         for index in range(len(self.traces)):
             result = self._replay(policy, key, index, abandon)
             results.append(result)
-            if result.attainment < self._share(index):
+            if not self._reaches(index, result.attainment):
                 break  # it already fails: the other traces cannot make it meet
         return Evaluation(policy, tuple(results), self.target, self.bar)
 

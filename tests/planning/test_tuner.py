@@ -156,3 +156,38 @@ def test_the_search_spread_over_cores_finds_what_the_serial_search_finds(monkeyp
     assert spread.best.policy == serial.best.policy
     assert [r.good for r in spread.best.results] == [r.good for r in serial.best.results]
     assert spread.best.gpu_hours == serial.best.gpu_hours and spread.evaluated == serial.evaluated
+
+
+def test_a_policy_meeting_a_defaults_bar_by_rounding_is_still_checked_on_the_stress_trace(monkeypatch):
+    # A bar is met at four decimals: 0.996594 meets 0.9966. It used to be compared unrounded
+    # after the model's own trace, so the stress trace was never replayed and a policy
+    # checked on one trace was recommended as meeting the target on both.
+    from components.planning import tuner as tuner_module
+    from components.planning.recorder import Result
+    from components.planning.simulator import Series
+
+    spec = stack(eks_config())
+    model_setup = setup(spec, spec.models[0])
+    trace = default_trace(model_setup, "bursty", 300, seed=1)
+    stress = default_trace(model_setup, "bursty", 300, seed=2)
+    own = {"value": 0.996594}
+    asked = []
+
+    def replay(setup_, controller, replayed, abandon_below=None):
+        asked.append((replayed is trace, abandon_below))
+        good = round((own["value"] if replayed is trace else 0.995) * 1_000_000)
+        return Result("p", "", 1_000_000, good, 1_000_000, 0, 300.0, 0.1, 0.2, 1.0, 1.0, 1.0, 1, 1.0, Series())
+
+    monkeypatch.setattr(tuner_module, "simulate", replay)
+    search = tuner_module._Search(model_setup, [trace, stress])
+    search.bar = 0.9966
+    met = search.evaluate(model_setup.model.autoscaling)
+    assert met.meets and len(met.results) == 2
+    # Never told to stop below a figure that would still round to the bar.
+    assert all(below is None or below < 0.99655 for is_own, below in asked if is_own)
+
+    own["value"] = 0.99649  # rounds to 0.9965: misses the bar, the stress trace is not needed
+    search = tuner_module._Search(model_setup, [trace, stress])
+    search.bar = 0.9966
+    missed = search.evaluate(model_setup.model.autoscaling)
+    assert not missed.meets and len(missed.results) == 1
