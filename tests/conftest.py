@@ -25,6 +25,23 @@ def stack_config(stack: str) -> dict[str, Any]:
     return yaml.safe_load((STACKS_DIR / f"Pulumi.{stack}.yaml").read_text())["config"]
 
 
+# The sagemaker-prod llama-8b policy and SLO the SageMaker compiler, component and operations
+# tests assert on (a floor of 2 plus a spare, concurrency 24, a 20 s latency objective): pinned
+# here so that tuning the shipped stack does not move what those tests cover.
+SAGEMAKER_LLAMA_PINNED: dict[str, Any] = {
+    "autoscaling": {"signal": "concurrency", "target": 24, "min_replicas": 2, "max_replicas": 6, "warm_pool": 1,
+                    "scale_up_window_s": 60, "scale_down_window_s": 900},
+    "slo": {"ttft_p99_ms": 2500, "tpot_p99_ms": 75, "latency_p99_ms": 20000, "error_rate": 0.01},
+}
+
+
+def sagemaker_prod_llama() -> dict[str, Any]:
+    """sagemaker-prod's llama-8b as the stack file writes it, with the pinned policy and SLO."""
+    raw = copy.deepcopy(stack_config("sagemaker-prod")["ml-serving:models"][0])
+    assert raw["name"] == "llama-8b"
+    return {**raw, **copy.deepcopy(SAGEMAKER_LLAMA_PINNED)}
+
+
 def parse(config: dict[str, Any], source: str = "stacks/Pulumi.test.yaml") -> StackSpec:
     return parse_stack_config(config, source)
 

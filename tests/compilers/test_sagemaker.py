@@ -15,7 +15,7 @@ from components.compilers import sagemaker as sm
 from components.intent.images import ImageSource
 from components.intent.model import ModelSpec
 from components.intent.stack import SageMakerSpec, StackSpec
-from tests.conftest import parse, stack_config
+from tests.conftest import parse, sagemaker_prod_llama, stack_config
 
 ENDPOINT = "ml-serving-prod-llama-8b"
 IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/vllm:0.30.0-gpu-py312-cu130-ubuntu24.04-sagemaker"
@@ -45,7 +45,7 @@ def model(stack_name: str = "sagemaker-prod", index: int = 0, **changes: Any) ->
 
 
 def llama(**changes: Any) -> ModelSpec:
-    return model("sagemaker-prod", 0, **changes)
+    return ModelSpec.model_validate(_merge(sagemaker_prod_llama(), changes))
 
 
 PROD = SageMakerSpec.model_validate(stack_config("sagemaker-prod")["ml-serving:sagemaker"])

@@ -13,7 +13,7 @@ from components.intent.model import ModelSpec
 from components.intent.stack import SageMakerSpec
 from components.preview.engine import Recording, run_under_mocks
 from components.sagemaker_endpoint import SageMakerEndpoint, SageMakerEndpointArgs
-from tests.conftest import stack_config
+from tests.conftest import sagemaker_prod_llama, stack_config
 
 KEY = "arn:aws:kms:us-east-1:123456789012:key/k"
 BUCKET = "acme-ml-serving-models-sagemaker-prod"
@@ -22,7 +22,7 @@ COMPONENT = "ml-serving:sagemaker_endpoint:SageMakerEndpoint"
 
 
 def _model(index: int = 0, **changes: Any) -> ModelSpec:
-    raw = copy.deepcopy(stack_config("sagemaker-prod")["ml-serving:models"][index])
+    raw = sagemaker_prod_llama() if index == 0 else copy.deepcopy(stack_config("sagemaker-prod")["ml-serving:models"][index])
     raw.update(changes)
     return ModelSpec.model_validate(raw)
 

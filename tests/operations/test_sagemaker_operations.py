@@ -10,7 +10,7 @@ import pytest
 from components.intent.model import ModelSpec
 from components.intent.stack import SageMakerSpec
 from components.operations.sagemaker import OperationError, endpoint_state, main, rollback, shift
-from tests.conftest import stack_config
+from tests.conftest import sagemaker_prod_llama, stack_config
 from tests.operations.conftest import backend, compiled, deploy, finish_deployment, for_moto, roll_back_deployment
 
 BUCKET = "acme-ml-serving-models-sagemaker-prod"
@@ -20,7 +20,7 @@ ENDPOINT = "ml-serving-prod-llama-8b"
 
 
 def _llama(traffic_percent: int) -> ModelSpec:
-    raw = copy.deepcopy(stack_config("sagemaker-prod")["ml-serving:models"][0])
+    raw = sagemaker_prod_llama()
     raw["canary"]["traffic_percent"] = traffic_percent
     return ModelSpec.model_validate(raw)
 

@@ -29,7 +29,7 @@ def test_each_model_is_an_endpoint_with_guarded_rollouts(stack, previews):
         assert result.recording.outputs["endpoints"][model.name] == endpoint["name"]
 
 
-def test_dev_is_cheap_and_scales_the_llm_on_concurrency(previews):
+def test_dev_is_cheap_and_scales_the_llm_on_its_request_rate(previews):
     rec = previews("sagemaker-dev").recording
     configs = {r.inputs["productionVariants"][0]["instanceType"] for r in rec.of_type("aws:sagemaker/endpointConfiguration:EndpointConfiguration")}
     assert configs == {"ml.g6.xlarge"}
@@ -38,9 +38,10 @@ def test_dev_is_cheap_and_scales_the_llm_on_concurrency(previews):
         ("endpoint/ml-serving-sagemaker-dev-llama-8b/variant/primary", 1, 2)
     ]
     policy = rec.get("aws:appautoscaling/policy:Policy", "ml-serving-sagemaker-dev-endpoint-llama-8b-scaling").inputs
-    assert policy["targetTrackingScalingPolicyConfiguration"]["predefinedMetricSpecification"] == {
-        "predefinedMetricType": "SageMakerVariantConcurrentRequestsPerModelHighResolution"
-    }
+    tracking = policy["targetTrackingScalingPolicyConfiguration"]
+    # The tuned 0.233 requests/s per instance, as invocations a minute.
+    assert tracking["predefinedMetricSpecification"] == {"predefinedMetricType": "SageMakerVariantInvocationsPerInstance"}
+    assert tracking["targetValue"] == 13.98
     model = rec.get("aws:sagemaker/model:Model", "ml-serving-sagemaker-dev-endpoint-llama-8b-model").inputs
     assert model["primaryContainer"]["image"] == (
         "763104351884.dkr.ecr.us-east-1.amazonaws.com/vllm:0.30.0-gpu-py312-cu130-ubuntu24.04-sagemaker"
@@ -64,7 +65,7 @@ def test_prod_rolls_the_llm_candidate_out_as_a_canary(previews):
     assert model["primaryContainer"]["modelDataSource"]["s3DataSources"][0]["s3Uri"].endswith("/llama-3.1-8b-instruct/v2/")
     config = rec.get("aws:sagemaker/endpointConfiguration:EndpointConfiguration", "ml-serving-sagemaker-prod-endpoint-llama-8b-config").inputs
     assert config["dataCaptureConfig"]["destinationS3Uri"] == "s3://acme-ml-serving-models-sagemaker-prod/data-capture/llama-8b/"
-    assert config["productionVariants"][0]["initialInstanceCount"] == 3  # warm capacity
+    assert config["productionVariants"][0]["initialInstanceCount"] == 4  # the tuned floor, no spare
     sentiment = rec.get("aws:sagemaker/endpoint:Endpoint", "ml-serving-sagemaker-prod-endpoint-sentiment-endpoint").inputs
     assert sentiment["deploymentConfig"]["blueGreenUpdatePolicy"]["trafficRoutingConfiguration"]["canarySize"] == {
         "type": "INSTANCE_COUNT", "value": 1
