@@ -102,3 +102,27 @@ def test_the_preview_says_no_autoscaling_meets_an_slo_the_requests_cannot_meet_a
     assert "No autoscaling can: " in flag and "miss it even alone on an idle replica (latency ≤ 10000 ms" in flag
     assert "The tuner suggests" not in flag
     assert cost["models"]["llama"]["simulated"]["unservable_share"] > 0.01
+
+
+def test_on_the_mooncake_sample_long_prompts_rule_out_any_replica_count_and_prefix_hits_save_some():
+    import dataclasses
+    from pathlib import Path
+
+    from components.planning.traces import from_csv, rescaled
+
+    recorded = from_csv(Path(__file__).parent / "data" / "mooncake_conversation_sample.csv")
+    assert recorded.cached is not None and recorded.workload().prompt_tokens > 12_000
+    config = with_model(eks_config(), 0, slo={"ttft_p99_ms": 1000, "tpot_p99_ms": 50},
+                        vllm={"max_model_len": 32768})
+    spec = stack(config)
+    model_setup = setup(spec, spec.models[0], recorded.workload())
+    trace = rescaled(recorded, 0.5 * model_setup.ceiling_rps, 0)
+    alone = unservable(model_setup, trace)
+    assert alone.blocks(0.99) and alone.missed["ttft"] == alone.missed_any
+    # Without its prefix-cache hits the same trace has more prompts too long to prefill in time.
+    uncached = unservable(model_setup, dataclasses.replace(trace, cached=None))
+    assert uncached.missed_any > alone.missed_any
+    # Prompts beyond a context of 32,768 tokens are what vLLM would refuse.
+    assert 0 < alone.refused == sum(1 for p in trace.prompts if p >= 32768)
+    bound = foresight(model_setup, trace)
+    assert bound.infeasible_because == "slo" and bound.result.attainment <= 1 - alone.share + 1e-9
