@@ -7,8 +7,9 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from components.intent.base import Problems, Spec
+from components.intent.scheduled_floors import ClockTime
 
-TrafficShape = Literal["steady", "bursty", "diurnal"]
+TrafficShape = Literal["steady", "bursty", "diurnal", "business_hours"]
 
 
 class Traffic(Spec):
@@ -21,12 +22,21 @@ class Traffic(Spec):
         "bursty",
         description=(
             "`steady` (always at peak), `bursty` (a base load with bursts to the peak at random "
-            "times) or `diurnal` (one real day from the trough to the peak and back, replayed as "
-            "24 hours)."
+            "times), `diurnal` (one real day from the trough to the peak and back, replayed as "
+            "24 hours) or `business_hours` (the peak from `opens` to `closes`, the trough outside, "
+            "an hour's ramp at each edge; replayed as 24 hours)."
         ),
     )
+    opens: ClockTime = Field(
+        "09:00",
+        description="business_hours: when the load rises to the peak, HH:MM in the time zone of the "
+        "autoscaling schedule (UTC without one).",
+    )
+    closes: ClockTime = Field(
+        "18:00", description="business_hours: when it falls back to the trough, HH:MM (before opens: past midnight)."
+    )
     trough_share: float = Field(
-        0.3, ge=0, le=1, description="Base (bursty) or trough (diurnal) load as a share of peak_rps."
+        0.3, ge=0, le=1, description="Base (bursty) or trough (diurnal, business_hours) load as a share of peak_rps."
     )
     burst_s: int = Field(300, ge=10, le=86_400, description="Mean length of a burst, in seconds (bursty).")
     burst_gap_s: int = Field(900, ge=10, le=86_400, description="Mean time between bursts, in seconds (bursty).")
@@ -48,8 +58,14 @@ class Traffic(Spec):
         problems = Problems(self)
         if (self.peak_rps is None) == (self.csv is None):
             problems.add(("peak_rps",), "give either peak_rps (with its shape) or csv, not both and not neither")
+        hours = {"opens", "closes"} & self.model_fields_set
+        if self.csv is None and self.shape != "business_hours":
+            for name in sorted(hours):
+                problems.add((name,), f"{name} applies to shape business_hours, not {self.shape}", getattr(self, name))
+        if self.shape == "business_hours" and self.opens == self.closes:
+            problems.add(("closes",), f"closes ({self.closes}) must differ from opens: the working day would be empty", self.closes)
         if self.csv is not None:
-            described = {"shape", "trough_share", "burst_s", "burst_gap_s", "prompt_tokens", "output_tokens"}
+            described = {"shape", "trough_share", "burst_s", "burst_gap_s", "prompt_tokens", "output_tokens", "opens", "closes"}
             for name in sorted(described & self.model_fields_set):
                 problems.add((name,), f"{name} describes generated traffic; a csv trace carries its own", getattr(self, name))
         problems.raise_if_any()

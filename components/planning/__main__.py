@@ -24,7 +24,7 @@ from components.planning.tuner import stack_file_lines, tune
 from components.preview.stackfile import read_stack_file, stack_name
 
 ROOT = Path(__file__).resolve().parents[2]
-GENERATED = ("bursty", "diurnal", "steady")
+GENERATED = ("bursty", "diurnal", "steady", "business_hours")
 # The stress trace a policy must also hold on: the same traffic drawn with another seed.
 STRESS_SEED_OFFSET = 1000
 
@@ -40,13 +40,13 @@ def _arguments(command: argparse.ArgumentParser) -> None:
     source = command.add_mutually_exclusive_group()
     source.add_argument("--stack", default="dev", help="stack name: reads stacks/Pulumi.<stack>.yaml (default dev)")
     source.add_argument("--stack-file", type=Path, help="any stack file")
-    command.add_argument("--trace", help="bursty, diurnal, steady, or a CSV file (timestamp_s,prompt_tokens,"
+    command.add_argument("--trace", help="bursty, diurnal, steady, business_hours, or a CSV file (timestamp_s,prompt_tokens,"
                          "output_tokens[,cached_tokens] or BurstGPT's columns); default: each model's declared "
                          "traffic, else bursty")
     command.add_argument("--trace-peak", type=_positive, help="CSV traces: rescale so the busiest minute is this share "
                          "of what max_replicas serve at the SLO (below 1 thins, above 1 adds jittered copies)")
     command.add_argument("--duration", type=_positive, help="seconds of generated trace (default: one real day for "
-                         "diurnal, 1800 otherwise, as the preview)")
+                         "diurnal and business_hours, 1800 otherwise, as the preview)")
     command.add_argument("--seed", type=int, default=DEFAULT_TRACE[2], help="seed of the generated trace (default 0)")
     command.add_argument("--model", action="append", help="only these models (repeatable)")
     command.add_argument("--cold-start-scale", type=_positive, default=1.0,

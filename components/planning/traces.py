@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Literal
 
+from components.intent.scheduled_floors import minutes as clock_minutes
 from components.intent.traffic import Traffic
 from components.planning.capacity import DEFAULT_WORKLOAD, Workload
 
@@ -27,7 +28,11 @@ FLUID_MAX_ARRIVALS = 1_000
 # Spread of prompt and output lengths around their means (lognormal sigma).
 LENGTH_SIGMA = 0.7
 
-TraceKind = Literal["steady", "bursty", "diurnal"]
+TraceKind = Literal["steady", "bursty", "diurnal", "business_hours"]
+# Kinds that lay one day over the trace: a real day unless a duration is asked for.
+DAILY_KINDS = ("diurnal", "business_hours")
+DAY_S = 86_400.0
+GENERATED_DURATION_S = 1800.0
 
 
 class TraceError(ValueError):
@@ -210,18 +215,62 @@ def diurnal(
     return replace(trace, day_s=duration_s)
 
 
+# A working day's default hours, in minutes after midnight, and how long the load takes to rise
+# at opening and fall at closing (an assumption: people arrive and leave over about an hour).
+OPENS_MIN = 9 * 60
+CLOSES_MIN = 18 * 60
+BUSINESS_RAMP_S = 3600.0
+
+
+def _ramp(now: float, at: float, width: float) -> float:
+    """0 before `at` - width/2, 1 after `at` + width/2, a half cosine between."""
+    u = (now - (at - width / 2)) / width
+    return 0.0 if u <= 0 else 1.0 if u >= 1 else (1 - math.cos(math.pi * u)) / 2
+
+
+def business_hours(
+    trough_rps: float,
+    peak_rps: float,
+    duration_s: float,
+    workload: Workload = DEFAULT_WORKLOAD,
+    seed: int = 0,
+    max_arrivals: int = MAX_ARRIVALS,
+    opens_min: int = OPENS_MIN,
+    closes_min: int = CLOSES_MIN,
+) -> Trace:
+    """One working day over `duration_s` from midnight: the peak from opening to closing, the
+    trough outside, each edge an hour's half-cosine ramp centred on it (hours that run past
+    midnight wrap). The hours are local to the scheduled floors' time zone, as a day is."""
+    scale = duration_s / DAY_S
+    opens, closes, ramp = opens_min * 60 * scale, closes_min * 60 * scale, BUSINESS_RAMP_S * scale
+    overnight = closes <= opens
+
+    def level(now: float) -> float:
+        rising, falling = _ramp(now, opens, ramp), 1 - _ramp(now, closes, ramp)
+        return max(rising, falling) if overnight else min(rising, falling)
+
+    def rate(now: float) -> float:
+        return trough_rps + (peak_rps - trough_rps) * level(now)
+
+    open_share = ((closes_min - opens_min) % (24 * 60)) / (24 * 60)
+    trace = generate(
+        f"business hours {opens_min // 60:02d}:{opens_min % 60:02d}-{closes_min // 60:02d}:{closes_min % 60:02d}, "
+        f"{trough_rps:.3g} to {peak_rps:.3g} req/s",
+        rate, peak_rps, trough_rps + (peak_rps - trough_rps) * open_share, duration_s, workload, seed, max_arrivals,
+    )
+    return replace(trace, day_s=duration_s)
+
+
 # Generated traces last this long unless a duration is asked for; a diurnal one is a real
 # day: a day squeezed into 30 minutes keeps its minutes-long cold start and scale-in windows,
 # so every reactive policy trailed each ramp (1.59-1.91x the oracle, issue 14) for a reason no
 # real day has.
-GENERATED_DURATION_S = 1800.0
-DAY_S = 86_400.0
 
 
 def generated_duration(kind: str, duration_s: float | None = None) -> float:
     if duration_s is not None:
         return duration_s
-    return DAY_S if kind == "diurnal" else GENERATED_DURATION_S
+    return DAY_S if kind in DAILY_KINDS else GENERATED_DURATION_S
 
 
 # The default traces, relative to what the model's max replicas serve at its SLO: the stack
@@ -245,6 +294,8 @@ def relative(
         return steady(BASE_SHARE * ceiling_rps, duration_s, workload, seed, max_arrivals)
     if kind == "bursty":
         return bursty(BASE_SHARE * ceiling_rps, BURST_SHARE * ceiling_rps, duration_s, workload, seed, max_arrivals=max_arrivals)
+    if kind == "business_hours":
+        return business_hours(TROUGH_SHARE * ceiling_rps, PEAK_SHARE * ceiling_rps, duration_s, workload, seed, max_arrivals)
     return diurnal(TROUGH_SHARE * ceiling_rps, PEAK_SHARE * ceiling_rps, duration_s, workload, seed, max_arrivals)
 
 
@@ -402,4 +453,7 @@ def declared(
         return steady(peak, duration_s, workload, seed, max_arrivals)
     if traffic.shape == "diurnal":
         return diurnal(low, peak, duration_s, workload, seed, max_arrivals)
+    if traffic.shape == "business_hours":
+        return business_hours(low, peak, duration_s, workload, seed, max_arrivals,
+                              clock_minutes(traffic.opens), clock_minutes(traffic.closes))
     return bursty(low, peak, duration_s, workload, seed, traffic.burst_s, traffic.burst_gap_s, max_arrivals)

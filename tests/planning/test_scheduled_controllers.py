@@ -10,7 +10,7 @@ import yaml
 
 from components.intent.autoscaling import AutoscalingPolicy
 from components.planning import traces, tuner
-from components.planning.compare import default_trace, setup, simulate
+from components.planning.compare import declared_setup, default_trace, setup, simulate
 from components.planning.controllers import REAL_TIME, DayClock, day_clock, hpa_proposal, stack_policy
 from components.planning.floors import derived_schedule, hourly_floors, windows_from_hours
 from components.planning.tuner import _policy, _Search, policy_json, stack_file_lines, tune
@@ -224,3 +224,26 @@ def test_the_tuner_keeps_floors_out_where_a_higher_floor_all_day_is_cheaper(own_
     # the floors must rise so early that a higher floor all day costs less, and is kept.
     assert tuning.best.policy.schedule is None
     assert all(c.gpu_hours > tuning.best.gpu_hours for c in with_floors)
+
+
+def test_floors_derived_from_a_declared_working_day_rise_a_cold_start_before_opening_and_end_after_closing():
+    config = with_model(eks_config(), 0, traffic={"peak_rps": 3.0, "shape": "business_hours", "trough_share": 0.05,
+                                                  "opens": "08:00", "closes": "17:00"})
+    spec = stack(config)
+    found = declared_setup(spec, spec.models[0], None, 0)
+    assert found is not None
+    model_setup, trace = found
+    assert trace.duration_s == 86_400
+    policy = model_setup.model.autoscaling
+    schedule = derived_schedule(policy, trace, day_clock(trace), model_setup.capacity.requests_per_s,
+                                model_setup.timings.cold_s, 1.0)
+    assert schedule is not None
+    starts = sorted(w.span()[0] for w in schedule.windows)
+    ends = sorted(w.span()[1] for w in schedule.windows)
+    # The first window opens in the hour before the ramp reaches the peak (a cold start ahead of
+    # 08:00 and its half-hour ramp), the last closes once the load is back at the trough.
+    assert 6 * 60 <= starts[0] <= 8 * 60, schedule
+    assert 17 * 60 <= ends[-1] <= 19 * 60, schedule
+    night = [w for w in schedule.windows if w.active_at(3 * 60)]
+    assert not night
+    assert max(w.min_replicas for w in schedule.windows if w.active_at(12 * 60)) > policy.min_replicas

@@ -11,6 +11,7 @@ from components.planning.traces import (
     TraceError,
     as_fluid,
     bursty,
+    business_hours,
     declared,
     diurnal,
     from_csv,
@@ -45,6 +46,32 @@ def test_a_generated_or_declared_day_is_a_real_day_unless_a_duration_is_asked_fo
     day = declared(Traffic(peak_rps=0.05, shape="diurnal", trough_share=0.1))
     assert day.duration_s == DAY_S and day.day_s == DAY_S
     assert declared(Traffic(peak_rps=0.05, shape="bursty")).duration_s == 1800
+
+
+def _hourly(trace):
+    return trace.rate_per_bucket(3600)
+
+
+def test_business_hours_hold_the_peak_from_opening_to_closing_and_the_trough_outside():
+    rates = _hourly(business_hours(0.2, 2.0, DAY_S, seed=4))
+    assert all(r == pytest.approx(2.0, rel=0.08) for r in rates[10:17]), rates
+    assert all(r == pytest.approx(0.2, rel=0.25) for r in rates[0:8] + rates[19:24]), rates
+    # An hour's ramp centred on 09:00 and 18:00: 08:00-09:00 and 18:00-19:00 carry its low half.
+    for edge in (rates[8], rates[18]):
+        assert 0.25 < edge < 0.6
+    assert rates[9] == pytest.approx(rates[17], rel=0.15) and 1.4 < rates[9] < 2.0
+    assert generated_duration("business_hours") == DAY_S
+
+
+def test_business_hours_that_run_past_midnight_wrap_and_a_declared_working_day_is_a_real_day():
+    night = _hourly(business_hours(0.2, 2.0, DAY_S, seed=5, opens_min=22 * 60, closes_min=6 * 60))
+    assert all(r == pytest.approx(2.0, rel=0.08) for r in night[23:] + night[:5]), night
+    assert all(r == pytest.approx(0.2, rel=0.25) for r in night[7:21]), night
+    declared_day = declared(Traffic(peak_rps=1.0, shape="business_hours", trough_share=0.1, opens="07:30", closes="16:00"))
+    assert declared_day.duration_s == DAY_S and declared_day.day_s == DAY_S
+    hourly = _hourly(declared_day)
+    assert min(hourly[8:15]) > 0.9 * max(hourly)  # 08:00-15:00: past the ramp around 07:30
+    assert max(hourly[17:]) < 0.2 and max(hourly[:6]) < 0.2
 
 
 def test_diurnal_peaks_in_the_middle():

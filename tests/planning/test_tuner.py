@@ -75,6 +75,25 @@ def test_a_declared_csv_trace_drives_the_preview_and_a_missing_one_is_named(tmp_
     assert f"- llama: traffic.csv not replayed: {tmp_path / 'gone.csv'}: cannot read the trace" in text
 
 
+def test_working_hours_apply_to_the_business_hours_shape_only_and_must_not_be_empty():
+    with pytest.raises(SpecError) as caught:
+        stack(with_model(eks_config(), 0, traffic={"peak_rps": 2, "shape": "diurnal", "opens": "08:00"}))
+    assert "traffic.opens: opens applies to shape business_hours, not diurnal" in str(caught.value)
+    with pytest.raises(SpecError) as caught:
+        stack(with_model(eks_config(), 0, traffic={"peak_rps": 2, "shape": "business_hours", "opens": "08:00",
+                                                  "closes": "08:00"}))
+    assert "traffic.closes: closes (08:00) must differ from opens" in str(caught.value)
+    with pytest.raises(SpecError) as caught:
+        stack(with_model(eks_config(), 0, traffic={"peak_rps": 2, "shape": "business_hours", "opens": "8:00"}))
+    assert "traffic.opens" in str(caught.value) and "HH:MM" in str(caught.value)
+    with pytest.raises(SpecError) as caught:
+        stack(with_model(eks_config(), 0, traffic={"csv": "traces/llama.csv", "closes": "17:00"}))
+    assert "traffic.closes: closes describes generated traffic; a csv trace carries its own" in str(caught.value)
+    spec = stack(with_model(eks_config(), 0, traffic={"peak_rps": 2, "shape": "business_hours", "opens": "22:00",
+                                                     "closes": "06:00"}))
+    assert (spec.models[0].traffic.opens, spec.models[0].traffic.closes) == ("22:00", "06:00")
+
+
 def test_traffic_needs_one_source_and_says_which_fields_do_not_apply():
     with pytest.raises(SpecError) as caught:
         stack(with_model(eks_config(), 0, traffic={"csv": "traces/llama.csv", "shape": "steady", "peak_rps": 2}))
