@@ -49,6 +49,8 @@ class Result:
     # Stopped once the attainment could no longer reach the share asked for (Simulation's
     # abandon_below): attainment and GPU-hours then cover only the seconds replayed.
     abandoned: bool = False
+    # Requests refused on arrival (prompts of max_model_len tokens or more): failed, in requests.
+    refused: int = 0
 
     @property
     def attainment(self) -> float:
@@ -78,6 +80,7 @@ class Recorder:
         self.good = 0
         self.completed = 0
         self.timed_out = 0
+        self.refused_requests = 0.0
         self.latency_samples: list[tuple[float, int]] = []
         self.ttft_samples: list[tuple[float, int]] = []
         self.minute_ttft: list[tuple[float, int]] = []
@@ -113,6 +116,10 @@ class Recorder:
         if self.slo.latency_p99_ms is None or latency * 1000 <= self.slo.latency_p99_ms:
             self.good += requests
 
+    def refused(self, requests: float) -> None:
+        """Requests the server refused on arrival (a prompt past max_model_len): failed."""
+        self.refused_requests += requests
+
     def gave_up(self, requests: float) -> None:
         """Requests the proxies dropped at their timeout."""
         self.timed_out += requests
@@ -120,7 +127,7 @@ class Recorder:
     @property
     def misses(self) -> float:
         """Requests that already missed the SLO: finished late or given up on."""
-        return self.completed - self.good + self.timed_out
+        return self.completed - self.good + self.timed_out + self.refused_requests
 
     # -- seconds ---------------------------------------------------------------------------
     def second(self, t: float, end: float, ready: int, wanted: int, waiting: float, arrived: float,
@@ -168,4 +175,5 @@ class Recorder:
             mean_replicas=self.replica_seconds / max(ended_at, 1.0),
             series=self.series,
             abandoned=abandoned,
+            refused=int(round(self.refused_requests)),
         )

@@ -359,6 +359,6 @@ def tuning_table(tuning: Tuning, comparison: Comparison) -> str:
     if oracle.unservable is not None and oracle.unservable.refused and engine is not None:
         lines.append(
             f"    {oracle.unservable.refused:,.0f} requests have prompts of max_model_len ({engine.max_model_len:,}) tokens "
-            "or more: vLLM refuses them; the replay served them cut to fit"
+            "or more: vLLM refuses them, and every replay counts them as failed"
         )
     return "\n".join(lines)

@@ -10,7 +10,8 @@ means, and what the planner says instead of "raise max_replicas".
 
 The figures are the simulator's own (vllm_server.py): a lone request's first token comes
 after its prefill (at the chunk stretch of a batch of one) and one decode step; each later
-token after one decode step at batch one. Triton requests are answered in batches whose
+token after one decode step at batch one. A prompt of max_model_len tokens or more is refused
+by vLLM and fails whatever the fleet. Triton requests are answered in batches whose
 latency the profile gives; they are not judged here.
 """
 from __future__ import annotations
@@ -35,8 +36,8 @@ class Unservable:
     # may miss several.
     missed: dict[str, float]
     missed_any: float
-    # Prompts of at least max_model_len tokens: vLLM refuses them (the replay serves them cut
-    # to the context, as a client would have to).
+    # Prompts of at least max_model_len tokens: vLLM refuses them, and the replay counts them as
+    # failed (not in `missed`).
     refused: float
     # The longest prompt (tokens to compute, after any cached prefix) whose lone TTFT meets
     # the objective; None without a TTFT objective.
@@ -47,7 +48,8 @@ class Unservable:
 
     @property
     def share(self) -> float:
-        return self.missed_any / self.requests if self.requests else 0.0
+        """Requests no replica count serves within the SLO: refused, or too slow alone."""
+        return (self.missed_any + self.refused) / self.requests if self.requests else 0.0
 
     def blocks(self, target: float) -> bool:
         """More requests miss alone than the target allows: no schedule can reach it."""
@@ -66,6 +68,8 @@ class Unservable:
             limit = (f" (outputs above {self.latency_output_limit:,} tokens after a prompt of the mean length)"
                      if self.latency_output_limit is not None else "")
             parts.append(f"latency ≤ {slo.latency_p99_ms} ms{limit}: {self.missed['latency'] / self.requests:.1%}")
+        if self.refused:
+            parts.append(f"prompts of max_model_len tokens or more, which vLLM refuses: {self.refused / self.requests:.1%}")
         return "; ".join(parts)
 
 
@@ -88,7 +92,9 @@ def unservable(setup: ModelSetup, trace: Trace) -> Unservable | None:
     missed_any = 0.0
     decode_too_slow = tpot_s is not None and step > tpot_s
     cached = served.cached if served.cached is not None else (0,) * len(served.prompts)
-    for prompt, output, hit in zip(served.prompts, served.outputs, cached):
+    for original, prompt, output, hit in zip(trace.prompts, served.prompts, served.outputs, cached):
+        if original >= max_model_len:
+            continue  # refused, counted above
         first = service.prefill_s(prompt - hit) * stretch + step
         late_first = ttft_s is not None and first > ttft_s
         slow_decode = decode_too_slow and output > 1

@@ -65,12 +65,15 @@ class Simulation:
         self.opening = opening
         self.abandon_below = abandon_below
         self.model, self.controller, self.service, self.slo = model, controller, service, model.slo
+        # vLLM refuses a prompt of max_model_len tokens or more; the rest are cut so prompt and
+        # output fit the context, as the server caps the output.
+        refused = tuple(p >= model.vllm.max_model_len for p in trace.prompts) if model.vllm is not None else None
         self.trace = trace.clipped(model.vllm.max_model_len) if model.vllm is not None else trace
         self.workload = workload
         self.recorder = Recorder(model.slo)
         self.probe = Probe(service.runtime, platform.cpu_request(model))
         self.server: VllmServer | TritonServer = (
-            VllmServer(self.trace, service, workload, self.recorder, prefix_affinity=prefix_affinity(model))
+            VllmServer(self.trace, service, workload, self.recorder, prefix_affinity=prefix_affinity(model), refused=refused)
             if service.runtime == "vllm"
             else TritonServer(self.trace, service, self.recorder)
         )

@@ -60,9 +60,13 @@ class VllmServer:
     streamed = True
 
     def __init__(self, trace: Trace, service: ServiceModel, workload: Workload, recorder: Recorder,
-                 prefix_affinity: bool = False) -> None:
+                 prefix_affinity: bool = False, refused: tuple[bool, ...] | None = None) -> None:
+        """`refused`: per arrival, whether vLLM answers it with an error at once (a prompt of
+        max_model_len tokens or more): it counts as a request that failed, and takes no slot."""
         self.trace, self.service, self.workload, self.recorder = trace, service, workload, recorder
         self.prefix_affinity = prefix_affinity
+        self.refused = refused if refused is not None and any(refused) else None
+        self.refused_count = sum(refused) * trace.weight if self.refused is not None else 0
         # Share of a request's shared prefix found in its replica's cache (set per dispatch).
         self._hit_share = 1.0
         count = len(trace.arrivals)
@@ -103,8 +107,12 @@ class VllmServer:
         trace, queue = self.trace, self.queue
         arrivals, total, weight = trace.arrivals, len(trace.arrivals), trace.weight
         arrived = 0
+        refused = self.refused
         while self.next_arrival < total and arrivals[self.next_arrival] < end:
-            queue.append(self.next_arrival)
+            if refused is not None and refused[self.next_arrival]:
+                self.recorder.refused(weight)
+            else:
+                queue.append(self.next_arrival)
             self.next_arrival += 1
             arrived += weight
         return arrived
@@ -139,8 +147,10 @@ class VllmServer:
         """(requests timed out or never finished, those of them that never got a first token)."""
         weight = self.trace.weight
         timed_out = self.recorder.timed_out
-        unfinished = sum(1 for f in self.finished if math.isnan(f)) * weight - timed_out
-        never_started = sum(1 for f in self.first_token if math.isnan(f)) * weight
+        # A refused request never ran: it is a failure, not a latency.
+        refused = self.refused_count
+        unfinished = sum(1 for f in self.finished if math.isnan(f)) * weight - timed_out - refused
+        never_started = sum(1 for f in self.first_token if math.isnan(f)) * weight - refused
         return unfinished + timed_out, never_started
 
     def _finish(self, index: int, when: float) -> None:

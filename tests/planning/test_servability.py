@@ -87,7 +87,7 @@ def test_a_load_beyond_max_replicas_is_infeasible_because_of_max_replicas_not_th
     assert bound.unservable is not None and bound.unservable.share < 0.01
 
 
-def test_prompts_longer_than_max_model_len_are_counted_as_refused():
+def test_prompts_of_max_model_len_or_more_are_counted_as_refused():
     model_setup = _setup(eks_config())
     trace = Trace("long", 60.0, (0.0, 1.0, 2.0), (8192, 9000, 100), (10, 10, 10))
     assert unservable(model_setup, trace).refused == 2
@@ -126,3 +126,19 @@ def test_on_the_mooncake_sample_long_prompts_rule_out_any_replica_count_and_pref
     assert 0 < alone.refused == sum(1 for p in trace.prompts if p >= 32768)
     bound = foresight(model_setup, trace)
     assert bound.infeasible_because == "slo" and bound.result.attainment <= 1 - alone.share + 1e-9
+
+
+def test_a_prompt_of_max_model_len_or_more_is_refused_by_the_replay_and_counts_as_failed():
+    import math
+
+    model_setup = _setup(eks_config())
+    assert model_setup.model.vllm.max_model_len == 8192
+    # One token below the context is served (its output cut to fit); at the context or past it, refused.
+    trace = Trace("at the context", 60.0, (0.0, 1.0, 2.0, 3.0), (100, 8192, 9000, 8191), (10, 10, 10, 5))
+    result = simulate(model_setup, Schedule((1,), 60.0), trace, instant=True)
+    assert result.refused == 2 and result.good == 2 and result.requests == 4 and result.attainment == 0.5
+    # A refusal is a failure, not a latency: nothing timed out and the percentiles stay finite.
+    assert result.timed_out == 0 and math.isfinite(result.ttft_p99_s) and math.isfinite(result.latency_p99_s)
+    alone = unservable(model_setup, trace)
+    assert alone.refused == 2 and alone.missed_any == 0 and alone.share == 0.5 and alone.blocks(0.99)
+    assert "prompts of max_model_len tokens or more, which vLLM refuses: 50.0%" in alone.reason(model_setup.model.slo)

@@ -113,22 +113,25 @@ def test_the_preview_flags_a_model_that_misses_its_slo_with_the_tuners_suggestio
     assert suggested["min_replicas"] > 1
 
 
-def _bursty_llama(max_replicas):
+def _bursty_llama(max_replicas, duration_s=900):
     # A 500 ms TTFT objective: long prompts miss it now and then however many replicas run,
     # so attainment keeps rising with replicas up to max_replicas, just above the target.
     spec = stack(with_model(eks_config(), 0, slo={"ttft_p99_ms": 500, "tpot_p99_ms": 50},
                             autoscaling={"min_replicas": 1, "max_replicas": max_replicas}))
     model_setup = setup(spec, spec.models[0])
-    return model_setup, [default_trace(model_setup, "bursty", 900, seed=71), default_trace(model_setup, "bursty", 900, seed=72)]
+    return model_setup, [default_trace(model_setup, "bursty", duration_s, seed=71),
+                         default_trace(model_setup, "bursty", duration_s, seed=72)]
 
 
 def test_a_default_with_a_higher_attainment_is_matched_where_that_costs_at_most_the_cap():
-    model_setup, traces = _bursty_llama(4)
+    # 20 minutes: long enough that holding max_replicas still serves more requests in time.
+    model_setup, traces = _bursty_llama(4, 1200)
     plain = tune(model_setup, traces)
-    assert plain.best.meets and plain.best.own_attainment < 0.9965
+    assert plain.best.meets
     # A default as good as holding max_replicas all the time, at twice that price.
     held = simulate(model_setup, stack_policy(AutoscalingPolicy.model_validate(
         {**policy_json(plain.best.policy), "min_replicas": 4}), "eks"), traces[0])
+    assert round(plain.best.own_attainment, 4) < round(held.attainment, 4)
     generous = dataclasses.replace(held, policy="KEDA queue default", gpu_hours=2 * held.gpu_hours)
     assert beaten_by(plain.best, [generous]) == [generous]
 
