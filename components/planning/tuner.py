@@ -129,12 +129,15 @@ def _shapes(setup: ModelSetup) -> Iterator[dict[str, Any]]:
     base = setup.model.autoscaling
     mu = setup.capacity.requests_per_s
     inflight = max(1.0, mu * setup.capacity.latency_s)
+    slots = replica_concurrency(setup.model)
     signals: list[tuple[str, tuple[float, ...]]] = [
         ("requests_per_second", tuple(round(max(share * mu, 1e-3), 3) for share in RPS_SHARES)),
-        ("concurrency", tuple(float(max(1, round(share * inflight))) for share in CONCURRENCY_SHARES)),
+        # Every slot of the batch busy: scale out only once replicas are full, so the floor
+        # carries the load and bursts it can hold cost nothing extra.
+        ("concurrency", (*(float(max(1, round(share * inflight))) for share in CONCURRENCY_SHARES), float(slots))),
     ]
     if setup.target == "eks":
-        held = float(max(1, round(QUEUE_SLOT_SHARE * replica_concurrency(setup.model))))
+        held = float(max(1, round(QUEUE_SLOT_SHARE * slots)))
         signals.append(("queue_depth", (*QUEUE_TARGETS, held)))
     warm_pools = (0, 1) if base.max_replicas > 1 else (0,)
     to_zero = (base.scale_to_zero, False) if base.scale_to_zero else (False,)
