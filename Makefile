@@ -59,7 +59,8 @@ diff: $(STAMP)
 # Capacity plan and autoscaling simulation of every model of a stack: prints the comparison
 # with common defaults, the oracle and the tuner's recommendation, and writes
 # build/<stack>/simulation.json and simulation.png. TRACE=bursty (default, 30 minutes), diurnal
-# (a real day: minutes per model, about 30 for prod's llama-8b with its tuner), steady
+# (a real day: minutes per model, about 30 for prod's llama-8b with its tuner), business_hours
+# (a real working day, 09:00-18:00), steady
 # or a CSV file (timestamp_s,prompt_tokens,output_tokens); TRACE_PEAK=<f> rescales a CSV so
 # its busiest minute is f x what max_replicas serve at the SLO; MODEL=<name> for one model.
 PLAN_ARGS = $(if $(STACK_FILE),--stack-file $(STACK_FILE),--stack $(STACK)) $(if $(TRACE),--trace $(TRACE)) \
