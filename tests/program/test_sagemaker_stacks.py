@@ -66,6 +66,13 @@ def test_prod_rolls_the_llm_candidate_out_as_a_canary(previews):
     config = rec.get("aws:sagemaker/endpointConfiguration:EndpointConfiguration", "ml-serving-sagemaker-prod-endpoint-llama-8b-config").inputs
     assert config["dataCaptureConfig"]["destinationS3Uri"] == "s3://acme-ml-serving-models-sagemaker-prod/data-capture/llama-8b/"
     assert config["productionVariants"][0]["initialInstanceCount"] == 4  # the tuned floor, no spare
+    scaling = rec.get("aws:appautoscaling/policy:Policy", "ml-serving-sagemaker-prod-endpoint-llama-8b-scaling").inputs
+    tracking = scaling["targetTrackingScalingPolicyConfiguration"]
+    # Scale out only once every one of the 64 slots (max_num_seqs) is busy: the floor carries bursts.
+    assert tracking["predefinedMetricSpecification"] == {
+        "predefinedMetricType": "SageMakerVariantConcurrentRequestsPerModelHighResolution"
+    }
+    assert (tracking["targetValue"], tracking["scaleInCooldown"]) == (64, 300)
     sentiment = rec.get("aws:sagemaker/endpoint:Endpoint", "ml-serving-sagemaker-prod-endpoint-sentiment-endpoint").inputs
     assert sentiment["deploymentConfig"]["blueGreenUpdatePolicy"]["trafficRoutingConfiguration"]["canarySize"] == {
         "type": "INSTANCE_COUNT", "value": 1
