@@ -142,3 +142,17 @@ def test_a_prompt_of_max_model_len_or_more_is_refused_by_the_replay_and_counts_a
     alone = unservable(model_setup, trace)
     assert alone.refused == 2 and alone.missed_any == 0 and alone.share == 0.5 and alone.blocks(0.99)
     assert "prompts of max_model_len tokens or more, which vLLM refuses: 50.0%" in alone.reason(model_setup.model.slo)
+
+
+def test_a_recommendation_past_the_cap_says_whether_the_cold_chain_or_the_reaction_is_the_gap():
+    from components.planning.report import _gap_advice
+    from components.planning.traces import bursty
+
+    model_setup = _setup(eks_config())
+    comparison = compare(model_setup, bursty(0.3 * model_setup.ceiling_rps, 0.9 * model_setup.ceiling_rps, 600, seed=5))
+    chain = f"{model_setup.timings.cold_s:.0f} s cold chain is what costs"
+    # Just past the cap, foresight with the real start is out of reach for any policy.
+    assert chain in _gap_advice(comparison, 1.31)
+    # At the cap it is not: the gap is the reaction, which floors ahead of the clock can take.
+    at_cap = _gap_advice(comparison, 1.30)
+    assert chain not in at_cap and "needs only 1.30x the oracle" in at_cap and "scheduled floors" in at_cap
