@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import get_args
 
 from components.intent.loading import SpecError, parse_stack_config
 from components.planning import results
@@ -19,12 +20,22 @@ from components.planning.capacity import DEFAULT_WORKLOAD, TritonProfile, Worklo
 from components.planning.compare import DEFAULT_TRACE, ModelSetup, compare, declared_setup, default_trace, setup
 from components.planning.cost import stack_cost
 from components.planning.report import comparison_table, cost_table, tuning_table
-from components.planning.traces import Trace, TraceError, as_fluid, from_csv, generated_duration, rescaled, reshuffled
+from components.planning.traces import (
+    Trace,
+    TraceError,
+    TraceKind,
+    as_fluid,
+    from_csv,
+    generated_duration,
+    rescaled,
+    reshuffled,
+)
 from components.planning.tuner import stack_file_lines, tune
 from components.preview.stackfile import read_stack_file, stack_name
 
 ROOT = Path(__file__).resolve().parents[2]
-GENERATED = ("bursty", "diurnal", "steady", "business_hours")
+# The trace kinds the generators draw (traces.TraceKind); anything else is a CSV path.
+GENERATED = get_args(TraceKind)
 # The stress trace a policy must also hold on: the same traffic drawn with another seed.
 STRESS_SEED_OFFSET = 1000
 

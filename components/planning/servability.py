@@ -80,7 +80,8 @@ def unservable(setup: ModelSetup, trace: Trace) -> Unservable | None:
         return None
     max_model_len = model.vllm.max_model_len
     weight = trace.weight
-    refused = sum(weight for p in trace.prompts if p >= max_model_len)
+    refusals = trace.refused(max_model_len)
+    refused = sum(refusals) * weight
     served = trace.clipped(max_model_len)
     context = setup.workload.mean_context
     step = service.step_s(1, context)
@@ -92,9 +93,9 @@ def unservable(setup: ModelSetup, trace: Trace) -> Unservable | None:
     missed_any = 0.0
     decode_too_slow = tpot_s is not None and step > tpot_s
     cached = served.cached if served.cached is not None else (0,) * len(served.prompts)
-    for original, prompt, output, hit in zip(trace.prompts, served.prompts, served.outputs, cached):
-        if original >= max_model_len:
-            continue  # refused, counted above
+    for was_refused, prompt, output, hit in zip(refusals, served.prompts, served.outputs, cached):
+        if was_refused:
+            continue  # counted above
         first = service.prefill_s(prompt - hit) * stretch + step
         late_first = ttft_s is not None and first > ttft_s
         slow_decode = decode_too_slow and output > 1

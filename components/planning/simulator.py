@@ -67,7 +67,7 @@ class Simulation:
         self.model, self.controller, self.service, self.slo = model, controller, service, model.slo
         # vLLM refuses a prompt of max_model_len tokens or more; the rest are cut so prompt and
         # output fit the context, as the server caps the output.
-        refused = tuple(p >= model.vllm.max_model_len for p in trace.prompts) if model.vllm is not None else None
+        refused = trace.refused(model.vllm.max_model_len) if model.vllm is not None else None
         self.trace = trace.clipped(model.vllm.max_model_len) if model.vllm is not None else trace
         self.workload = workload
         self.recorder = Recorder(model.slo)

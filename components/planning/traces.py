@@ -32,6 +32,9 @@ TraceKind = Literal["steady", "bursty", "diurnal", "business_hours"]
 # Kinds that lay one day over the trace: a real day unless a duration is asked for.
 DAILY_KINDS = ("diurnal", "business_hours")
 DAY_S = 86_400.0
+# Generated traces last this long unless a duration is asked for; a daily one is a real day: a
+# day squeezed into 30 minutes keeps its minutes-long cold start and scale-in windows, so every
+# reactive policy trailed each ramp (1.59-1.91x the oracle, issue 14) for a reason no real day has.
 GENERATED_DURATION_S = 1800.0
 
 
@@ -92,6 +95,10 @@ class Trace:
             return self.rate_per_bucket(bucket_s)
         size = max(1, int(bucket_s))
         return [max(self.intensity[i : i + size]) for i in range(0, len(self.intensity), size)]
+
+    def refused(self, max_model_len: int) -> tuple[bool, ...]:
+        """Per arrival, whether vLLM refuses it: a prompt of max_model_len tokens or more."""
+        return tuple(p >= max_model_len for p in self.prompts)
 
     def clipped(self, max_model_len: int) -> Trace:
         """Lengths cut so prompt + output fits the model's context, as a client must."""
@@ -259,12 +266,6 @@ def business_hours(
         rate, peak_rps, trough_rps + (peak_rps - trough_rps) * open_share, duration_s, workload, seed, max_arrivals,
     )
     return replace(trace, day_s=duration_s)
-
-
-# Generated traces last this long unless a duration is asked for; a diurnal one is a real
-# day: a day squeezed into 30 minutes keeps its minutes-long cold start and scale-in windows,
-# so every reactive policy trailed each ramp (1.59-1.91x the oracle, issue 14) for a reason no
-# real day has.
 
 
 def generated_duration(kind: str, duration_s: float | None = None) -> float:
