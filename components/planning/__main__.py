@@ -17,7 +17,15 @@ from components.intent.loading import SpecError, parse_stack_config
 from components.planning import results
 from components.planning.calibration import ProfileError, load_profile_of
 from components.planning.capacity import DEFAULT_WORKLOAD, TritonProfile, Workload
-from components.planning.compare import DEFAULT_TRACE, ModelSetup, compare, declared_setup, default_trace, setup
+from components.planning.compare import (
+    DEFAULT_TRACE,
+    ModelSetup,
+    compare,
+    declared_setup,
+    default_trace,
+    setup,
+    with_mix_ceiling,
+)
 from components.planning.cost import stack_cost
 from components.planning.report import comparison_table, cost_table, tuning_table
 from components.planning.traces import (
@@ -140,9 +148,13 @@ def main(argv: list[str] | None = None) -> int:
             stress = reshuffled(trace, args.seed + STRESS_SEED_OFFSET)
         else:
             model_setup = setup(spec, model, workload, triton, args.cold_start_scale, measured_profile)
+            if recorded is not None:
+                model_setup = with_mix_ceiling(model_setup, recorded)
             trace, stress = _traces(args, model_setup, recorded)
         print(f"{model.name}: trace {trace.name}, seed {trace.seed if trace.seed is not None else 'none (recorded)'}; "
               f"stress trace {stress.name}", flush=True)
+        if model_setup.mix is not None:
+            print(f"{model.name}: {model_setup.mix.describe()}", flush=True)
         comparison = compare(model_setup, trace)
         feasible = comparison.bound.feasible
         tuning = tune(

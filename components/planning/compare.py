@@ -1,7 +1,7 @@
 """One model's policies on one trace: the stack's own, the common defaults and the oracle."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -25,6 +25,7 @@ from components.planning.capacity import (
 )
 from components.planning.controllers import Controller, OpeningLoad, baselines, day_clock, stack_policy
 from components.planning.cost import instance_price_per_hour, replica_price_per_hour
+from components.planning.mix_capacity import MixCeiling, mix_ceiling
 from components.planning.oracle import OracleResult, oracle
 from components.planning.simulator import Result, Simulation
 from components.planning.traces import FLUID_MAX_ARRIVALS, MAX_ARRIVALS, Trace, TraceKind, as_fluid, declared, relative
@@ -48,11 +49,23 @@ class ModelSetup:
     usd_per_node_hour: float
     node_gpus: int
     workload: Workload
+    # max_replicas measured on a recorded trace's own request mix (with_mix_ceiling).
+    mix: MixCeiling | None = None
 
     @property
     def ceiling_rps(self) -> float:
-        """What max_replicas serve at the SLO."""
+        """What max_replicas serve at the SLO: as measured on the recorded trace's mix where
+        one was, else max_replicas x μ_SLO at the mean shape."""
+        if self.mix is not None and self.mix.met:
+            return self.mix.requests_per_s
         return self.capacity.requests_per_s * self.model.autoscaling.max_replicas
+
+    @property
+    def replica_rps(self) -> float:
+        """One replica's rate at the SLO: the mix's share of its measured ceiling, else μ_SLO."""
+        if self.mix is not None and self.mix.met:
+            return self.mix.per_replica_rps
+        return self.capacity.requests_per_s
 
 
 def setup(
@@ -90,6 +103,11 @@ def setup(
         node_gpus=itype.gpu_count,
         workload=workload,
     )
+
+
+def with_mix_ceiling(setup: ModelSetup, recorded: Trace) -> ModelSetup:
+    """`setup` with its ceiling measured on a recording's own request mix (mix_capacity.py)."""
+    return replace(setup, mix=mix_ceiling(setup, recorded))
 
 
 # The opening load is the trace's mean rate over its first minutes.
@@ -199,5 +217,7 @@ def declared_setup(
     trace = declared(traffic, duration_s, seed, limit, root)
     if model.runtime == "triton":
         trace = as_fluid(trace)
-    workload = trace.workload() if traffic.csv is not None else Workload(traffic.prompt_tokens, traffic.output_tokens)
-    return setup(spec, model, workload, timing_scale=timing_scale, profile=profile), trace
+    if traffic.csv is None:
+        return setup(spec, model, Workload(traffic.prompt_tokens, traffic.output_tokens), timing_scale=timing_scale, profile=profile), trace
+    planned = setup(spec, model, trace.workload(), timing_scale=timing_scale, profile=profile)
+    return with_mix_ceiling(planned, trace), trace

@@ -7,7 +7,7 @@ import yaml
 
 from components.intent.autoscaling import AutoscalingPolicy
 from components.planning.__main__ import main
-from components.planning.compare import compare, default_trace, setup
+from components.planning.compare import compare, default_trace, setup, with_mix_ceiling
 from components.planning.report import comparison_table, preview_section
 from components.planning.traces import from_csv
 from tests.conftest import STACK_NAMES
@@ -114,10 +114,14 @@ def test_make_tune_prints_the_stack_file_lines_and_rescales_a_csv(tmp_path, caps
     assert "azure_llm_2023_code_sample.csv (2940 requests) at " in out and "arrivals moved up to 60 s" in out
     assert f"# {stack_file}" in out and "tuner (" in out
     data = json.loads((tmp_path / "plan" / "simulation.json").read_text())["models"]["llama"]
-    # The busiest minute sits at half of what max_replicas serve at the SLO for this trace's own lengths.
+    # The busiest minute sits at half of what max_replicas serve at the SLO for this trace's own
+    # lengths, as measured on its mix (a third of what the mean shape's μ_SLO says here).
     recorded = from_csv(trace)
     spec = stack(eks_config())
-    ceiling = setup(spec, spec.models[0], recorded.workload()).ceiling_rps
+    planned = setup(spec, spec.models[0], recorded.workload())
+    ceiling = with_mix_ceiling(planned, recorded).ceiling_rps
+    assert ceiling < 0.6 * planned.ceiling_rps
+    assert f"ceiling on this trace's mix: {ceiling:.3g} req/s on 4 replicas" in out
     assert data["trace"]["peak_rps"] == pytest.approx(0.5 * ceiling, rel=0.12)
     assert "recommended" in data
     assert main(["tune", "--stack-file", str(stack_file), "--trace-peak", "0.5"]) == 2

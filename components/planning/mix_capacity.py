@@ -1,0 +1,144 @@
+"""What a model's max_replicas serve at the SLO target on a recorded trace's own request mix,
+measured by replaying it: the ceiling TRACE_PEAK scales a recording to, and the per-replica
+rate the tuner's request-rate targets are shares of.
+
+μ_SLO (capacity.py) plans one replica at the trace's mean request shape. On a wide mix that
+is far off, both ways. The Azure 2023 code trace (2,037-token mean prompts, a p95 of 7,385,
+28-token outputs) put 7k-token prefills in front of short requests: two dev L4 replicas held
+the p99 TTFT objective to 0.24 req/s where μ_SLO × 2 said 0.65, so "0.7 × the ceiling" was
+twice what max_replicas could serve and every policy looked infeasible. On the conversation
+trace the mean-shape plan is conservative (1.05-1.48 × lower than measured: pooled replicas
+absorb the tail Erlang C sizes for one).
+
+The measurement: Poisson arrivals at a steady rate, each request's prompt, output and cached
+tokens drawn (with replacement) from the trace's own rows, on max_replicas that are up from
+the start (the oracle's instant fleet, every objective judged per request as in any replay).
+The highest rate whose attainment reaches the target is found by bisection. Every rate
+replays the same uniform draws scaled by the rate (common random numbers), so attainment only
+moves with the rate, not with the draw.
+"""
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from components.planning.controllers import Schedule
+from components.planning.oracle import BUCKET_S, attainment_target
+from components.planning.traces import Trace
+
+if TYPE_CHECKING:
+    from components.planning.compare import ModelSetup
+
+# Each replay is long enough for the target's tail to be many requests (1 % of 3,000 is 30),
+# and for queues to settle, within a bound that keeps a slow model's low rate affordable.
+MIN_REQUESTS = 3_000
+MIN_DURATION_S = 600.0
+MAX_DURATION_S = 4 * 3600.0
+# Bisection steps on the rate (2^-10 of the bracket), and doublings of the bracket when even
+# its top meets the target.
+STEPS = 10
+EXPANSIONS = 4
+# The bracket starts at this many times max_replicas × μ_SLO.
+BRACKET_OVER_MEAN_SHAPE = 2.0
+MIX_SEED = 0x313C
+
+
+@dataclass(frozen=True)
+class MixCeiling:
+    """max_replicas' measured rate on the trace's mix, beside the mean-shape plan's."""
+
+    requests_per_s: float
+    replicas: int
+    mean_shape_rps: float  # max_replicas × μ_SLO
+    source: str  # the trace measured
+
+    @property
+    def per_replica_rps(self) -> float:
+        return self.requests_per_s / max(1, self.replicas)
+
+    @property
+    def met(self) -> bool:
+        """Whether any rate met the target (none does where too many requests are unservable)."""
+        return self.requests_per_s > 0
+
+    def describe(self) -> str:
+        if not self.met:
+            return (
+                f"ceiling on this trace's mix: no steady rate meets the SLO target on {self.replicas} replicas; "
+                f"TRACE_PEAK scales to the mean shape's {self.mean_shape_rps:.3g} req/s"
+            )
+        return (
+            f"ceiling on this trace's mix: {self.requests_per_s:.3g} req/s on {self.replicas} replicas "
+            f"(measured: Poisson arrivals with the trace's own lengths; the mean shape's μ_SLO x "
+            f"{self.replicas} is {self.mean_shape_rps:.3g}, {self.requests_per_s / self.mean_shape_rps:.2f}x)"
+        )
+
+
+def mixed_arrivals(trace: Trace, rate: float, duration_s: float, seed: int = MIX_SEED) -> Trace:
+    """Poisson arrivals at `rate` for `duration_s`, each a row of `trace` drawn at random.
+    The same seed draws the same unit gaps and rows at any rate (only the spacing scales)."""
+    rng = random.Random(seed)
+    rows = len(trace.arrivals)
+    cached = trace.cached
+    arrivals: list[float] = []
+    prompts: list[int] = []
+    outputs: list[int] = []
+    hits: list[int] = []
+    t = 0.0
+    while True:
+        t += rng.expovariate(1.0) / rate
+        pick = rng.randrange(rows)
+        if t >= duration_s:
+            break
+        arrivals.append(t)
+        prompts.append(trace.prompts[pick])
+        outputs.append(trace.outputs[pick])
+        hits.append(cached[pick] if cached is not None else 0)
+    return Trace(
+        f"{trace.name}'s mix at a steady {rate:.3g} req/s",
+        duration_s,
+        tuple(arrivals),
+        tuple(prompts),
+        tuple(outputs),
+        cached=tuple(hits) if cached is not None else None,
+        seed=seed,
+    )
+
+
+def replay_duration_s(rate: float) -> float:
+    return min(MAX_DURATION_S, max(MIN_DURATION_S, MIN_REQUESTS / rate))
+
+
+def mix_ceiling(setup: ModelSetup, trace: Trace, steps: int = STEPS) -> MixCeiling | None:
+    """The measured ceiling of `setup`'s max_replicas on `trace`'s request mix; None for a
+    trace without rows or a model the fluid replay serves (Triton: no lengths)."""
+    if setup.service.runtime != "vllm" or not trace.arrivals:
+        return None
+    from components.planning.compare import simulate
+
+    replicas = setup.model.autoscaling.max_replicas
+    mean_shape = setup.capacity.requests_per_s * replicas
+    target = attainment_target(setup.model.slo)
+
+    def meets(rate: float) -> bool:
+        duration = replay_duration_s(rate)
+        fleet = Schedule((replicas,) * (math.ceil(duration / BUCKET_S) + 1), BUCKET_S, "fixed fleet")
+        result = simulate(setup, fleet, mixed_arrivals(trace, rate, duration), instant=True, abandon_below=target)
+        return result.attainment >= target
+
+    low, high = 0.0, max(BRACKET_OVER_MEAN_SHAPE * mean_shape, 1e-6)
+    for _ in range(EXPANSIONS):
+        if not meets(high):
+            break
+        low, high = high, 2 * high
+    else:
+        return MixCeiling(low, replicas, mean_shape, trace.name)
+    for _ in range(steps):
+        middle = (low + high) / 2
+        if meets(middle):
+            low = middle
+        else:
+            high = middle
+    return MixCeiling(low, replicas, mean_shape, trace.name)
