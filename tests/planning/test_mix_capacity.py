@@ -109,4 +109,5 @@ def test_trace_peak_scales_a_recording_to_the_ceiling_measured_on_its_mix(tmp_pa
     asked = float(entry["trace"]["name"].split("busiest minute ")[1].split(" req/s")[0])
     mean_shape = float(line.split(" is ")[1].split(",")[0])
     assert asked == pytest.approx(0.5 * ceiling, rel=0.01) and ceiling < 0.5 * mean_shape
+    assert entry["trace"]["ceiling_rps"] == pytest.approx(ceiling, rel=0.01) and entry["trace"]["ceiling_measured_on_mix"]
     assert entry["oracle"]["feasible"]
