@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 from components.planning.controllers import Schedule
 from components.planning.oracle import BUCKET_S, attainment_target
+from components.planning.servability import unservable
 from components.planning.traces import Trace
 
 if TYPE_CHECKING:
@@ -35,7 +36,10 @@ if TYPE_CHECKING:
 # and for queues to settle, within a bound that keeps a slow model's low rate affordable.
 MIN_REQUESTS = 3_000
 MIN_DURATION_S = 600.0
-MAX_DURATION_S = 4 * 3600.0
+MAX_DURATION_S = 8 * 3600.0
+# A rate so low that even the longest replay holds fewer requests than this judges nothing (a
+# few dozen draws can all miss the unservable tail by chance): it is never taken as met.
+MIN_JUDGED_REQUESTS = 1_000
 # Bisection steps on the rate (2^-10 of the bracket), and doublings of the bracket when even
 # its top meets the target.
 STEPS = 10
@@ -121,9 +125,15 @@ def mix_ceiling(setup: ModelSetup, trace: Trace, steps: int = STEPS) -> MixCeili
     replicas = setup.model.autoscaling.max_replicas
     mean_shape = setup.capacity.requests_per_s * replicas
     target = attainment_target(setup.model.slo)
+    alone = unservable(setup, trace)
+    if alone is not None and alone.blocks(target):
+        # More of the mix misses the SLO alone on an idle replica than the target allows.
+        return MixCeiling(0.0, replicas, mean_shape, trace.name)
 
     def meets(rate: float) -> bool:
         duration = replay_duration_s(rate)
+        if rate * duration < MIN_JUDGED_REQUESTS:
+            return False
         fleet = Schedule((replicas,) * (math.ceil(duration / BUCKET_S) + 1), BUCKET_S, "fixed fleet")
         result = simulate(setup, fleet, mixed_arrivals(trace, rate, duration), instant=True, abandon_below=target)
         return result.attainment >= target

@@ -122,6 +122,7 @@ def test_make_tune_prints_the_stack_file_lines_and_rescales_a_csv(tmp_path, caps
     ceiling = with_mix_ceiling(planned, recorded).ceiling_rps
     assert ceiling < 0.6 * planned.ceiling_rps
     assert f"ceiling on this trace's mix: {ceiling:.3g} req/s on 4 replicas" in out
+    assert data["trace"]["ceiling_rps"] == pytest.approx(ceiling, abs=1e-4) and data["trace"]["ceiling_measured_on_mix"]
     assert data["trace"]["peak_rps"] == pytest.approx(0.5 * ceiling, rel=0.12)
     assert "recommended" in data
     assert main(["tune", "--stack-file", str(stack_file), "--trace-peak", "0.5"]) == 2
