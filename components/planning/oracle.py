@@ -6,7 +6,8 @@ reach the same target a policy is held to: 99 % of requests for p99 objectives. 
 the same service model as every policy, within the model's max_replicas, with zero cold
 start and per-second billing; among schedules that follow the load bucket by bucket
 (replicas = ceil(k x the bucket's peak rate / μ_SLO), at most max_replicas) it bisects on
-the headroom k for the cheapest that reaches the target. When even max_replicas all the
+the headroom k for the cheapest that reaches the target, and takes the fewest replicas held
+the whole trace instead where that is cheaper. When even max_replicas all the
 time misses the target the trace is infeasible within max_replicas and the oracle says so.
 
 It is a bound for what an autoscaler can do with these replicas, not a proof of optimality:
@@ -47,7 +48,7 @@ class OracleResult:
     result: Result
     feasible: bool
     target: float
-    headroom: float
+    headroom: float  # k of the load-following schedule; nan where a steady fleet was cheaper
     schedule: tuple[int, ...]
     bucket_s: float
     with_cold_start_gpu_hours: float
@@ -148,11 +149,31 @@ def oracle(
             high, best, best_headroom = middle, schedule, middle
         else:
             low = middle
+    steady = _cheapest_steady(len(needs), policy.max_replicas, meets)
+    if replay(steady).gpu_hours < replay(best).gpu_hours:
+        return finish(steady, math.nan, True)
     return finish(best, best_headroom, True)
+
+
+def _cheapest_steady(buckets: int, max_replicas: int, meets: Callable[[tuple[int, ...]], bool]) -> tuple[int, ...]:
+    """The fewest replicas that, held the whole trace, meet the target (bisection: more
+    replicas never serve worse). Following the load bucket by bucket is not always cheaper:
+    on a trace whose minutes swing around one replica's worth, a steady pair beat every
+    headroom (staging llama-8b on the full Azure conversation trace: 1.95 GPU-h held by a
+    policy, 1.99 by the best load-following schedule). Max_replicas held meets it whenever
+    the trace is feasible."""
+    low, high = 0, max_replicas
+    while high - low > 1:
+        middle = (low + high) // 2
+        if meets((middle,) * buckets):
+            high = middle
+        else:
+            low = middle
+    return (high,) * buckets
 
 
 def _describe(target: float) -> str:
     return (
-        f"perfect foresight, zero cold start: the cheapest per-minute schedule ceil(k x peak rate / μ_SLO) "
-        f"that meets the SLO for {target:.0%} of requests"
+        f"perfect foresight, zero cold start: the cheapest per-minute schedule ceil(k x peak rate / μ_SLO), "
+        f"or steady fleet, that meets the SLO for {target:.0%} of requests"
     )

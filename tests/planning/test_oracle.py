@@ -149,3 +149,26 @@ def test_foresight_with_a_cold_start_keeps_a_replica_through_a_gap_shorter_than_
     assert cold_start_cost_s((2, 2, 3, 4, 4), cold, 60.0) == 2 * cold
     assert cold_start_cost_s((0, 1, 0, 1), cold, 60.0) == cold + 60.0
     assert cold_start_cost_s((), cold, 60.0) == 0.0
+
+
+def test_where_holding_a_steady_fleet_is_cheaper_than_following_the_load_the_oracle_holds_it():
+    from pathlib import Path
+
+    from components.planning.traces import from_csv, rescaled
+
+    recorded = from_csv(Path(__file__).parent / "data" / "azure_llm_2023_conv_sample.csv")
+    model_setup = setup(stack(eks_config()), stack(eks_config()).models[0], recorded.workload())
+    # Minutes that swing around a replica's worth: a steady three beats every headroom.
+    trace = rescaled(recorded, 11.6, 0)
+    bound = foresight(model_setup, trace)
+    assert bound.feasible and set(bound.schedule) == {3} and math.isnan(bound.headroom)
+    two = simulate(model_setup, Schedule((2,) * len(bound.schedule), 60), trace, instant=True)
+    assert two.attainment < 0.99 <= bound.result.attainment
+    needs = trace.peak_per_bucket(60)
+    mu = model_setup.capacity.requests_per_s
+    meeting = []
+    for headroom in (0.8, 0.9, 1.0, 1.2, 1.5, 2.0):
+        following = simulate(model_setup, Schedule(schedule_for(needs, mu, headroom, 4), 60), trace, instant=True)
+        if following.attainment >= 0.99:
+            meeting.append(following.gpu_hours)
+    assert meeting and min(meeting) > bound.result.gpu_hours
