@@ -60,10 +60,11 @@ def _arguments(command: argparse.ArgumentParser) -> None:
     source.add_argument("--stack", default="dev", help="stack name: reads stacks/Pulumi.<stack>.yaml (default dev)")
     source.add_argument("--stack-file", type=Path, help="any stack file")
     command.add_argument("--trace", help="bursty, diurnal, steady, business_hours, or a CSV file (timestamp_s,prompt_tokens,"
-                         "output_tokens[,cached_tokens] or BurstGPT's columns); default: each model's declared "
+                         "output_tokens[,cached_tokens], BurstGPT's or the Azure LLM traces' columns); default: each model's declared "
                          "traffic, else bursty")
     command.add_argument("--trace-peak", type=_positive, help="CSV traces: rescale so the busiest minute is this share "
-                         "of what max_replicas serve at the SLO (below 1 thins, above 1 adds jittered copies)")
+                         "of what max_replicas serve at the SLO, measured on the trace's own request mix (below 1 thins, above 1 "
+                         "adds jittered copies)")
     command.add_argument("--duration", type=_positive, help="seconds of generated trace (default: one real day for "
                          "diurnal and business_hours, 1800 otherwise, as the preview)")
     command.add_argument("--seed", type=int, default=DEFAULT_TRACE[2], help="seed of the generated trace (default 0)")

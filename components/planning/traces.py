@@ -12,7 +12,9 @@ import bisect
 import csv
 import math
 import random
+import re
 from dataclasses import dataclass, replace
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Literal
 
@@ -300,15 +302,31 @@ def relative(
     return diurnal(TROUGH_SHARE * ceiling_rps, PEAK_SHARE * ceiling_rps, duration_s, workload, seed, max_arrivals)
 
 
-TIME_COLUMNS = ("timestamp_s", "timestamp", "Timestamp")
-PROMPT_COLUMNS = ("prompt_tokens", "Request tokens")
-OUTPUT_COLUMNS = ("output_tokens", "Response tokens")
+# Ours, BurstGPT's, and the Azure LLM inference traces' (2023 and 2024: TIMESTAMP as a date-time).
+TIME_COLUMNS = ("timestamp_s", "timestamp", "Timestamp", "TIMESTAMP")
+PROMPT_COLUMNS = ("prompt_tokens", "Request tokens", "ContextTokens")
+OUTPUT_COLUMNS = ("output_tokens", "Response tokens", "GeneratedTokens")
 CACHED_COLUMNS = ("cached_tokens",)
+# Azure writes seven fractional digits ("2023-11-16 18:15:46.6805900"); datetime reads six.
+_FRACTION = re.compile(r"(\.\d{6})\d+")
+
+
+def _time_s(text: str) -> float:
+    """Seconds: a number, or an ISO 8601 date-time (naive ones read as UTC)."""
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    moment = datetime.fromisoformat(_FRACTION.sub(r"\1", text.strip()).replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.timestamp()
 
 
 def from_csv(path: Path) -> Trace:
     """A recorded trace: `timestamp_s,prompt_tokens,output_tokens[,cached_tokens]` (seconds),
-    or BurstGPT's `Timestamp, Request tokens, Response tokens` columns. Rows with no output
+    BurstGPT's `Timestamp, Request tokens, Response tokens` columns, or the Azure LLM
+    inference traces' `TIMESTAMP,ContextTokens,GeneratedTokens` (date-times). Rows with no output
     (BurstGPT's failed requests) are skipped; times are shifted to start at zero. Every row
     is one arrival."""
     try:
@@ -331,11 +349,14 @@ def from_csv(path: Path) -> Trace:
         rows: list[tuple[float, int, int, int]] = []
         for line, row in enumerate(reader, start=2):
             try:
-                t, p, o = float(row[time_i]), int(float(row[prompt_i])), int(float(row[output_i]))
+                t, p, o = _time_s(row[time_i]), int(float(row[prompt_i])), int(float(row[output_i]))
                 c = int(float(row[cached_i])) if cached_i is not None else 0
             except (TypeError, ValueError, IndexError):
                 got = ", ".join(repr(row[i]) if i < len(row) else "nothing" for i in (time_i, prompt_i, output_i))
-                raise TraceError(f"{path}:{line}: {', '.join(names[:2])} and {names[2]} must be numbers; got {got}") from None
+                raise TraceError(
+                    f"{path}:{line}: {', '.join(names[:2])} and {names[2]} must be numbers (a time may also be an ISO 8601 "
+                    f"date-time); got {got}"
+                ) from None
             if t < 0 or p < 0 or o < 0 or c < 0 or math.isnan(t):
                 raise TraceError(f"{path}:{line}: times and token counts cannot be negative")
             if o == 0:

@@ -127,6 +127,21 @@ def test_burstgpt_columns(tmp_path: Path):
     assert trace.arrivals == (0.0, 4.0) and trace.outputs == (18, 120)
 
 
+def test_the_azure_public_traces_replay_as_published(tmp_path: Path):
+    # AzurePublicDataset's AzureLLMInferenceTrace_*.csv: date-times with seven fractional digits.
+    path = tmp_path / "AzureLLMInferenceTrace_conv.csv"
+    path.write_text("TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:15:46.6805900,374,44\n"
+                    "2023-11-16 18:15:50.9951690,396,109\n2023-11-16 18:16:46.6805900,879,0\n"
+                    "2023-11-16 18:17:01.1234567,1200,250\n")
+    trace = from_csv(path)
+    assert trace.prompts == (374, 396, 1200) and trace.outputs == (44, 109, 250)
+    assert trace.arrivals == pytest.approx((0.0, 4.314579, 74.442866), abs=1e-6)
+    # An offset or Z is honoured; numbers stay seconds.
+    zoned = tmp_path / "zoned.csv"
+    zoned.write_text("TIMESTAMP,ContextTokens,GeneratedTokens\n2024-05-10T00:00:00Z,10,5\n2024-05-10T02:00:01+02:00,10,5\n")
+    assert from_csv(zoned).arrivals == (0.0, 1.0)
+
+
 def test_bad_csv_files_say_where(tmp_path: Path):
     missing = tmp_path / "nope.csv"
     with pytest.raises(TraceError, match="nope.csv: cannot read the trace"):
@@ -135,13 +150,14 @@ def test_bad_csv_files_say_where(tmp_path: Path):
     wrong.write_text("time,in,out\n1,2,3\n")
     with pytest.raises(TraceError) as caught:
         from_csv(wrong)
-    assert str(caught.value) == f"{wrong}: needs one of the columns timestamp_s, timestamp, Timestamp; found time, in, out"
+    assert str(caught.value) == f"{wrong}: needs one of the columns timestamp_s, timestamp, Timestamp, TIMESTAMP; found time, in, out"
     bad = tmp_path / "bad.csv"
     bad.write_text("timestamp_s,prompt_tokens,output_tokens\n1,2,3\nsoon,2,3\n")
     with pytest.raises(TraceError) as caught:
         from_csv(bad)
     assert str(caught.value) == (
-        f"{bad}:3: timestamp_s, prompt_tokens and output_tokens must be numbers; got 'soon', '2', '3'"
+        f"{bad}:3: timestamp_s, prompt_tokens and output_tokens must be numbers (a time may also be an ISO 8601 "
+        "date-time); got 'soon', '2', '3'"
     )
 
 
