@@ -345,6 +345,13 @@ def tuning_table(tuning: Tuning, comparison: Comparison) -> str:
         )
         if best.meets and ratio > MATCH_COST_CAP:
             lines.append("    " + _gap_advice(comparison, oracle.with_cold_start_gpu_hours / oracle.result.gpu_hours))
+        elif not best.meets and best.attainment < best.target <= best.own_attainment:
+            worst = min(range(len(best.results)), key=lambda i: best.results[i].attainment)
+            lines.append(
+                f"    the stress trace is what fails: the best policy reaches {best.results[worst].attainment:.1%} there, "
+                f"with floors up to max_replicas ({comparison.setup.model.autoscaling.max_replicas}) searched; "
+                "a higher max_replicas, or an objective within reach, moves it"
+            )
     elif oracle.infeasible_because == "slo" and oracle.unservable is not None:
         lines.append(
             f"    oracle: infeasible at any replica count: {oracle.unservable.share:.1%} of requests miss the SLO "

@@ -156,3 +156,17 @@ def test_a_recommendation_past_the_cap_says_whether_the_cold_chain_or_the_reacti
     # At the cap it is not: the gap is the reaction, which floors ahead of the clock can take.
     at_cap = _gap_advice(comparison, 1.30)
     assert chain not in at_cap and "needs only 1.30x the oracle" in at_cap and "scheduled floors" in at_cap
+
+
+def test_a_stress_trace_no_policy_within_max_replicas_meets_is_named_as_what_fails():
+    config = with_model(eks_config(), 0, autoscaling={"min_replicas": 1, "max_replicas": 1})
+    model_setup = _setup(config)
+    mu = model_setup.capacity.requests_per_s
+    light, heavy = steady(0.5 * mu, 300, seed=21), steady(3.0 * mu, 300, seed=22)
+    comparison = compare(model_setup, light)
+    assert comparison.bound.feasible
+    tuning = tune(model_setup, [light, heavy], defaults=comparison.results[1:], oracle_gpu_hours=comparison.oracle.gpu_hours)
+    assert not tuning.best.meets and tuning.best.own_attainment >= 0.99 > tuning.best.attainment
+    text = tuning_table(tuning, comparison)
+    assert f"the stress trace is what fails: the best policy reaches {tuning.best.attainment:.1%} there" in text
+    assert "max_replicas (1) searched" in text and "gap:" not in text
