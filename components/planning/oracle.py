@@ -149,20 +149,25 @@ def oracle(
             high, best, best_headroom = middle, schedule, middle
         else:
             low = middle
-    steady = _cheapest_steady(len(needs), policy.max_replicas, meets)
-    if replay(steady).gpu_hours < replay(best).gpu_hours:
+    # Only fewer replicas than the schedule's mean can be cheaper held the whole trace.
+    steady = _cheapest_steady(len(needs), math.ceil(sum(best) / max(1, len(best))) - 1, meets)
+    if steady is not None and replay(steady).gpu_hours < replay(best).gpu_hours:
         return finish(steady, math.nan, True)
     return finish(best, best_headroom, True)
 
 
-def _cheapest_steady(buckets: int, max_replicas: int, meets: Callable[[tuple[int, ...]], bool]) -> tuple[int, ...]:
-    """The fewest replicas that, held the whole trace, meet the target (bisection: more
-    replicas never serve worse). Following the load bucket by bucket is not always cheaper:
-    on a trace whose minutes swing around one replica's worth, a steady pair beat every
-    headroom (staging llama-8b on the full Azure conversation trace: 1.95 GPU-h held by a
-    policy, 1.99 by the best load-following schedule). Max_replicas held meets it whenever
-    the trace is feasible."""
-    low, high = 0, max_replicas
+def _cheapest_steady(
+    buckets: int, most: int, meets: Callable[[tuple[int, ...]], bool]
+) -> tuple[int, ...] | None:
+    """The fewest replicas, at most `most`, that held the whole trace meet the target (None:
+    not even `most`; bisection, as more replicas never serve worse). Following the load
+    bucket by bucket is not always cheaper: on a trace whose minutes swing around one
+    replica's worth, a steady pair beat every headroom (staging llama-8b on the full Azure
+    conversation trace: 1.95 GPU-h held by a policy, 1.99 by the best load-following
+    schedule)."""
+    if most < 1 or not meets((most,) * buckets):
+        return None
+    low, high = 0, most
     while high - low > 1:
         middle = (low + high) // 2
         if meets((middle,) * buckets):
