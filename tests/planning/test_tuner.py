@@ -213,3 +213,37 @@ def test_a_policy_meeting_a_defaults_bar_by_rounding_is_still_checked_on_the_str
     search.bar = 0.9966
     missed = search.evaluate(model_setup.model.autoscaling)
     assert not missed.meets and len(missed.results) == 1
+
+
+def test_a_queue_of_a_whole_batch_holds_a_floor_that_serves_the_trace_where_half_a_batch_scales_out():
+    """staging llama-8b on the Azure conversation sample at 0.7 x its mix's ceiling: long
+    prompts bunch, the queue passes half a batch per replica, and a third replica is bought
+    that the target did not need."""
+    from pathlib import Path
+
+    from components.compilers.keda import replica_concurrency
+    from components.intent.loading import parse_stack_config
+    from components.planning.compare import setup, simulate
+    from components.planning.controllers import day_clock, stack_policy
+    from components.planning.traces import from_csv, rescaled, reshuffled
+    from components.planning.tuner import _policy, _shapes
+    from components.preview.stackfile import read_stack_file
+
+    path = Path(__file__).resolve().parents[2] / "stacks" / "Pulumi.staging.yaml"
+    spec = parse_stack_config(read_stack_file(path, str(path)), str(path))
+    model = next(m for m in spec.models if m.name == "llama-8b")
+    recorded = from_csv(Path(__file__).parent / "data" / "azure_llm_2023_conv_sample.csv")
+    model_setup = setup(spec, model, recorded.workload())
+    trace = rescaled(recorded, 8.4, 0)
+    traces = (trace, reshuffled(trace, 1000))
+    slots = replica_concurrency(model)
+    assert slots == 32
+
+    def replayed(queue):
+        policy = _policy(model.autoscaling, signal="queue_depth", target=queue, min_replicas=2, warm_pool=0)
+        return [simulate(model_setup, stack_policy(policy, "eks", day_clock(t)), t) for t in traces]
+
+    half, whole = replayed(slots / 2), replayed(float(slots))
+    assert all(r.attainment >= 0.99 for r in whole + half)
+    assert whole[0].gpu_hours < 0.9 * half[0].gpu_hours
+    assert float(slots) in {s["target"] for s in _shapes(model_setup) if s.get("signal") == "queue_depth"}
