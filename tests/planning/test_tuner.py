@@ -247,3 +247,26 @@ def test_a_queue_of_a_whole_batch_holds_a_floor_that_serves_the_trace_where_half
     assert all(r.attainment >= 0.99 for r in whole + half)
     assert whole[0].gpu_hours < 0.9 * half[0].gpu_hours
     assert float(slots) in {s["target"] for s in _shapes(model_setup) if s.get("signal") == "queue_depth"}
+
+
+def test_a_policy_no_default_beats_replaces_a_stack_policy_a_default_beats_even_at_more_gpu_hours():
+    from components.intent.autoscaling import AutoscalingPolicy
+    from components.planning.recorder import Result
+    from components.planning.simulator import Series
+    from components.planning.tuner import Evaluation, _suggested
+
+    def result(name, attainment, gpu_hours):
+        return Result(name, "", 10_000, round(attainment * 10_000), 10_000, 0, 3600.0, 0.1, 0.2, 1.0, gpu_hours, gpu_hours,
+                      2, 2.0, Series())
+
+    base = AutoscalingPolicy(signal="queue_depth", target=16, min_replicas=2, max_replicas=3)
+    other = AutoscalingPolicy(signal="queue_depth", target=4, min_replicas=2, max_replicas=3)
+    stack_policy = Evaluation(base, (result("stack", 0.9920, 2.29), result("stack", 0.9920, 2.29)), 0.99)
+    higher = Evaluation(other, (result("rec", 0.9985, 2.51), result("rec", 0.9985, 2.51)), 0.99)
+    holding_the_floor = [result("HPA on CPU", 0.9920, 1.95)]
+    # HPA ties the stack's attainment at fewer GPU-hours: the policy no default beats is suggested.
+    assert _suggested(higher, stack_policy, base, holding_the_floor) is higher
+    # With no default beating the stack's policy, the costlier one is not worth suggesting.
+    assert _suggested(higher, stack_policy, base, [result("HPA on CPU", 0.9900, 1.95)]) is stack_policy
+    # And a policy that a default beats too is no reason to change.
+    assert _suggested(higher, stack_policy, base, [result("SageMaker invocations", 0.9999, 2.9)]) is stack_policy
