@@ -249,7 +249,7 @@ def test_a_queue_of_a_whole_batch_holds_a_floor_that_serves_the_trace_where_half
     assert float(slots) in {s["target"] for s in _shapes(model_setup) if s.get("signal") == "queue_depth"}
 
 
-def test_a_policy_no_default_beats_replaces_a_stack_policy_a_default_beats_even_at_more_gpu_hours():
+def test_a_policy_fewer_defaults_beat_replaces_a_stack_policy_they_beat_even_at_more_gpu_hours():
     from components.intent.autoscaling import AutoscalingPolicy
     from components.planning.recorder import Result
     from components.planning.simulator import Series
@@ -268,5 +268,7 @@ def test_a_policy_no_default_beats_replaces_a_stack_policy_a_default_beats_even_
     assert _suggested(higher, stack_policy, base, holding_the_floor) is higher
     # With no default beating the stack's policy, the costlier one is not worth suggesting.
     assert _suggested(higher, stack_policy, base, [result("HPA on CPU", 0.9900, 1.95)]) is stack_policy
-    # And a policy that a default beats too is no reason to change.
-    assert _suggested(higher, stack_policy, base, [result("SageMaker invocations", 0.9999, 2.9)]) is stack_policy
+    # Beaten by fewer of the defaults is better; beaten by the same ones is no reason to change.
+    over_provisioned = result("SageMaker invocations", 0.9999, 2.9)
+    assert _suggested(higher, stack_policy, base, [*holding_the_floor, over_provisioned]) is higher
+    assert _suggested(higher, stack_policy, base, [over_provisioned]) is stack_policy
