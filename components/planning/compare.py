@@ -217,7 +217,5 @@ def declared_setup(
     trace = declared(traffic, duration_s, seed, limit, root)
     if model.runtime == "triton":
         trace = as_fluid(trace)
-    if traffic.csv is None:
-        return setup(spec, model, Workload(traffic.prompt_tokens, traffic.output_tokens), timing_scale=timing_scale, profile=profile), trace
-    planned = setup(spec, model, trace.workload(), timing_scale=timing_scale, profile=profile)
-    return with_mix_ceiling(planned, trace), trace
+    workload = trace.workload() if traffic.csv is not None else Workload(traffic.prompt_tokens, traffic.output_tokens)
+    return setup(spec, model, workload, timing_scale=timing_scale, profile=profile), trace

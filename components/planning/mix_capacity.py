@@ -5,7 +5,7 @@ rate the tuner's request-rate targets are shares of.
 μ_SLO (capacity.py) plans one replica at the trace's mean request shape. On a wide mix that
 is far off, both ways. The Azure 2023 code trace (2,037-token mean prompts, a p95 of 7,385,
 28-token outputs) put 7k-token prefills in front of short requests: two dev L4 replicas held
-the p99 TTFT objective to 0.24 req/s where μ_SLO × 2 said 0.65, so "0.7 × the ceiling" was
+the p99 TTFT objective to 0.21 req/s where μ_SLO × 2 said 0.65, so "0.7 × the ceiling" was
 twice what max_replicas could serve and every policy looked infeasible. On the conversation
 trace the mean-shape plan is conservative (1.05-1.48 × lower than measured: pooled replicas
 absorb the tail Erlang C sizes for one).
@@ -56,7 +56,6 @@ class MixCeiling:
     requests_per_s: float
     replicas: int
     mean_shape_rps: float  # max_replicas × μ_SLO
-    source: str  # the trace measured
 
     @property
     def per_replica_rps(self) -> float:
@@ -128,7 +127,7 @@ def mix_ceiling(setup: ModelSetup, trace: Trace, steps: int = STEPS) -> MixCeili
     alone = unservable(setup, trace)
     if alone is not None and alone.blocks(target):
         # More of the mix misses the SLO alone on an idle replica than the target allows.
-        return MixCeiling(0.0, replicas, mean_shape, trace.name)
+        return MixCeiling(0.0, replicas, mean_shape)
 
     def meets(rate: float) -> bool:
         duration = replay_duration_s(rate)
@@ -144,11 +143,11 @@ def mix_ceiling(setup: ModelSetup, trace: Trace, steps: int = STEPS) -> MixCeili
             break
         low, high = high, 2 * high
     else:
-        return MixCeiling(low, replicas, mean_shape, trace.name)
+        return MixCeiling(low, replicas, mean_shape)
     for _ in range(steps):
         middle = (low + high) / 2
         if meets(middle):
             low = middle
         else:
             high = middle
-    return MixCeiling(low, replicas, mean_shape, trace.name)
+    return MixCeiling(low, replicas, mean_shape)

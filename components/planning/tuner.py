@@ -3,8 +3,9 @@ and on a held-out stress trace, searched over what the targets can express.
 
 The search space is derived from the model, never from the trace it is scored on: signals
 its target offers (SageMaker has no queue depth), targets as shares of the replica's own
-capacity (μ_SLO for requests per second, and the rate measured on a recording's own mix where one is replayed; the in-flight requests at μ_SLO for concurrency,
-half and all of its batch besides two short queues for queue depth),
+capacity (μ_SLO for requests per second, and the rate measured on a recording's own mix
+where one is replayed; the in-flight requests at μ_SLO for concurrency; half and all of its
+batch besides two short queues for queue depth),
 a warm pool, scale-in windows, scale to zero where the stack already allows it, and the
 floor. For each shape the floor is bisected (more replicas never serve worse), so every
 shape is scored at its cheapest floor that meets the target. A policy counts only if it
