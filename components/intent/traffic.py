@@ -48,8 +48,9 @@ class Traffic(Spec):
         pattern=r"^[^\s]+\.csv$",
         description=(
             "A recorded trace instead of a shape, relative to the repository root: "
-            "`timestamp_s,prompt_tokens,output_tokens` per request (docs/performance.md shows "
-            "the Prometheus and CloudWatch exports)."
+            "`timestamp_s,prompt_tokens,output_tokens` per request, or `timestamp_s,requests_per_s` "
+            "(or `requests` per step) with optional mean `prompt_tokens,output_tokens` per step, as "
+            "Prometheus and CloudWatch export them (docs/performance.md shows the queries)."
         ),
     )
 

@@ -27,13 +27,13 @@ from components.planning.compare import (
     with_mix_ceiling,
 )
 from components.planning.cost import stack_cost
+from components.planning.recorded import from_csv
 from components.planning.report import comparison_table, cost_table, tuning_table
 from components.planning.traces import (
     Trace,
     TraceError,
     TraceKind,
     as_fluid,
-    from_csv,
     generated_duration,
     rescaled,
     reshuffled,
@@ -60,7 +60,8 @@ def _arguments(command: argparse.ArgumentParser) -> None:
     source.add_argument("--stack", default="dev", help="stack name: reads stacks/Pulumi.<stack>.yaml (default dev)")
     source.add_argument("--stack-file", type=Path, help="any stack file")
     command.add_argument("--trace", help="bursty, diurnal, steady, business_hours, or a CSV file (timestamp_s,prompt_tokens,"
-                         "output_tokens[,cached_tokens], BurstGPT's or the Azure LLM traces' columns); default: each model's declared "
+                         "output_tokens[,cached_tokens], BurstGPT's or the Azure LLM traces' columns, or a rate export: timestamp_s,"
+                         "requests_per_s or requests per step); default: each model's declared "
                          "traffic, else bursty")
     command.add_argument("--trace-peak", type=_positive, help="CSV traces: rescale so the busiest minute is this share "
                          "of what max_replicas serve at the SLO, measured on the trace's own request mix (below 1 thins, above 1 "

@@ -9,12 +9,9 @@ thins its arrivals into weighted ones.
 from __future__ import annotations
 
 import bisect
-import csv
 import math
 import random
-import re
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Literal
 
@@ -113,7 +110,7 @@ class Trace:
         return replace(self, prompts=tuple(prompts), outputs=tuple(outputs), cached=cached)
 
 
-def _length(rng: random.Random, mean: float) -> int:
+def draw_length(rng: random.Random, mean: float) -> int:
     mu = math.log(mean) - LENGTH_SIGMA**2 / 2
     return max(1, int(round(rng.lognormvariate(mu, LENGTH_SIGMA))))
 
@@ -143,8 +140,8 @@ def generate(
                 break
             if rng.random() * peak_rps <= rate(t):
                 arrivals.append(t)
-                prompts.append(_length(rng, workload.prompt_tokens))
-                outputs.append(_length(rng, workload.output_tokens))
+                prompts.append(draw_length(rng, workload.prompt_tokens))
+                outputs.append(draw_length(rng, workload.output_tokens))
     intensity = tuple(rate(second + 0.5) for second in range(math.ceil(duration_s)))
     return Trace(name, duration_s, tuple(arrivals), tuple(prompts), tuple(outputs), weight, intensity, seed=seed)
 
@@ -302,81 +299,6 @@ def relative(
     return diurnal(TROUGH_SHARE * ceiling_rps, PEAK_SHARE * ceiling_rps, duration_s, workload, seed, max_arrivals)
 
 
-# Ours, BurstGPT's, and the Azure LLM inference traces' (2023 and 2024: TIMESTAMP as a date-time).
-TIME_COLUMNS = ("timestamp_s", "timestamp", "Timestamp", "TIMESTAMP")
-PROMPT_COLUMNS = ("prompt_tokens", "Request tokens", "ContextTokens")
-OUTPUT_COLUMNS = ("output_tokens", "Response tokens", "GeneratedTokens")
-CACHED_COLUMNS = ("cached_tokens",)
-# Azure writes seven fractional digits ("2023-11-16 18:15:46.6805900"); datetime reads six.
-_FRACTION = re.compile(r"(\.\d{6})\d+")
-
-
-def _time_s(text: str) -> float:
-    """Seconds: a number, or an ISO 8601 date-time (naive ones read as UTC)."""
-    try:
-        return float(text)
-    except ValueError:
-        pass
-    moment = datetime.fromisoformat(_FRACTION.sub(r"\1", text.strip()).replace("Z", "+00:00"))
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.timestamp()
-
-
-def from_csv(path: Path) -> Trace:
-    """A recorded trace: `timestamp_s,prompt_tokens,output_tokens[,cached_tokens]` (seconds),
-    BurstGPT's `Timestamp, Request tokens, Response tokens` columns, or the Azure LLM
-    inference traces' `TIMESTAMP,ContextTokens,GeneratedTokens` (date-times). Rows with no output
-    (BurstGPT's failed requests) are skipped; times are shifted to start at zero. Every row
-    is one arrival."""
-    try:
-        handle = path.open(newline="")
-    except OSError as error:
-        raise TraceError(f"{path}: cannot read the trace ({error.strerror})") from None
-    with handle:
-        reader = csv.reader(handle)
-        header = next(reader, [])
-
-        def pick(options: tuple[str, ...]) -> int:
-            for option in options:
-                if option in header:
-                    return header.index(option)
-            raise TraceError(f"{path}: needs one of the columns {', '.join(options)}; found {', '.join(header) or 'none'}")
-
-        time_i, prompt_i, output_i = pick(TIME_COLUMNS), pick(PROMPT_COLUMNS), pick(OUTPUT_COLUMNS)
-        cached_i = next((header.index(c) for c in CACHED_COLUMNS if c in header), None)
-        names = header[time_i], header[prompt_i], header[output_i]
-        rows: list[tuple[float, int, int, int]] = []
-        for line, row in enumerate(reader, start=2):
-            try:
-                t, p, o = _time_s(row[time_i]), int(float(row[prompt_i])), int(float(row[output_i]))
-                c = int(float(row[cached_i])) if cached_i is not None else 0
-            except (TypeError, ValueError, IndexError):
-                got = ", ".join(repr(row[i]) if i < len(row) else "nothing" for i in (time_i, prompt_i, output_i))
-                raise TraceError(
-                    f"{path}:{line}: {', '.join(names[:2])} and {names[2]} must be numbers (a time may also be an ISO 8601 "
-                    f"date-time); got {got}"
-                ) from None
-            if t < 0 or p < 0 or o < 0 or c < 0 or math.isnan(t):
-                raise TraceError(f"{path}:{line}: times and token counts cannot be negative")
-            if o == 0:
-                continue
-            rows.append((t, max(1, p), o, min(c, max(1, p) - 1) if c else 0))
-    if not rows:
-        raise TraceError(f"{path}: no requests with output tokens")
-    rows.sort()
-    start = rows[0][0]
-    duration = max(rows[-1][0] - start, 1.0)
-    return Trace(
-        f"{path.name} ({len(rows)} requests)",
-        duration,
-        tuple(r[0] - start for r in rows),
-        tuple(r[1] for r in rows),
-        tuple(r[2] for r in rows),
-        cached=tuple(r[3] for r in rows) if cached_i is not None else None,
-    )
-
-
 def as_fluid(trace: Trace, max_arrivals: int = FLUID_MAX_ARRIVALS) -> Trace:
     """A recorded trace for the fluid (Triton) replay, which reads only the load per second:
     its per-second counts become the intensity and every k-th arrival is kept (weight k) to
@@ -465,6 +387,9 @@ def declared(
     """The trace a model's declared traffic describes (a CSV path is read from `root`);
     `duration_s` None: the shape's own (generated_duration)."""
     if traffic.csv is not None:
+        # recorded.py builds on this module's Trace; imported here to keep the two acyclic.
+        from components.planning.recorded import from_csv
+
         path = Path(traffic.csv)
         return from_csv(path if path.is_absolute() or root is None else root / path)
     assert traffic.peak_rps is not None

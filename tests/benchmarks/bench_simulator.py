@@ -15,8 +15,9 @@ from components.intent.loading import parse_stack_config
 from components.planning.capacity import rank_instances
 from components.planning.compare import compare, default_trace, setup, simulate
 from components.planning.controllers import stack_policy
+from components.planning.recorded import from_csv
 from components.planning.report import preview_section
-from components.planning.traces import SIMULATE_MAX_ARRIVALS, diurnal, from_csv
+from components.planning.traces import SIMULATE_MAX_ARRIVALS, diurnal
 from tests.benchmarks.common import ROOT, machine, stack_with_models, timed
 from tests.conftest import parse, stack_config
 

@@ -9,7 +9,7 @@ from components.planning.compare import setup, simulate, with_mix_ceiling
 from components.planning.controllers import Schedule
 from components.planning.mix_capacity import mix_ceiling, mixed_arrivals, replay_duration_s
 from components.planning.oracle import attainment_target
-from components.planning.traces import from_csv
+from components.planning.recorded import from_csv
 from components.planning.tuner import _shapes
 from tests.planning.helpers import eks_config, stack, with_model
 

@@ -154,7 +154,8 @@ def test_foresight_with_a_cold_start_keeps_a_replica_through_a_gap_shorter_than_
 def test_where_holding_a_steady_fleet_is_cheaper_than_following_the_load_the_oracle_holds_it():
     from pathlib import Path
 
-    from components.planning.traces import from_csv, rescaled
+    from components.planning.recorded import from_csv
+    from components.planning.traces import rescaled
 
     recorded = from_csv(Path(__file__).parent / "data" / "azure_llm_2023_conv_sample.csv")
     model_setup = setup(stack(eks_config()), stack(eks_config()).models[0], recorded.workload())

@@ -8,8 +8,8 @@ import yaml
 from components.intent.autoscaling import AutoscalingPolicy
 from components.planning.__main__ import main
 from components.planning.compare import compare, default_trace, setup, with_mix_ceiling
+from components.planning.recorded import from_csv
 from components.planning.report import comparison_table, preview_section
-from components.planning.traces import from_csv
 from tests.conftest import STACK_NAMES
 from tests.planning.helpers import eks_config, sagemaker_config, stack
 

@@ -108,7 +108,8 @@ def test_on_the_mooncake_sample_long_prompts_rule_out_any_replica_count_and_pref
     import dataclasses
     from pathlib import Path
 
-    from components.planning.traces import from_csv, rescaled
+    from components.planning.recorded import from_csv
+    from components.planning.traces import rescaled
 
     recorded = from_csv(Path(__file__).parent / "data" / "mooncake_conversation_sample.csv")
     assert recorded.cached is not None and recorded.workload().prompt_tokens > 12_000

@@ -16,7 +16,8 @@ import pytest
 
 from components.planning.compare import setup, simulate
 from components.planning.controllers import Schedule, baselines, stack_policy
-from components.planning.traces import FLUID_MAX_ARRIVALS, bursty, from_csv, rescaled, step
+from components.planning.recorded import from_csv
+from components.planning.traces import FLUID_MAX_ARRIVALS, bursty, rescaled, step
 from tests.planning.helpers import eks_config, sagemaker_config, stack, with_model
 
 GOLDEN = Path(__file__).parent / "data" / "golden_simulator.json"

@@ -5,16 +5,15 @@ import pytest
 
 from components.intent.traffic import Traffic
 from components.planning.capacity import Workload
+from components.planning.recorded import from_csv
 from components.planning.traces import (
     DAY_S,
     FLUID_MAX_ARRIVALS,
-    TraceError,
     as_fluid,
     bursty,
     business_hours,
     declared,
     diurnal,
-    from_csv,
     generated_duration,
     relative,
     rescaled,
@@ -108,76 +107,6 @@ def test_relative_traces_scale_with_the_ceiling():
 def test_contexts_are_clipped_to_the_model():
     trace = steady(1, 600, Workload(prompt_tokens=3000, output_tokens=3000), seed=9).clipped(4096)
     assert all(p + o <= 4096 for p, o in zip(trace.prompts, trace.outputs))
-
-
-def test_our_csv_format(tmp_path: Path):
-    path = tmp_path / "trace.csv"
-    path.write_text("timestamp_s,prompt_tokens,output_tokens\n10.5,100,20\n10,50,10\n12,70,0\n")
-    trace = from_csv(path)
-    assert trace.arrivals == (0.0, 0.5)
-    assert trace.prompts == (50, 100) and trace.outputs == (10, 20)
-    assert trace.name == "trace.csv (2 requests)"
-
-
-def test_burstgpt_columns(tmp_path: Path):
-    path = tmp_path / "BurstGPT_1.csv"
-    path.write_text("Timestamp,Model,Request tokens,Response tokens,Total tokens,Log Type\n5,ChatGPT,472,18,490,Conversation log\n"
-                    "6,GPT-4,1087,0,1087,Conversation log\n9,ChatGPT,300,120,420,Conversation log\n")
-    trace = from_csv(path)
-    assert trace.arrivals == (0.0, 4.0) and trace.outputs == (18, 120)
-
-
-def test_the_azure_public_traces_replay_as_published(tmp_path: Path):
-    # AzurePublicDataset's AzureLLMInferenceTrace_*.csv: date-times with seven fractional digits.
-    path = tmp_path / "AzureLLMInferenceTrace_conv.csv"
-    path.write_text("TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:15:46.6805900,374,44\n"
-                    "2023-11-16 18:15:50.9951690,396,109\n2023-11-16 18:16:46.6805900,879,0\n"
-                    "2023-11-16 18:17:01.1234567,1200,250\n")
-    trace = from_csv(path)
-    assert trace.prompts == (374, 396, 1200) and trace.outputs == (44, 109, 250)
-    assert trace.arrivals == pytest.approx((0.0, 4.314579, 74.442866), abs=1e-6)
-    # An offset or Z is honoured; numbers stay seconds.
-    zoned = tmp_path / "zoned.csv"
-    zoned.write_text("TIMESTAMP,ContextTokens,GeneratedTokens\n2024-05-10T00:00:00Z,10,5\n2024-05-10T02:00:01+02:00,10,5\n")
-    assert from_csv(zoned).arrivals == (0.0, 1.0)
-
-
-def test_bad_csv_files_say_where(tmp_path: Path):
-    missing = tmp_path / "nope.csv"
-    with pytest.raises(TraceError, match="nope.csv: cannot read the trace"):
-        from_csv(missing)
-    wrong = tmp_path / "wrong.csv"
-    wrong.write_text("time,in,out\n1,2,3\n")
-    with pytest.raises(TraceError) as caught:
-        from_csv(wrong)
-    assert str(caught.value) == f"{wrong}: needs one of the columns timestamp_s, timestamp, Timestamp, TIMESTAMP; found time, in, out"
-    bad = tmp_path / "bad.csv"
-    bad.write_text("timestamp_s,prompt_tokens,output_tokens\n1,2,3\nsoon,2,3\n")
-    with pytest.raises(TraceError) as caught:
-        from_csv(bad)
-    assert str(caught.value) == (
-        f"{bad}:3: timestamp_s, prompt_tokens and output_tokens must be numbers (a time may also be an ISO 8601 "
-        "date-time); got 'soon', '2', '3'"
-    )
-
-
-def test_a_csv_carries_its_own_request_shape_and_prefix_hits(tmp_path: Path):
-    path = tmp_path / "cached.csv"
-    path.write_text("timestamp_s,prompt_tokens,output_tokens,cached_tokens\n0,2000,100,1500\n1,1000,300,0\n2,3000,200,9999\n")
-    trace = from_csv(path)
-    assert trace.workload() == Workload(prompt_tokens=2000, output_tokens=200)
-    # A hit never covers the whole prompt: the last token is always computed.
-    assert trace.cached == (1500, 0, 2999)
-
-
-def test_the_azure_samples_replay_with_their_own_lengths():
-    conv = from_csv(DATA / "azure_llm_2023_conv_sample.csv")
-    code = from_csv(DATA / "azure_llm_2023_code_sample.csv")
-    assert conv.requests == 3_874 and code.requests == 2_940 and conv.weight == code.weight == 1
-    assert 3_300 < conv.duration_s < 3_700
-    # Code completion: long prompts, short outputs; conversation: the reverse balance.
-    assert code.workload().prompt_tokens > 1.5 * conv.workload().prompt_tokens
-    assert code.workload().output_tokens < conv.workload().output_tokens
 
 
 @pytest.mark.parametrize("factor", [0.4, 2.5])

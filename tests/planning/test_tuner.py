@@ -225,7 +225,8 @@ def test_a_queue_of_a_whole_batch_holds_a_floor_that_serves_the_trace_where_half
     from components.intent.loading import parse_stack_config
     from components.planning.compare import setup, simulate
     from components.planning.controllers import day_clock, stack_policy
-    from components.planning.traces import from_csv, rescaled, reshuffled
+    from components.planning.recorded import from_csv
+    from components.planning.traces import rescaled, reshuffled
     from components.planning.tuner import _policy, _shapes
     from components.preview.stackfile import read_stack_file
 
