@@ -155,7 +155,8 @@ def main(argv: list[str] | None = None) -> int:
             if recorded is not None:
                 model_setup = with_mix_ceiling(model_setup, recorded)
             trace, stress = _traces(args, model_setup, recorded)
-        print(f"{model.name}: trace {trace.name}, seed {trace.seed if trace.seed is not None else 'none (recorded)'}; "
+        opens = f", opens {trace.opens_at()}" if trace.opens_at() else ""
+        print(f"{model.name}: trace {trace.name}{opens}, seed {trace.seed if trace.seed is not None else 'none (recorded)'}; "
               f"stress trace {stress.name}", flush=True)
         if model_setup.mix is not None:
             print(f"{model.name}: {model_setup.mix.describe()}", flush=True)

@@ -23,7 +23,14 @@ from components.planning.capacity import (
     peak_throughput,
     service_model,
 )
-from components.planning.controllers import Controller, OpeningLoad, baselines, day_clock, stack_policy
+from components.planning.controllers import (
+    Controller,
+    OpeningLoad,
+    baselines,
+    day_clock,
+    schedule_timezone,
+    stack_policy,
+)
 from components.planning.cost import instance_price_per_hour, replica_price_per_hour
 from components.planning.mix_capacity import MixCeiling, mix_ceiling
 from components.planning.oracle import OracleResult, oracle
@@ -190,7 +197,7 @@ def compare(setup: ModelSetup, trace: Trace, with_baselines: bool = True) -> Com
     """The stack's policy, then (optionally) the defaults, then the oracle, on one trace."""
     policy = setup.model.autoscaling
     mu = setup.capacity.requests_per_s
-    controllers = [stack_policy(policy, setup.target, day_clock(trace))]
+    controllers = [stack_policy(policy, setup.target, day_clock(trace, schedule_timezone(policy)))]
     if with_baselines:
         controllers += baselines(policy, mu)
     results = [simulate(setup, c, trace) for c in controllers]

@@ -9,7 +9,9 @@ from __future__ import annotations
 import math
 from collections import deque
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Callable, Literal, Protocol
+from zoneinfo import ZoneInfo
 
 from components.intent.autoscaling import AutoscalingPolicy
 from components.intent.combined_signal import CombinedSignal
@@ -86,7 +88,8 @@ MINUTES_PER_DAY = 1440.0
 class DayClock:
     """Simulated seconds as minutes of the day in the scheduled floors' time zone: a
     generated diurnal trace lays one day over its duration (trough at midnight, peak at
-    noon); every other trace runs in real time from midnight. Daylight saving is ignored."""
+    noon); a recording with a wall-clock start runs in real time from that minute; every
+    other trace from midnight. Daylight saving within a trace is ignored."""
 
     day_s: float = 86_400.0
     start_minute: float = 0.0
@@ -103,9 +106,22 @@ class DayClock:
 REAL_TIME = DayClock()
 
 
-def day_clock(trace: object) -> DayClock:
+def day_clock(trace: object, timezone: str = "UTC") -> DayClock:
+    """Where the trace's seconds fall in the day of `timezone` (the scheduled floors' zone): a
+    recording with a wall-clock start begins at that minute there; others at midnight."""
     day_s = getattr(trace, "day_s", None)
-    return DayClock(day_s) if day_s else REAL_TIME
+    if day_s:
+        return DayClock(day_s)
+    start = getattr(trace, "start_epoch_s", None)
+    if start is None:
+        return REAL_TIME
+    local = datetime.fromtimestamp(start, ZoneInfo(timezone))
+    return DayClock(start_minute=local.hour * 60 + local.minute + (local.second + local.microsecond / 1e6) / 60)
+
+
+def schedule_timezone(policy: AutoscalingPolicy) -> str:
+    """The zone a policy's scheduled floors are written in (UTC without any)."""
+    return policy.schedule.timezone if policy.schedule is not None else "UTC"
 
 
 def hpa_proposal(value: float, target: float, current: int) -> int:

@@ -27,18 +27,25 @@ def _clock(minute: int) -> str:
 
 def hourly_floors(trace: Trace, clock: DayClock, mu_rps: float, lead_s: float, share: float, ceiling: int) -> list[int]:
     """Replicas each hour of the day's floor must hold (0: none needed), at most `ceiling`.
-    The trace is read as one day (a longer one: the busiest of its days, hour by hour)."""
+    The trace is read as one day (a longer one: the busiest of its days, hour by hour); a
+    recording that opens mid-day (the clock's start minute) is read from that hour."""
     step = 1.0 if trace.intensity is not None else 60.0
     rates = trace.peak_per_bucket(step)
+    days = max(1, math.ceil(trace.duration_s / clock.day_s))
+    # Hour h of day d starts this long after the trace's second 0 (negative on the first day
+    # of a recording that opens after h).
+    opening = clock.seconds(clock.start_minute)
+    # Where a window runs past the trace (or before it), the same time of another of its days
+    # stands in: whole days away, so the hour of the day is kept. A one-day trace wraps onto itself.
+    span = trace.duration_s if days == 1 and opening == 0 else days * clock.day_s
     floors = []
     for hour in range(HOURS):
         need = 0.0
-        for day in range(max(1, math.ceil(trace.duration_s / clock.day_s))):
-            begin = day * clock.day_s + clock.seconds(hour * 60) + lead_s
-            end = day * clock.day_s + clock.seconds((hour + 1) * 60) + lead_s
-            # The load past the trace's end is the next day's: wrap around.
+        for day in range(days + (1 if opening else 0)):
+            begin = day * clock.day_s + clock.seconds(hour * 60) - opening + lead_s
+            end = day * clock.day_s + clock.seconds((hour + 1) * 60) - opening + lead_s
             for second in _range(begin, end, step):
-                index = int((second % max(trace.duration_s, step)) // step)
+                index = int((second % max(span, step)) // step)
                 if index < len(rates):
                     need = max(need, rates[index])
         floors.append(min(ceiling, math.ceil(share * need / max(mu_rps, 1e-9) - 1e-9)) if need > 0 else 0)

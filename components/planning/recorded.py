@@ -35,6 +35,9 @@ _FRACTION = re.compile(r"(\.\d{6})\d+")
 # for hours. Two weeks hold the longest public LLM trace (Azure 2024, one week); a recording in
 # milliseconds read as seconds lands far past it, and the message says so.
 MAX_SPAN_S = 14 * 86_400.0
+# Times from here on are instants (Unix seconds, 2001-09-09 on; date-times convert to them):
+# the trace keeps its wall-clock start for scheduled floors. Below, seconds from any origin.
+UNIX_TIME_FLOOR_S = 1e9
 # Rows quoted in one message; the rest are counted.
 SHOWN_PROBLEMS = 10
 SEED = 0
@@ -165,6 +168,7 @@ def _from_requests(path: Path, header: list[str], reader) -> Trace:
         tuple(r[1] for r in rows),
         tuple(r[2] for r in rows),
         cached=tuple(r[3] for r in rows) if cached_i is not None else None,
+        start_epoch_s=_instant(start),
     )
 
 
@@ -243,7 +247,11 @@ def _from_rates(path: Path, header: list[str], rate_column: str, reader) -> Trac
     # fluid one, which TRACE_PEAK rescales by its intensity alone).
     label = ", ".join([f"{len(arrivals)} requests drawn from {len(rows)} rates", *assumed])
     return Trace(f"{path.name} ({label})", starts[-1] + steps[-1] - start, tuple(arrivals), tuple(prompts),
-                 tuple(outputs), seed=SEED)
+                 tuple(outputs), seed=SEED, start_epoch_s=_instant(start))
+
+
+def _instant(start: float) -> float | None:
+    return start if start >= UNIX_TIME_FLOOR_S else None
 
 
 def _weighted_mean(values: list[tuple[float | None, float]]) -> float | None:

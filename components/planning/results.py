@@ -43,6 +43,8 @@ def model_json(comparison: Comparison, tuning: Tuning | None) -> dict[str, Any]:
             "duration_s": trace.duration_s,
             "peak_rps": round(trace.busiest_minute_rps(), 3),
             "seed": trace.seed,
+            # A recording's wall-clock start (scheduled floors are replayed from it), else null.
+            "opens_at": trace.opens_at(),
             # What max_replicas serve at the SLO (TRACE_PEAK's unit): measured on a recording's
             # own mix where one was replayed (mix_capacity.py), else max_replicas x μ_SLO.
             "ceiling_rps": round(comparison.setup.ceiling_rps, 4),

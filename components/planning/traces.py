@@ -12,6 +12,7 @@ import bisect
 import math
 import random
 from dataclasses import dataclass, replace
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Literal
 
@@ -57,8 +58,18 @@ class Trace:
     cached: tuple[int, ...] | None = None
     seed: int | None = None
     # Simulated seconds per day where a generator laid one daily cycle over the trace (its
-    # duration); None: the trace runs in real time from midnight. Scheduled floors read it.
+    # duration); None: the trace runs in real time. Scheduled floors read it.
     day_s: float | None = None
+    # The wall-clock instant (Unix seconds) of the trace's second 0, where a recording carries
+    # date-times or Unix times; None: it starts at midnight. Scheduled floors read it, so a
+    # recording that opens at 18:15 is not replayed as if 18:15 were midnight.
+    start_epoch_s: float | None = None
+
+    def opens_at(self) -> str | None:
+        """The recording's first request as an ISO 8601 UTC time (None: no wall clock)."""
+        if self.start_epoch_s is None:
+            return None
+        return datetime.fromtimestamp(self.start_epoch_s, timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
     @property
     def requests(self) -> int:
@@ -313,6 +324,7 @@ def as_fluid(trace: Trace, max_arrivals: int = FLUID_MAX_ARRIVALS) -> Trace:
         trace.name, trace.duration_s,
         tuple(trace.arrivals[i] for i in keep), tuple(trace.prompts[i] for i in keep), tuple(trace.outputs[i] for i in keep),
         weight=step * trace.weight, intensity=counts, seed=trace.seed, day_s=trace.day_s,
+        start_epoch_s=trace.start_epoch_s,
     )
 
 
@@ -377,6 +389,7 @@ def _from_rows(name: str, source: Trace, rows: list[tuple[float, int, int, int]]
         cached=tuple(r[3] for r in rows) if source.cached is not None else None,
         seed=seed,
         day_s=source.day_s,
+        start_epoch_s=source.start_epoch_s,
     )
 
 

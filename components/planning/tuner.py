@@ -41,7 +41,7 @@ from pydantic import ValidationError
 from components.compilers.keda import replica_concurrency
 from components.intent.autoscaling import AutoscalingPolicy
 from components.planning.compare import ModelSetup, simulate
-from components.planning.controllers import day_clock, stack_policy
+from components.planning.controllers import day_clock, schedule_timezone, stack_policy
 from components.planning.floors import derived_schedule, has_daily_shape
 from components.planning.oracle import attainment_target
 from components.planning.simulator import Result, Series
@@ -221,7 +221,7 @@ class _Search:
                 return result
         trace = self.traces[index]
         result = simulate(
-            self.setup, stack_policy(policy, self.setup.target, day_clock(trace)), trace,
+            self.setup, stack_policy(policy, self.setup.target, day_clock(trace, schedule_timezone(policy))), trace,
             abandon_below=share if abandon else None,
         )
         # The tuner reads totals only; a day's per-second series would hold ~10 MB per replay.
@@ -287,11 +287,11 @@ class _Search:
         """`policy` with floors derived from the model's traffic (FLOOR_SHARES), each at the
         lowest min_replicas (at most the policy's own) that meets the target with them."""
         setup, trace = self.setup, self.traces[0]
+        timezone = schedule_timezone(policy)
         for share in FLOOR_SHARES:
             floors = derived_schedule(
-                policy.model_copy(update={"min_replicas": 1}), trace, day_clock(trace),
-                setup.capacity.requests_per_s, setup.timings.cold_s, share,
-                policy.schedule.timezone if policy.schedule is not None else "UTC",
+                policy.model_copy(update={"min_replicas": 1}), trace, day_clock(trace, timezone),
+                setup.capacity.requests_per_s, setup.timings.cold_s, share, timezone,
             )
             if floors is None:
                 continue

@@ -11,7 +11,7 @@ import yaml
 from components.intent.autoscaling import AutoscalingPolicy
 from components.planning import traces, tuner
 from components.planning.compare import declared_setup, default_trace, setup, simulate
-from components.planning.controllers import REAL_TIME, DayClock, day_clock, hpa_proposal, stack_policy
+from components.planning.controllers import REAL_TIME, DayClock, day_clock, hpa_proposal, scheduled_floor, stack_policy
 from components.planning.floors import derived_schedule, hourly_floors, windows_from_hours
 from components.planning.tuner import _policy, _Search, policy_json, stack_file_lines, tune
 from tests.planning.helpers import eks_config, sagemaker_config, stack, with_model
@@ -247,3 +247,71 @@ def test_floors_derived_from_a_declared_working_day_rise_a_cold_start_before_ope
     night = [w for w in schedule.windows if w.active_at(3 * 60)]
     assert not night
     assert max(w.min_replicas for w in schedule.windows if w.active_at(12 * 60)) > policy.min_replicas
+
+
+def _office_recording(tmp_path, opens_at: str, days: int = 2):
+    """Two days of a 10 req/s office step (09:00-18:00 UTC, 1 req/s outside) written as a
+    Prometheus rate export whose first row is at `opens_at` UTC on 2026-11-30."""
+    from datetime import datetime, timedelta, timezone
+
+    from components.planning.recorded import from_csv
+
+    start = datetime.fromisoformat(f"2026-11-30T{opens_at}:00+00:00")
+    rows = ["timestamp,requests_per_s,prompt_tokens,output_tokens"]
+    for minute in range(days * 1440):
+        moment = start + timedelta(minutes=minute)
+        rate = 10 if 9 <= moment.astimezone(timezone.utc).hour < 18 else 1
+        rows.append(f"{moment.isoformat()},{rate},500,100")
+    path = tmp_path / f"office-{opens_at.replace(':', '')}.csv"
+    path.write_text("\n".join(rows) + "\n")
+    return from_csv(path)
+
+
+def test_a_recording_keeps_its_wall_clock_start_in_the_schedules_zone(tmp_path):
+    trace = _office_recording(tmp_path, "10:15", days=1)
+    assert trace.start_epoch_s == datetime_of("2026-11-30T10:15:00+00:00")
+    assert day_clock(trace).start_minute == 10 * 60 + 15
+    # 10:15 UTC is 05:15 in New York (EST on 30 November) and 19:15 in Tokyo.
+    assert day_clock(trace, "America/New_York").start_minute == 5 * 60 + 15
+    assert day_clock(trace, "Asia/Tokyo").minute(3600) == 20 * 60 + 15
+    # Seconds since an arbitrary origin carry no wall clock: midnight, as before.
+    relative = tmp_path / "relative.csv"
+    relative.write_text("timestamp_s,prompt_tokens,output_tokens\n0,10,5\n90,10,5\n")
+    from components.planning.recorded import from_csv
+
+    assert from_csv(relative).start_epoch_s is None and day_clock(from_csv(relative)) == REAL_TIME
+
+
+@pytest.mark.parametrize("opens_at", ["00:00", "10:15", "17:30"])
+def test_floors_derived_from_a_recording_land_on_its_office_hours_whatever_hour_it_opens(tmp_path, opens_at):
+    trace = _office_recording(tmp_path, opens_at)
+    # μ 3 req/s: the office minutes (10 req/s, Poisson: up to ~11.2 in the busiest one) need 4.
+    floors = hourly_floors(trace, day_clock(trace), 3.0, 1800.0, 1.0, ceiling=10)
+    # Read as if it opened at midnight, a 10:15 recording put the office hours at 22:45-07:45.
+    windows = windows_from_hours(floors, min_replicas=1)
+    assert [(w.start, w.end, w.min_replicas) for w in windows] == [("08:00", "18:00", 4)]
+
+
+def test_the_stack_schedule_is_replayed_at_the_recordings_own_hours(tmp_path):
+    trace = _office_recording(tmp_path, "10:15", days=1)
+    policy = _policy_of(min_replicas=1, max_replicas=8, schedule={
+        "timezone": "America/New_York", "windows": [{"start": "04:00", "end": "13:00", "min_replicas": 4}]})
+    floor = scheduled_floor(policy, day_clock(trace, "America/New_York"))
+    assert floor is not None
+    # 04:00-13:00 in New York is 09:00-18:00 UTC: 0 s into the trace is 10:15 UTC (inside),
+    # 8 h in is 18:15 UTC (outside), 23 h in is 09:15 UTC the next day (inside).
+    assert floor(0.0) == 4 and floor(8 * 3600.0) == 0 and floor(23 * 3600.0) == 4
+
+
+def datetime_of(text: str) -> float:
+    from datetime import datetime
+
+    return datetime.fromisoformat(text).timestamp()
+
+
+def test_a_recordings_opening_time_is_reported(tmp_path):
+    trace = _office_recording(tmp_path, "10:15", days=1)
+    assert trace.opens_at() == "2026-11-30T10:15:00Z"
+    assert traces.rescaled(trace, 2 * trace.busiest_minute_rps()).opens_at() == "2026-11-30T10:15:00Z"
+    assert traces.reshuffled(trace, seed=4).opens_at() == "2026-11-30T10:15:00Z"
+    assert traces.steady(1, 60).opens_at() is None

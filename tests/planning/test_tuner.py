@@ -125,7 +125,9 @@ def _bursty_llama(max_replicas, duration_s=900):
 
 def test_a_default_with_a_higher_attainment_is_matched_where_that_costs_at_most_the_cap():
     # 20 minutes: long enough that holding max_replicas still serves more requests in time.
+    # One trace: the stress trace adds nothing to what is matched here and doubles the search.
     model_setup, traces = _bursty_llama(4, 1200)
+    traces = traces[:1]
     plain = tune(model_setup, traces)
     assert plain.best.meets
     # A default as good as holding max_replicas all the time, at twice that price.
