@@ -62,7 +62,8 @@ diff: $(STAMP)
 # (a real day: minutes per model, about 30 for prod's llama-8b with its tuner), business_hours
 # (a real working day, 09:00-18:00), steady
 # or a CSV file (timestamp_s,prompt_tokens,output_tokens, the Azure LLM traces as published, or a
-# Prometheus/CloudWatch rate export: timestamp_s,requests_per_s or requests per step);
+# Prometheus/CloudWatch rate export: timestamp_s,requests_per_s or requests per step), or a
+# Mooncake .jsonl trace;
 # TRACE_PEAK=<f> rescales a CSV so its busiest minute is f x what max_replicas serve at the SLO
 # on the CSV's own request mix (measured); MODEL=<name> for one model.
 PLAN_ARGS = $(if $(STACK_FILE),--stack-file $(STACK_FILE),--stack $(STACK)) $(if $(TRACE),--trace $(TRACE)) \

@@ -27,7 +27,7 @@ from components.planning.compare import (
     with_mix_ceiling,
 )
 from components.planning.cost import stack_cost
-from components.planning.recorded import from_csv
+from components.planning.recorded import from_file
 from components.planning.report import comparison_table, cost_table, tuning_table
 from components.planning.traces import (
     Trace,
@@ -61,7 +61,7 @@ def _arguments(command: argparse.ArgumentParser) -> None:
     source.add_argument("--stack-file", type=Path, help="any stack file")
     command.add_argument("--trace", help="bursty, diurnal, steady, business_hours, or a CSV file (timestamp_s,prompt_tokens,"
                          "output_tokens[,cached_tokens], BurstGPT's or the Azure LLM traces' columns, or a rate export: timestamp_s,"
-                         "requests_per_s or requests per step); default: each model's declared "
+                         "requests_per_s or requests per step) or a Mooncake .jsonl trace; default: each model's declared "
                          "traffic, else bursty")
     command.add_argument("--trace-peak", type=_positive, help="CSV traces: rescale so the busiest minute is this share "
                          "of what max_replicas serve at the SLO, measured on the trace's own request mix (below 1 thins, above 1 "
@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     recorded = None
     if args.trace is not None and args.trace not in GENERATED:
         try:
-            recorded = from_csv(Path(args.trace))
+            recorded = from_file(Path(args.trace))
         except TraceError as error:
             print(error, file=sys.stderr)
             return 2

@@ -1,4 +1,5 @@
-"""Recorded traffic read from a CSV file: one row per request, or a rate exported per step.
+"""Recorded traffic read from a file: a CSV of one row per request or of a rate exported per
+step, or a Mooncake-style JSON Lines trace.
 
 A request log (ours, BurstGPT's, the Azure LLM inference traces') replays row by row. A
 Prometheus or CloudWatch export carries only a rate per step: it is expanded into Poisson
@@ -9,6 +10,7 @@ requests loses every one of them).
 from __future__ import annotations
 
 import csv
+import json
 import math
 import random
 import re
@@ -38,6 +40,9 @@ MAX_SPAN_S = 14 * 86_400.0
 # Times from here on are instants (Unix seconds, 2001-09-09 on; date-times convert to them):
 # the trace keeps its wall-clock start for scheduled floors. Below, seconds from any origin.
 UNIX_TIME_FLOOR_S = 1e9
+# Mooncake's traces (kvcache-ai/Mooncake FAST25-release README): `timestamp` in milliseconds,
+# `input_length`, `output_length`, and `hash_ids`, one per 512-token prefix block.
+MOONCAKE_BLOCK_TOKENS = 512
 # Rows quoted in one message; the rest are counted.
 SHOWN_PROBLEMS = 10
 SEED = 0
@@ -79,6 +84,73 @@ class _Problems:
             return
         more = [f"  and {self.hidden} more lines"] if self.hidden else []
         raise TraceError("\n".join([f"{self.path}: {what}:", *self.lines, *more]))
+
+
+def from_file(path: Path) -> Trace:
+    """A recorded trace: JSON Lines (`.jsonl`, Mooncake's format) or any CSV from_csv reads."""
+    if path.suffix == ".jsonl":
+        return from_jsonl(path)
+    return from_csv(path)
+
+
+def from_jsonl(path: Path) -> Trace:
+    """A Mooncake-style trace: one JSON object per line with `timestamp` (milliseconds),
+    `input_length`, `output_length` and optionally `hash_ids`. A request's cached tokens are
+    its leading run of prefix blocks that an earlier request already sent, x 512, one token
+    short of its prompt at most: what a prefix cache holding every earlier prompt would hit."""
+    try:
+        handle = path.open(encoding="utf-8")
+    except OSError as error:
+        raise TraceError(f"{path}: cannot read the trace ({error.strerror})") from None
+    problems = _Problems(path, [])
+    rows: list[tuple[float, int, int, int]] = []
+    seen: set[int] = set()
+    any_hashes = False
+    try:
+        with handle:
+            for line, text in enumerate(handle, start=1):
+                if not text.strip():
+                    continue
+                try:
+                    entry = json.loads(text)
+                    t = _number(entry["timestamp"]) / 1000.0
+                    p, o = int(_number(entry["input_length"])), int(_number(entry["output_length"]))
+                    hashes = entry.get("hash_ids", [])
+                    if not isinstance(hashes, list):
+                        raise TypeError(hashes)
+                except (json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
+                    problems.add(line, "needs a JSON object with numbers timestamp (milliseconds), input_length and "
+                                       "output_length, and optionally a list hash_ids")
+                    continue
+                if t < 0 or p < 0 or o < 0:
+                    problems.add(line, "times and token counts cannot be negative")
+                    continue
+                any_hashes = any_hashes or bool(hashes)
+                reused = 0
+                for block in hashes:
+                    if block not in seen:
+                        break
+                    reused += 1
+                seen.update(hashes)
+                if o > 0:
+                    prompt = max(1, p)
+                    rows.append((t, prompt, o, min(reused * MOONCAKE_BLOCK_TOKENS, prompt - 1)))
+    except UnicodeDecodeError:
+        raise TraceError(f"{path}: not a text JSON Lines file (it is not UTF-8)") from None
+    problems.raise_any("lines that cannot be replayed")
+    if not rows:
+        raise TraceError(f"{path}: no requests with output tokens")
+    rows.sort()
+    _check_span(path, [rows[0][0], rows[-1][0]])
+    start = rows[0][0]
+    return Trace(
+        f"{path.name} ({len(rows)} requests)",
+        max(rows[-1][0] - start, 1.0),
+        tuple(r[0] - start for r in rows),
+        tuple(r[1] for r in rows),
+        tuple(r[2] for r in rows),
+        cached=tuple(r[3] for r in rows) if any_hashes else None,
+    )
 
 
 def from_csv(path: Path) -> Trace:

@@ -6,7 +6,7 @@ import pytest
 
 from components.intent.traffic import Traffic
 from components.planning.capacity import DEFAULT_WORKLOAD, Workload
-from components.planning.recorded import MAX_SPAN_S, SHOWN_PROBLEMS, from_csv
+from components.planning.recorded import MAX_SPAN_S, SHOWN_PROBLEMS, from_csv, from_file
 from components.planning.traces import TraceError, declared, rescaled
 
 DATA = Path(__file__).parent / "data"
@@ -218,3 +218,40 @@ def test_a_declared_traffic_csv_may_be_a_rate_export(tmp_path: Path):
         "timestamp_s,requests_per_s,prompt_tokens,output_tokens\n0,1.5,700,150\n60,1.5,700,150\n")
     trace = declared(Traffic(csv="traffic/llama.csv"), root=tmp_path)
     assert trace.duration_s == 120 and abs(len(trace.arrivals) - 180) < 4 * math.sqrt(180)
+
+
+def test_a_mooncake_trace_replays_in_seconds_with_its_prefix_hits(tmp_path: Path):
+    # kvcache-ai/Mooncake FAST25-release format: milliseconds, 512-token blocks.
+    path = tmp_path / "conversation_trace.jsonl"
+    path.write_text(
+        '{"timestamp": 27482, "input_length": 6955, "output_length": 52, "hash_ids": [46, 47, 48, 2353]}\n'
+        '{"timestamp": 30535, "input_length": 6472, "output_length": 26, "hash_ids": [46, 47, 48, 2366]}\n'
+        '{"timestamp": 31000, "input_length": 700, "output_length": 0, "hash_ids": [9]}\n'
+        "\n"
+        '{"timestamp": 32000, "input_length": 2000, "output_length": 10, "hash_ids": [46, 47, 9, 5]}\n'
+        '{"timestamp": 33000, "input_length": 100, "output_length": 10, "hash_ids": [46]}\n'
+    )
+    trace = from_file(path)
+    assert trace.arrivals == pytest.approx((0.0, 3.053, 4.518, 5.518))
+    assert trace.prompts == (6955, 6472, 2000, 100) and trace.outputs == (52, 26, 10, 10)
+    # Leading blocks an earlier request sent (a request without output still sent its prompt);
+    # never the whole prompt.
+    assert trace.cached == (0, 3 * 512, 3 * 512, 99)
+    assert trace.name == "conversation_trace.jsonl (4 requests)"
+
+
+def test_a_bad_jsonl_trace_names_every_bad_line(tmp_path: Path):
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"timestamp": 0, "input_length": 5, "output_length": 5}\nnot json\n{"timestamp": 1}\n'
+                    '{"timestamp": -5, "input_length": 5, "output_length": 5}\n')
+    with pytest.raises(TraceError) as caught:
+        from_file(path)
+    needs = ("needs a JSON object with numbers timestamp (milliseconds), input_length and output_length, and "
+             "optionally a list hash_ids")
+    assert str(caught.value) == (
+        f"{path}: lines that cannot be replayed:\n  line 2: {needs}\n  line 3: {needs}\n"
+        "  line 4: times and token counts cannot be negative")
+    # Any other suffix is read as a CSV.
+    csv_path = tmp_path / "trace.txt"
+    csv_path.write_text("timestamp_s,prompt_tokens,output_tokens\n0,5,5\n")
+    assert from_file(csv_path).requests == 1
