@@ -142,10 +142,13 @@ def _prometheus(query: str, threshold: float) -> dict[str, Any]:
     }
 
 
-def cron(clock: str) -> str:
-    """An HH:MM time of every day as a five-field cron expression (KEDA's cron format)."""
+def cron(clock: str, weekdays: tuple[int, ...] | None = None) -> str:
+    """An HH:MM time as a five-field cron expression (KEDA's cron format, robfig/cron: day of
+    week 0 Sunday ... 6 Saturday), every day or on `weekdays` (Monday 0, as the intent counts)."""
     hours, mins = clock.split(":")
-    return f"{int(mins)} {int(hours)} * * *"
+    days = "*" if weekdays is None or len(weekdays) == 7 else ",".join(str((d + 1) % 7) for d in sorted(weekdays, key=lambda d: (d + 1) % 7))
+    return f"{int(mins)} {int(hours)} * * {days}"
+
 
 
 def floor_triggers(served: ServedVersion) -> list[dict[str, Any]]:
@@ -161,14 +164,15 @@ def floor_triggers(served: ServedVersion) -> list[dict[str, Any]]:
         replicas = min(window.min_replicas, served.max_replicas)
         if replicas <= served.min_replicas:
             continue
+        every_day = window.days is None
         triggers.append(
             {
                 "type": "cron",
                 "name": f"{FLOOR_TRIGGER}_{index}",
                 "metadata": {
                     "timezone": schedule.timezone,
-                    "start": cron(window.start),
-                    "end": cron(window.end),
+                    "start": cron(window.start, None if every_day else window.weekdays()),
+                    "end": cron(window.end, None if every_day else window.end_weekdays()),
                     "desiredReplicas": str(replicas),
                 },
             }

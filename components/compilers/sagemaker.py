@@ -524,11 +524,17 @@ def scaling_requests(model: ModelSpec, endpoint: str) -> tuple[Request, Request]
     return target, scaling
 
 
-def aws_cron(clock: str) -> str:
-    """An HH:MM time of every day as Application Auto Scaling's six-field cron expression
-    (minutes hours day-of-month month day-of-week year; one of the day fields is `?`)."""
+AWS_DAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
+
+
+def aws_cron(clock: str, weekdays: tuple[int, ...] | None = None) -> str:
+    """An HH:MM time as Application Auto Scaling's six-field cron expression (minutes hours
+    day-of-month month day-of-week year; one of the day fields is `?`), every day or on
+    `weekdays` (Monday 0)."""
     hours, mins = clock.split(":")
-    return f"cron({int(mins)} {int(hours)} * * ? *)"
+    if weekdays is None or len(weekdays) == 7:
+        return f"cron({int(mins)} {int(hours)} * * ? *)"
+    return f"cron({int(mins)} {int(hours)} ? * {','.join(AWS_DAYS[d] for d in sorted(weekdays))} *)"
 
 
 def scheduled_action_requests(model: ModelSpec, endpoint: str) -> list[Request]:
@@ -541,9 +547,10 @@ def scheduled_action_requests(model: ModelSpec, endpoint: str) -> list[Request]:
     resource = f"endpoint/{endpoint}/variant/{VARIANT}"
     requests = []
     for index, window in enumerate(policy.schedule.windows):
-        for edge, clock, low in (
-            ("start", window.start, window.min_replicas + policy.warm_pool),
-            ("end", window.end, min_capacity(model)),
+        every_day = window.days is None
+        for edge, clock, days, low in (
+            ("start", window.start, None if every_day else window.weekdays(), window.min_replicas + policy.warm_pool),
+            ("end", window.end, None if every_day else window.end_weekdays(), min_capacity(model)),
         ):
             requests.append(
                 {
@@ -551,7 +558,7 @@ def scheduled_action_requests(model: ModelSpec, endpoint: str) -> list[Request]:
                     "ServiceNamespace": "sagemaker",
                     "ResourceId": resource,
                     "ScalableDimension": SCALABLE_DIMENSION,
-                    "Schedule": aws_cron(clock),
+                    "Schedule": aws_cron(clock, days),
                     "Timezone": policy.schedule.timezone,
                     "ScalableTargetAction": {"MinCapacity": low, "MaxCapacity": policy.max_replicas},
                 }

@@ -170,7 +170,8 @@ class AutoscalingPolicy(Spec):
                     window.min_replicas,
                 )
 
-    def floor_at(self, minute_of_day: float) -> int:
-        """Replicas the policy holds at least at a minute of the day (schedule included)."""
-        scheduled = self.schedule.floor_at(minute_of_day) if self.schedule is not None else 0
+    def floor_at(self, minute_of_day: float, weekday: int = 0) -> int:
+        """Replicas the policy holds at least at a minute of the day of `weekday`, Monday 0
+        (schedule included)."""
+        scheduled = self.schedule.floor_at(minute_of_day, weekday) if self.schedule is not None else 0
         return max(self.min_replicas, scheduled)

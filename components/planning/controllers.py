@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from components.intent.autoscaling import AutoscalingPolicy
 from components.intent.combined_signal import CombinedSignal
+from components.intent.scheduled_floors import FloorWindow
 from components.planning import platform
 
 # The "fixed queue-depth threshold" baseline: waiting requests per replica. KEDA has no
@@ -88,15 +89,21 @@ MINUTES_PER_DAY = 1440.0
 class DayClock:
     """Simulated seconds as minutes of the day in the scheduled floors' time zone: a
     generated diurnal trace lays one day over its duration (trough at midnight, peak at
-    noon); a recording with a wall-clock start runs in real time from that minute; every
-    other trace from midnight. Daylight saving within a trace is ignored."""
+    noon); a recording with a wall-clock start runs in real time from that minute and day of
+    the week; every other trace from midnight on a Monday (a working day, for weekday
+    windows). Daylight saving within a trace is ignored."""
 
     day_s: float = 86_400.0
     start_minute: float = 0.0
+    start_weekday: int = 0  # Monday 0
 
     def minute(self, t: float) -> float:
         # Multiplied first: whole seconds of a real day land on whole minutes exactly.
         return (self.start_minute + t * MINUTES_PER_DAY / self.day_s) % MINUTES_PER_DAY
+
+    def weekday(self, t: float) -> int:
+        """The day of the week at simulated second `t`, Monday 0."""
+        return int(self.start_weekday + (self.start_minute + t * MINUTES_PER_DAY / self.day_s) // MINUTES_PER_DAY) % 7
 
     def seconds(self, minutes: float) -> float:
         """Simulated seconds a span of `minutes` of the day lasts."""
@@ -116,7 +123,8 @@ def day_clock(trace: object, timezone: str = "UTC") -> DayClock:
     if start is None:
         return REAL_TIME
     local = datetime.fromtimestamp(start, ZoneInfo(timezone))
-    return DayClock(start_minute=local.hour * 60 + local.minute + (local.second + local.microsecond / 1e6) / 60)
+    return DayClock(start_minute=local.hour * 60 + local.minute + (local.second + local.microsecond / 1e6) / 60,
+                    start_weekday=local.weekday())
 
 
 def schedule_timezone(policy: AutoscalingPolicy) -> str:
@@ -477,13 +485,17 @@ def scheduled_floor(policy: AutoscalingPolicy, clock: DayClock) -> Callable[[flo
     schedule = policy.schedule
     if schedule is None:
         return None
-    return lambda t: min(policy.max_replicas, schedule.floor_at(clock.minute(t)))
+    return lambda t: min(policy.max_replicas, schedule.floor_at(clock.minute(t), clock.weekday(t)))
+
+
+def _days(window: FloorWindow) -> str:
+    return "" if window.days is None else f" {'/'.join(window.days)}"
 
 
 def _describe_schedule(policy: AutoscalingPolicy) -> str:
     if policy.schedule is None:
         return ""
-    windows = ", ".join(f"{w.start}-{w.end}≥{w.min_replicas}" for w in policy.schedule.windows)
+    windows = ", ".join(f"{w.start}-{w.end}{_days(w)}≥{w.min_replicas}" for w in policy.schedule.windows)
     return f", floors {windows}"
 
 

@@ -160,8 +160,9 @@ def replicas(model: ModelSpec, scenario: Scenario) -> int:
 
 
 def scheduled_replicas(model: ModelSpec) -> float:
-    """Replicas a model's scheduled floors hold above its idle floor, averaged over a day: the
-    windows raise the floor whatever the traffic, so an idle stack pays for them too."""
+    """Replicas a model's scheduled floors hold above its idle floor, averaged over a week (a
+    weekday window counts its days): the windows raise the floor whatever the traffic, so an
+    idle stack pays for them too."""
     policy = model.autoscaling
     if policy.schedule is None:
         return 0.0
@@ -169,7 +170,7 @@ def scheduled_replicas(model: ModelSpec) -> float:
     minutes = 0.0
     for window in policy.schedule.windows:
         start, end = window.span()
-        minutes += max(0, window.min_replicas - floor) * (end - start)
+        minutes += max(0, window.min_replicas - floor) * (end - start) * window.days_per_week() / 7
     return minutes / MINUTES_PER_DAY
 
 
@@ -180,11 +181,11 @@ def _scheduled_items(spec: StackSpec) -> list[LineItem]:
         if extra:
             items.append(
                 LineItem(
-                    f"Scheduled floors of {model.name} (replicas above its floor, averaged over the day)",
+                    f"Scheduled floors of {model.name} (replicas above its floor, averaged over the week)",
                     extra,
                     "replica",
                     _hourly(replica_hourly(model, spec.target, _on_spot(spec, model))),
-                    "autoscaling.schedule windows: (window min_replicas - min_replicas) x hours / 24",
+                    "autoscaling.schedule windows: (window min_replicas - min_replicas) x hours / 24 x days / 7",
                 )
             )
     return items

@@ -92,3 +92,23 @@ def test_triton_runs_the_combined_signal_on_its_own_metrics(crd_validator):
     waiting, running = manifest["spec"]["triggers"]
     assert waiting["metadata"]["query"].startswith("sum(nv_inference_pending_request_count{")
     assert running["metadata"]["query"].startswith("sum(rate(nv_inference_request_duration_us{")
+
+
+def test_weekday_windows_become_day_of_week_fields_and_a_night_window_ends_the_next_day(crd_validator):
+    schedule = {"timezone": "Europe/Berlin", "windows": [
+        {"start": "07:30", "end": "20:00", "min_replicas": 7, "days": ["mon", "tue", "wed", "thu", "fri"]},
+        {"start": "22:00", "end": "02:05", "min_replicas": 6, "days": ["sat", "sun"]},
+    ]}
+    manifest = _scaled_object(model_of("prod", "llama-8b", autoscaling={"schedule": schedule}))
+    assert crd_validator(manifest) == []
+    # robfig/cron (KEDA): Sunday 0. Saturday and Sunday nights end on Sunday and Monday.
+    assert [t["metadata"] for t in manifest["spec"]["triggers"][1:]] == [
+        {"timezone": "Europe/Berlin", "start": "30 7 * * 1,2,3,4,5", "end": "0 20 * * 1,2,3,4,5", "desiredReplicas": "7"},
+        {"timezone": "Europe/Berlin", "start": "0 22 * * 0,6", "end": "5 2 * * 0,1", "desiredReplicas": "6"},
+    ]
+
+
+@pytest.mark.parametrize(("weekdays", "expression"), [
+    (None, "0 9 * * *"), ((0, 1, 2, 3, 4, 5, 6), "0 9 * * *"), ((6,), "0 9 * * 0"), ((0, 6), "0 9 * * 0,1")])
+def test_weekdays_count_from_sunday_in_cron(weekdays, expression):
+    assert cron("09:00", weekdays) == expression

@@ -228,3 +228,14 @@ def test_scheduled_floors_raise_and_restore_min_capacity_after_the_target_exists
 def test_without_floors_the_target_owns_its_capacity(llama):
     assert llama.get("aws:appautoscaling/target:Target", "ep-scaling").ignore_changes == []
     assert not llama.of_type("aws:appautoscaling/scheduledAction:ScheduledAction")
+
+
+def test_weekday_floors_schedule_their_days_and_a_night_window_restores_the_next_morning():
+    schedule = {"timezone": "America/New_York", "windows": [
+        {"start": "22:00", "end": "06:00", "min_replicas": 4, "days": ["fri", "sun"]}]}
+    rec = _run(_model(0, autoscaling={**_model(0).autoscaling.model_dump(exclude_unset=True), "schedule": schedule}))
+    start = rec.get("aws:appautoscaling/scheduledAction:ScheduledAction", "ep-floor-0-start")
+    end = rec.get("aws:appautoscaling/scheduledAction:ScheduledAction", "ep-floor-0-end")
+    # Application Auto Scaling's cron: day-of-month `?` where day-of-week is given.
+    assert start.inputs["schedule"] == "cron(0 22 ? * FRI,SUN *)"
+    assert end.inputs["schedule"] == "cron(0 6 ? * MON,SAT *)"

@@ -152,3 +152,56 @@ def test_sagemaker_refuses_the_combined_signal_and_accepts_floors():
     assert "1 problem" in str(caught.value), "the signal's own queue-depth refusal is not repeated"
     floors = with_model(sagemaker_config(), 0, autoscaling={"schedule": {"windows": [{"start": "08:00", "end": "18:00", "min_replicas": 3}]}})
     assert stack(floors).models[0].autoscaling.floor_at(8 * 60) == 3
+
+
+WEEKDAYS_ONLY = ["mon", "tue", "wed", "thu", "fri"]
+
+
+def test_a_weekday_window_holds_its_floor_on_its_days_only_and_runs_past_midnight_into_the_next():
+    floors = ScheduledFloors(windows=[
+        FloorWindow(start="08:00", end="18:00", min_replicas=4, days=WEEKDAYS_ONLY),
+        FloorWindow(start="22:00", end="02:00", min_replicas=3, days=["fri"]),
+        FloorWindow(start="23:00", end="01:00", min_replicas=2, days=["sun"]),
+    ])
+    monday, friday, saturday, sunday = 0, 4, 5, 6
+    assert floors.floor_at(9 * 60, monday) == 4 and floors.floor_at(9 * 60, friday) == 4
+    assert floors.floor_at(9 * 60, saturday) == 0 and floors.floor_at(9 * 60, sunday) == 0
+    assert floors.floor_at(18 * 60, friday) == 0, "the end minute is outside"
+    # Friday night runs into Saturday's first two hours, not Friday's.
+    assert floors.floor_at(23 * 60, friday) == 3 and floors.floor_at(60, saturday) == 3
+    assert floors.floor_at(60, friday) == 0 and floors.floor_at(2 * 60, saturday) == 0
+    # Sunday night runs into Monday: across the week's end.
+    assert floors.floor_at(23 * 60 + 30, sunday) == 2 and floors.floor_at(30, monday) == 2
+    # Without days: every day, as before.
+    assert ScheduledFloors(windows=[FloorWindow(start="08:00", end="18:00", min_replicas=4)]).floor_at(9 * 60, sunday) == 4
+
+
+def test_windows_on_different_days_may_share_hours_and_on_a_shared_day_may_not():
+    ScheduledFloors(windows=[
+        FloorWindow(start="08:00", end="18:00", min_replicas=4, days=WEEKDAYS_ONLY),
+        FloorWindow(start="10:00", end="14:00", min_replicas=2, days=["sat", "sun"]),
+        # Thursday night to Friday 02:00 meets Friday's 08:00 window nowhere.
+        FloorWindow(start="20:00", end="02:00", min_replicas=3, days=["thu"]),
+    ])
+    errors = errors_of(ScheduledFloors, {"windows": [
+        {"start": "08:00", "end": "18:00", "min_replicas": 4, "days": WEEKDAYS_ONLY},
+        {"start": "17:00", "end": "20:00", "min_replicas": 2, "days": ["fri", "sat"]},
+        {"start": "22:00", "end": "09:00", "min_replicas": 2, "days": ["sun"]},
+    ]})
+    assert errors == {
+        ("windows", 1): "window 17:00-20:00 on fri, sat overlaps window 08:00-18:00 on mon, tue, wed, thu, fri "
+        "(windows.0): give each time of day one floor",
+        # Sunday 22:00 to Monday 09:00 runs into Monday's window.
+        ("windows", 2): "window 22:00-09:00 on sun overlaps window 08:00-18:00 on mon, tue, wed, thu, fri "
+        "(windows.0): give each time of day one floor",
+    }
+
+
+@pytest.mark.parametrize(("days", "message"), [
+    (["mon", "mon", "fri", "fri"], "each day once: mon, fri repeated"),
+    ([], "List should have at least 1 item after validation, not 0"),
+    (["monday"], "Input should be 'mon', 'tue', 'wed', 'thu', 'fri', 'sat' or 'sun'"),
+])
+def test_a_windows_days_are_named_once_each(days, message):
+    errors = errors_of(FloorWindow, {"start": "08:00", "end": "18:00", "min_replicas": 2, "days": days})
+    assert any(message in text for text in errors.values()), errors

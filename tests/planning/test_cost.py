@@ -108,7 +108,16 @@ def test_scheduled_floors_are_paid_idle_for_their_hours_above_the_floor():
     llama = cost.models["llama"]
     assert llama.idle_replicas == 1
     assert llama.idle_usd == pytest.approx((1 + 5 / 6) * 1.861 * HOURS)
-    line = items(cost.idle)["Scheduled floors of llama (replicas above its floor, averaged over the day)"]
+    line = items(cost.idle)["Scheduled floors of llama (replicas above its floor, averaged over the week)"]
     assert line.quantity == pytest.approx(5 / 6) and line.unit == "replica"
     assert cost.idle.total_usd == pytest.approx(plain.idle.total_usd + 5 / 6 * 1.861 * HOURS)
     assert items(cost.busy) == items(plain.busy), "busy already runs max_replicas all month"
+
+
+def test_weekday_floors_are_paid_for_their_days_only():
+    # Office hours on five days of seven: 2 extra replicas x 8/24 x 5/7.
+    schedule = {"timezone": "Europe/Berlin", "windows": [
+        {"start": "09:00", "end": "17:00", "min_replicas": 3, "days": ["mon", "tue", "wed", "thu", "fri"]}]}
+    cost = stack_cost(stack(with_model(eks_config(), 0, autoscaling={"schedule": schedule})))
+    line = items(cost.idle)["Scheduled floors of llama (replicas above its floor, averaged over the week)"]
+    assert line.quantity == pytest.approx(2 * 8 / 24 * 5 / 7)

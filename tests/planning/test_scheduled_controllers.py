@@ -315,3 +315,22 @@ def test_a_recordings_opening_time_is_reported(tmp_path):
     assert traces.rescaled(trace, 2 * trace.busiest_minute_rps()).opens_at() == "2026-11-30T10:15:00Z"
     assert traces.reshuffled(trace, seed=4).opens_at() == "2026-11-30T10:15:00Z"
     assert traces.steady(1, 60).opens_at() is None
+
+
+def test_a_weekday_floor_is_replayed_on_the_recordings_own_days(tmp_path):
+    # 30 November 2026 is a Monday; a recording from Friday 4 December 10:15 UTC.
+    from components.planning.recorded import from_csv
+
+    path = tmp_path / "weekend.csv"
+    path.write_text("timestamp,prompt_tokens,output_tokens\n2026-12-04T10:15:00Z,10,5\n2026-12-06T10:15:00Z,10,5\n")
+    trace = from_csv(path)
+    clock = day_clock(trace)
+    assert clock.weekday(0) == 4 and clock.weekday(14 * 3600) == 5 and clock.weekday(2 * 86_400) == 6
+    policy = _policy_of(min_replicas=1, max_replicas=8, schedule={"timezone": "UTC", "windows": [
+        {"start": "08:00", "end": "18:00", "min_replicas": 4, "days": ["mon", "tue", "wed", "thu", "fri"]}]})
+    floor = scheduled_floor(policy, clock)
+    assert floor is not None
+    # Friday 10:15 inside; Saturday 10:15 (24 h later) outside; Friday 18:15 outside.
+    assert floor(0.0) == 4 and floor(86_400.0) == 0 and floor(8 * 3600.0) == 0
+    # A trace without a wall clock is a Monday: a working day.
+    assert REAL_TIME.weekday(0) == 0 and scheduled_floor(policy, REAL_TIME)(9 * 3600) == 4
