@@ -5,7 +5,8 @@ A floor raised at time x gives ready capacity from x + cold start, so the floor 
 during hour h must cover the busiest load of [h + cold, h + 1 h + cold): replicas =
 ceil(share x that rate / μ_SLO). Hours whose floor is no higher than min_replicas get no
 window; equal neighbours merge; past `MAX_WINDOWS` the cheapest-to-merge neighbours join at
-the higher floor. The tuner searches `share` and min_replicas and keeps floors only where
+the higher floor. A recording of a whole week with a wall clock gets floors per day of the
+week, days with the same hours sharing windows (office hours: weekdays only). The tuner searches `share` and min_replicas and keeps floors only where
 the replay shows them meeting the SLO target for less.
 """
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import math
 
 from components.intent.autoscaling import AutoscalingPolicy
-from components.intent.scheduled_floors import MAX_WINDOWS, FloorWindow, ScheduledFloors
+from components.intent.scheduled_floors import MAX_WINDOWS, WEEKDAYS, FloorWindow, ScheduledFloors, Weekday
 from components.planning.controllers import DayClock
 from components.planning.traces import Trace
 
@@ -29,6 +30,20 @@ def hourly_floors(trace: Trace, clock: DayClock, mu_rps: float, lead_s: float, s
     """Replicas each hour of the day's floor must hold (0: none needed), at most `ceiling`.
     The trace is read as one day (a longer one: the busiest of its days, hour by hour); a
     recording that opens mid-day (the clock's start minute) is read from that hour."""
+    return _hourly(trace, clock, mu_rps, lead_s, share, ceiling, by_weekday=False)[0]
+
+
+def weekday_hourly_floors(
+    trace: Trace, clock: DayClock, mu_rps: float, lead_s: float, share: float, ceiling: int,
+) -> list[list[int]]:
+    """hourly_floors for each day of the week (Monday 0), from the days of that weekday the
+    recording holds; an hour it never saw on that day needs none."""
+    return _hourly(trace, clock, mu_rps, lead_s, share, ceiling, by_weekday=True)
+
+
+def _hourly(
+    trace: Trace, clock: DayClock, mu_rps: float, lead_s: float, share: float, ceiling: int, by_weekday: bool,
+) -> list[list[int]]:
     step = 1.0 if trace.intensity is not None else 60.0
     rates = trace.peak_per_bucket(step)
     days = max(1, math.ceil(trace.duration_s / clock.day_s))
@@ -38,18 +53,24 @@ def hourly_floors(trace: Trace, clock: DayClock, mu_rps: float, lead_s: float, s
     # Where a window runs past the trace (or before it), the same time of another of its days
     # stands in: whole days away, so the hour of the day is kept. A one-day trace wraps onto itself.
     span = trace.duration_s if days == 1 and opening == 0 else days * clock.day_s
-    floors = []
+    needs = [[0.0] * HOURS for _ in range(7 if by_weekday else 1)]
     for hour in range(HOURS):
-        need = 0.0
         for day in range(days + (1 if opening else 0)):
             begin = day * clock.day_s + clock.seconds(hour * 60) - opening + lead_s
             end = day * clock.day_s + clock.seconds((hour + 1) * 60) - opening + lead_s
+            # Day 0 is the one the trace opens on (its midnight may lie before second 0).
+            row = needs[(clock.start_weekday + day) % 7] if by_weekday else needs[0]
             for second in _range(begin, end, step):
+                # Per weekday, a window past the recording is another week's: not read.
+                if by_weekday and not 0 <= second < trace.duration_s:
+                    continue
                 index = int((second % max(span, step)) // step)
                 if index < len(rates):
-                    need = max(need, rates[index])
-        floors.append(min(ceiling, math.ceil(share * need / max(mu_rps, 1e-9) - 1e-9)) if need > 0 else 0)
-    return floors
+                    row[hour] = max(row[hour], rates[index])
+    return [
+        [min(ceiling, math.ceil(share * need / max(mu_rps, 1e-9) - 1e-9)) if need > 0 else 0 for need in row]
+        for row in needs
+    ]
 
 
 def _range(begin: float, end: float, step: float) -> list[float]:
@@ -57,15 +78,18 @@ def _range(begin: float, end: float, step: float) -> list[float]:
     return [begin + i * step for i in range(count)]
 
 
-def windows_from_hours(floors: list[int], min_replicas: int) -> list[FloorWindow]:
-    """Runs of equal hourly floors above min_replicas as windows (a run through midnight is one)."""
+def windows_from_hours(
+    floors: list[int], min_replicas: int, days: list[Weekday] | None = None,
+) -> list[FloorWindow]:
+    """Runs of equal hourly floors above min_replicas as windows (a run through midnight is one,
+    every day; on given `days` the next day's first hours are another day's, so it is not)."""
     runs: list[list[int]] = []  # [start hour, hours, floor]
     for hour, floor in enumerate(floors):
         if runs and runs[-1][2] == floor and runs[-1][0] + runs[-1][1] == hour:
             runs[-1][1] += 1
         else:
             runs.append([hour, 1, floor])
-    if len(runs) > 1 and runs[0][2] == runs[-1][2]:
+    if days is None and len(runs) > 1 and runs[0][2] == runs[-1][2]:
         last = runs.pop()
         runs[0] = [last[0], last[1] + runs[0][1], last[2]]
     runs = [r for r in runs if r[2] > min_replicas]
@@ -81,11 +105,15 @@ def windows_from_hours(floors: list[int], min_replicas: int) -> list[FloorWindow
         a, b = runs[i], runs[i + 1]
         span = (b[0] + b[1] - a[0]) % HOURS or HOURS
         runs[i : i + 2] = [[a[0], span, max(a[2], b[2])]]
-    return [
-        FloorWindow(start=_clock(start * 60), end=_clock((start + hours) * 60), min_replicas=floor)
-        for start, hours, floor in runs
-        if hours < HOURS
-    ]
+    windows = []
+    for start, hours, floor in runs:
+        if hours < HOURS:
+            windows.append(FloorWindow(start=_clock(start * 60), end=_clock((start + hours) * 60), min_replicas=floor, days=days))
+        elif days is not None:
+            # All day on some days: a window cannot end when it starts, so two halves.
+            windows += [FloorWindow(start=a, end=b, min_replicas=floor, days=days) for a, b in (("00:00", "12:00"), ("12:00", "00:00"))]
+        # All day every day is min_replicas' job, not a window's.
+    return windows
 
 
 def derived_schedule(
@@ -94,11 +122,36 @@ def derived_schedule(
 ) -> ScheduledFloors | None:
     """Floors for `policy` from the trace's daily shape, or None where none rises above its floor."""
     ceiling = policy.max_replicas - policy.warm_pool
-    floors = hourly_floors(trace, clock, mu_rps, lead_s, share, ceiling)
-    windows = windows_from_hours(floors, policy.min_replicas)
+    windows = _weekday_windows(trace, clock, mu_rps, lead_s, share, ceiling, policy.min_replicas) if covers_week(trace) else None
+    if windows is None:
+        windows = windows_from_hours(hourly_floors(trace, clock, mu_rps, lead_s, share, ceiling), policy.min_replicas)
     if not windows:
         return None
     return ScheduledFloors(timezone=timezone, windows=windows)
+
+
+def covers_week(trace: Trace) -> bool:
+    """A recording with a wall clock that holds every day of the week."""
+    return trace.start_epoch_s is not None and trace.day_s is None and trace.duration_s >= 7 * 86_400
+
+
+def _weekday_windows(
+    trace: Trace, clock: DayClock, mu_rps: float, lead_s: float, share: float, ceiling: int, min_replicas: int,
+) -> list[FloorWindow] | None:
+    """Windows per group of weekdays with the same hourly floors; None where they would take
+    more than MAX_WINDOWS (the daily derivation stands then)."""
+    by_day = weekday_hourly_floors(trace, clock, mu_rps, lead_s, share, ceiling)
+    groups: dict[tuple[int, ...], list[int]] = {}
+    for day, floors in enumerate(by_day):
+        groups.setdefault(tuple(floors), []).append(day)
+    if len(groups) == 1:
+        return windows_from_hours(by_day[0], min_replicas)
+    windows: list[FloorWindow] = []
+    for floors, days in groups.items():
+        windows += windows_from_hours(list(floors), min_replicas, [WEEKDAYS[d] for d in days])
+        if len(windows) > MAX_WINDOWS:
+            return None
+    return windows
 
 
 def has_daily_shape(trace: Trace) -> bool:

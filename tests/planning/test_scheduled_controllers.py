@@ -334,3 +334,47 @@ def test_a_weekday_floor_is_replayed_on_the_recordings_own_days(tmp_path):
     assert floor(0.0) == 4 and floor(86_400.0) == 0 and floor(8 * 3600.0) == 0
     # A trace without a wall clock is a Monday: a working day.
     assert REAL_TIME.weekday(0) == 0 and scheduled_floor(policy, REAL_TIME)(9 * 3600) == 4
+
+
+def _office_week(weekend_rate: float) -> traces.Trace:
+    """A week recorded from Monday 30 November 2026 00:00 UTC: 10 req/s 09:00-18:00 on weekdays,
+    1 req/s outside them, `weekend_rate` all weekend (drawn as its intensity: a week of
+    arrivals one by one would be 1.7 M requests for what reads only the rate)."""
+    def rate(t):
+        day, hour = divmod(int(t // 3600), 24)
+        return weekend_rate if day >= 5 else (10.0 if 9 <= hour < 18 else 1.0)
+
+    week = traces.generate("office week", rate, 10.0, 4.0, 7 * 86_400.0, seed=5, max_arrivals=2_000)
+    return replace(week, start_epoch_s=datetime_of("2026-11-30T00:00:00+00:00"))
+
+
+def test_a_recorded_week_gets_its_floors_on_the_days_that_need_them():
+    from components.planning.floors import covers_week
+
+    trace = _office_week(weekend_rate=1)
+    assert covers_week(trace)
+    policy = _policy_of(min_replicas=1, max_replicas=10)
+    schedule = derived_schedule(policy, trace, day_clock(trace), 3.0, 1800.0, 1.0)
+    assert schedule is not None
+    assert [(w.start, w.end, w.min_replicas, w.days) for w in schedule.windows] == [
+        ("08:00", "18:00", 4, ["mon", "tue", "wed", "thu", "fri"])]
+    # Read as one pooled day, the weekend would hold the office floor too (2 days of 7 paid for nothing).
+    assert windows_from_hours(hourly_floors(trace, day_clock(trace), 3.0, 1800.0, 1.0, 10), 1)[0].days is None
+
+
+def test_a_recorded_week_with_a_busy_weekend_gets_windows_per_group_of_days_and_one_without_a_clock_pools_them():
+    week = _office_week(weekend_rate=1)
+    busy_weekend = _office_week(weekend_rate=10)
+    policy = _policy_of(min_replicas=1, max_replicas=10)
+    # Weekends at 10 req/s all day: their own windows (all day is two halves); Friday's last hour
+    # already covers Saturday's first half hour, so Friday is a group of its own.
+    windows = derived_schedule(policy, busy_weekend, day_clock(busy_weekend), 3.0, 1800.0, 1.0).windows
+    weekend, thursday = ["sat", "sun"], ["mon", "tue", "wed", "thu"]
+    assert sorted((w.start, w.end, w.min_replicas, tuple(w.days or ())) for w in windows) == sorted([
+        ("08:00", "18:00", 4, tuple(thursday)),
+        ("08:00", "18:00", 4, ("fri",)), ("23:00", "00:00", 4, ("fri",)),
+        ("00:00", "12:00", 4, tuple(weekend)), ("12:00", "00:00", 4, tuple(weekend)),
+    ])
+    # A recording without its weekdays (seconds from zero) keeps daily windows.
+    pooled = replace(week, start_epoch_s=None)
+    assert all(w.days is None for w in derived_schedule(policy, pooled, day_clock(pooled), 3.0, 1800.0, 1.0).windows)
