@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 STACK  ?= dev
 STACKS := $(patsubst stacks/Pulumi.%.yaml,%,$(wildcard stacks/Pulumi.*.yaml))
 
-.PHONY: venv policy-venv checkov-venv synth synth-all urns diff simulate tune loadtest bench test docs constraints bootstrap clean
+.PHONY: venv policy-venv checkov-venv synth synth-all urns diff simulate tune export-traffic loadtest bench test docs constraints bootstrap clean
 
 $(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -75,6 +75,14 @@ simulate: $(STAMP)
 # a stress trace, printed as the stack-file lines to change; writes simulation.json too.
 tune: $(STAMP)
 	$(BIN)/python -m components.planning tune $(PLAN_ARGS)
+
+# A served model's traffic from Prometheus as a rate export CSV for traffic.csv / TRACE=
+# (components/planning/prometheus_export.py): STACK, MODEL, START, END (ISO 8601), OUT,
+# PROMETHEUS (default http://localhost:9090: port-forward svc/prometheus-operated first), STEP.
+export-traffic: $(STAMP)
+	$(BIN)/python -m components.planning.prometheus_export $(if $(STACK_FILE),--stack-file $(STACK_FILE),--stack $(STACK)) \
+		--model $(MODEL) --start $(START) --end $(END) --out $(OUT) $(if $(PROMETHEUS),--prometheus $(PROMETHEUS)) \
+		$(if $(STEP),--step $(STEP))
 
 # Load-test Jobs, one per model, to calibrate the planner after a deploy (docs/performance.md):
 # build/<stack>/loadtest/<model>.yaml. IMAGE / SDK_IMAGE: the client images by digest.

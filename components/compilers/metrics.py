@@ -17,6 +17,9 @@ Runtime = Literal["vllm", "triton"]
 VLLM_WAITING = "vllm:num_requests_waiting"
 VLLM_RUNNING = "vllm:num_requests_running"
 VLLM_SUCCESS = "vllm:request_success_total"
+# Histograms of each finished request's prompt and generated tokens (_sum, _count).
+VLLM_PROMPT_TOKENS = "vllm:request_prompt_tokens"
+VLLM_GENERATION_TOKENS = "vllm:request_generation_tokens"
 VLLM_TTFT = "vllm:time_to_first_token_seconds"
 VLLM_ITL = "vllm:inter_token_latency_seconds"
 VLLM_E2E = "vllm:e2e_request_latency_seconds"
@@ -113,3 +116,18 @@ def triton_latency_p99_seconds(sel: str) -> str:
 
 def kv_cache_usage(sel: str) -> str:
     return f"max({VLLM_KV_USAGE}{{{sel}}})"
+
+
+def traffic(runtime: Runtime, sel: str) -> dict[str, str]:
+    """A model's traffic as the planner's rate export reads it: requests per second and, for
+    vLLM, the mean prompt and output tokens of the requests finished in the window."""
+    if runtime == "vllm":
+        def mean(histogram: str) -> str:
+            return f"sum(rate({histogram}_sum{{{sel}}}[1m])) / sum(rate({histogram}_count{{{sel}}}[1m]))"
+
+        return {
+            "requests_per_s": f"sum(rate({VLLM_SUCCESS}{{{sel}}}[1m]))",
+            "prompt_tokens": mean(VLLM_PROMPT_TOKENS),
+            "output_tokens": mean(VLLM_GENERATION_TOKENS),
+        }
+    return {"requests_per_s": f"sum(rate({TRITON_SUCCESS}{{{sel}}}[1m]))"}

@@ -1,0 +1,163 @@
+"""Export a served model's traffic from Prometheus as the planner's rate export CSV.
+
+`python -m components.planning.prometheus_export --stack prod --model llama-8b --start
+2026-11-23T00:00:00Z --end 2026-11-30T00:00:00Z --out traffic/llama-8b.csv` queries
+/api/v1/query_range for the model's requests per second and (vLLM) mean prompt and output
+tokens, all its versions together, and writes `timestamp_s,requests_per_s,prompt_tokens,
+output_tokens`: what `traffic.csv`, `TRACE=` and `make tune` read (recorded.py). Reach the
+cluster's Prometheus first, e.g. `kubectl -n monitoring port-forward svc/prometheus-operated
+9090` (the default --prometheus URL).
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import sys
+import urllib.error
+import urllib.parse
+import urllib.request
+from datetime import datetime, timezone
+from pathlib import Path
+
+from components.compilers import metrics
+from components.compilers.serving import MODELS_NAMESPACE
+from components.intent.loading import SpecError, parse_stack_config
+from components.preview.stackfile import read_stack_file
+
+ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_PROMETHEUS = "http://localhost:9090"
+# Prometheus refuses a range query of more than 11,000 points per series.
+MAX_POINTS = 10_000
+TIMEOUT_S = 60
+
+
+class ExportError(Exception):
+    """Why the export could not be written; the message says what to do."""
+
+
+def model_selector(model: str) -> str:
+    # vLLM labels its series with the served model name, which every version of a model shares.
+    return f'namespace="{MODELS_NAMESPACE}",model_name="{model}"'
+
+
+def query_range(base_url: str, query: str, start: float, end: float, step_s: int) -> dict[float, float]:
+    """One expression's values by Unix time, in chunks Prometheus accepts; a time without a
+    value (no requests: a 0/0 mean) is absent."""
+    values: dict[float, float] = {}
+    chunk = MAX_POINTS * step_s
+    begin = start
+    while begin <= end:
+        stop = min(end, begin + chunk - step_s)
+        parameters = urllib.parse.urlencode({"query": query, "start": f"{begin:.3f}", "end": f"{stop:.3f}", "step": f"{step_s}s"})
+        url = f"{base_url.rstrip('/')}/api/v1/query_range?{parameters}"
+        try:
+            with urllib.request.urlopen(url, timeout=TIMEOUT_S) as response:  # noqa: S310 - an operator-given URL
+                body = json.load(response)
+        except urllib.error.HTTPError as error:
+            raise ExportError(f"{base_url}: Prometheus answered {error.code} to {query!r}: {_prometheus_error(error)}") from None
+        except (urllib.error.URLError, TimeoutError, OSError) as error:
+            reason = getattr(error, "reason", error)
+            raise ExportError(
+                f"{base_url}: cannot reach Prometheus ({reason}); port-forward it first: kubectl -n monitoring "
+                "port-forward svc/prometheus-operated 9090"
+            ) from None
+        except json.JSONDecodeError:
+            raise ExportError(f"{base_url}: the answer to {query!r} is not JSON: is this Prometheus's URL?") from None
+        if body.get("status") != "success":
+            raise ExportError(f"{base_url}: Prometheus refused {query!r}: {body.get('error', body)}")
+        for series in body.get("data", {}).get("result", []):
+            for moment, text in series.get("values", []):
+                value = float(text)
+                if math.isfinite(value):
+                    values[float(moment)] = value
+        begin = stop + step_s
+    return values
+
+
+def _prometheus_error(error: urllib.error.HTTPError) -> str:
+    try:
+        return str(json.load(error).get("error", error.reason))
+    except (json.JSONDecodeError, AttributeError, OSError):
+        return str(error.reason)
+
+
+def export(base_url: str, runtime: metrics.Runtime, model: str, start: float, end: float, step_s: int, out: Path) -> int:
+    """Write the model's traffic between `start` and `end` (Unix seconds); returns the rows."""
+    columns = metrics.traffic(runtime, model_selector(model))
+    series = {name: query_range(base_url, query, start, end, step_s) for name, query in columns.items()}
+    moments = sorted(series["requests_per_s"])
+    if not moments:
+        raise ExportError(
+            f"{base_url}: no requests of {model} between {_iso(start)} and {_iso(end)} "
+            f"(query: {columns['requests_per_s']})"
+        )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["timestamp_s", *columns])
+        for moment in moments:
+            row = [f"{moment:.0f}", f"{series['requests_per_s'][moment]:.6g}"]
+            row += [f"{series[name][moment]:.6g}" if moment in series[name] else "" for name in list(columns)[1:]]
+            writer.writerow(row)
+    return len(moments)
+
+
+def _iso(moment: float) -> str:
+    return datetime.fromtimestamp(moment, timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _instant(text: str) -> float:
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"write an ISO 8601 time such as 2026-11-30T00:00:00Z, got {text!r}") from None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).timestamp()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m components.planning.prometheus_export", description=__doc__.split("\n\n")[0])
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--stack", default="dev", help="stack name: reads stacks/Pulumi.<stack>.yaml (default dev)")
+    source.add_argument("--stack-file", type=Path, help="any stack file")
+    parser.add_argument("--model", required=True, help="the stack file's model name")
+    parser.add_argument("--start", type=_instant, required=True, help="ISO 8601, e.g. 2026-11-23T00:00:00Z")
+    parser.add_argument("--end", type=_instant, required=True, help="ISO 8601")
+    parser.add_argument("--step", type=int, default=60, help="seconds between rows (default 60)")
+    parser.add_argument("--prometheus", default=DEFAULT_PROMETHEUS, help=f"base URL (default {DEFAULT_PROMETHEUS})")
+    parser.add_argument("--out", type=Path, required=True, help="the CSV to write")
+    args = parser.parse_args(argv)
+
+    problems = []
+    if args.step < 1:
+        problems.append(f"--step must be at least 1 second, got {args.step}")
+    if args.end <= args.start:
+        problems.append(f"--end ({_iso(args.end)}) must be after --start ({_iso(args.start)})")
+    stack_file = args.stack_file or ROOT / "stacks" / f"Pulumi.{args.stack}.yaml"
+    try:
+        spec = parse_stack_config(read_stack_file(stack_file, str(stack_file)), str(stack_file))
+    except SpecError as error:
+        print(error, file=sys.stderr)
+        return 2
+    model = next((m for m in spec.models if m.name == args.model), None)
+    if model is None:
+        problems.append(f"{stack_file}: no model named {args.model}; models: {', '.join(m.name for m in spec.models)}")
+    elif spec.target != "eks":
+        problems.append(f"{stack_file}: a SageMaker stack's traffic is in CloudWatch, not Prometheus; export its "
+                        "Invocations metric (docs/performance.md)")
+    if problems:
+        print("\n".join(problems), file=sys.stderr)
+        return 2
+    assert model is not None
+    try:
+        rows = export(args.prometheus, model.runtime, model.name, args.start, args.end, args.step, args.out)
+    except ExportError as error:
+        print(error, file=sys.stderr)
+        return 2
+    print(f"Wrote {rows} rows of {model.name}'s traffic to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
