@@ -97,7 +97,8 @@ class FloorWindow(Spec):
 
     def end_weekdays(self) -> tuple[int, ...]:
         """Days the window ends on, Monday 0: the next day's for a window past midnight."""
-        wraps = self.span()[1] > MINUTES_PER_DAY
+        # A window ending at 00:00 ends on the next day too.
+        wraps = self.span()[1] >= MINUTES_PER_DAY
         return tuple(sorted((d + 1) % 7 for d in self.weekdays())) if wraps else self.weekdays()
 
     def week_spans(self) -> list[tuple[int, int]]:

@@ -132,7 +132,8 @@ def derived_schedule(
 
 def covers_week(trace: Trace) -> bool:
     """A recording with a wall clock that holds every day of the week."""
-    return trace.start_epoch_s is not None and trace.day_s is None and trace.duration_s >= 7 * 86_400
+    # A request log's duration ends at its last request: a week logged to Sunday 23:59 counts.
+    return trace.start_epoch_s is not None and trace.day_s is None and trace.duration_s >= 7 * 86_400 - 3_600
 
 
 def _weekday_windows(
@@ -143,7 +144,9 @@ def _weekday_windows(
     by_day = weekday_hourly_floors(trace, clock, mu_rps, lead_s, share, ceiling)
     groups: dict[tuple[int, ...], list[int]] = {}
     for day, floors in enumerate(by_day):
-        groups.setdefault(tuple(floors), []).append(day)
+        # Hours at or below min_replicas make no window, whatever their floor: days differing
+        # only there share windows.
+        groups.setdefault(tuple(f if f > min_replicas else 0 for f in floors), []).append(day)
     if len(groups) == 1:
         return windows_from_hours(by_day[0], min_replicas)
     windows: list[FloorWindow] = []

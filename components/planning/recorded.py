@@ -14,13 +14,12 @@ import json
 import math
 import random
 import re
-import statistics
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 from components.planning.capacity import DEFAULT_WORKLOAD
-from components.planning.traces import Trace, TraceError, draw_length
+from components.planning.traces import MAX_ARRIVALS, Trace, TraceError, draw_length
 
 # Ours, BurstGPT's, and the Azure LLM inference traces' (2023 and 2024: TIMESTAMP as a date-time).
 TIME_COLUMNS = ("timestamp_s", "timestamp", "Timestamp", "TIMESTAMP")
@@ -37,9 +36,11 @@ _FRACTION = re.compile(r"(\.\d{6})\d+")
 # for hours. Two weeks hold the longest public LLM trace (Azure 2024, one week); a recording in
 # milliseconds read as seconds lands far past it, and the message says so.
 MAX_SPAN_S = 14 * 86_400.0
-# Times from here on are instants (Unix seconds, 2001-09-09 on; date-times convert to them):
-# the trace keeps its wall-clock start for scheduled floors. Below, seconds from any origin.
+# Times from here on are instants (Unix seconds, 2001-09-09 on; date-times always are): the
+# trace keeps its wall-clock start for scheduled floors. Below, seconds from any origin. From
+# 2100 on, times are refused: they are Unix milliseconds read as seconds, or no clock at all.
 UNIX_TIME_FLOOR_S = 1e9
+UNIX_TIME_CEILING_S = 4_102_444_800.0  # 2100-01-01T00:00:00Z
 # Mooncake's traces (kvcache-ai/Mooncake FAST25-release README): `timestamp` in milliseconds,
 # `input_length`, `output_length`, and `hash_ids`, one per 512-token prefix block.
 MOONCAKE_BLOCK_TOKENS = 512
@@ -48,16 +49,17 @@ SHOWN_PROBLEMS = 10
 SEED = 0
 
 
-def _time_s(text: str) -> float:
-    """Seconds: a number, or an ISO 8601 date-time (naive ones read as UTC)."""
+def _time_s(text: str) -> tuple[float, bool]:
+    """Seconds, and whether they are a date-time's: a number, or an ISO 8601 date-time (naive
+    ones read as UTC)."""
     try:
-        return float(text)
+        return float(text), False
     except ValueError:
         pass
     moment = datetime.fromisoformat(_FRACTION.sub(r"\1", text.strip()).replace("Z", "+00:00"))
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
-    return moment.timestamp()
+    return moment.timestamp(), True
 
 
 def _number(text: str) -> float:
@@ -99,13 +101,12 @@ def from_jsonl(path: Path) -> Trace:
     its leading run of prefix blocks that an earlier request already sent, x 512, one token
     short of its prompt at most: what a prefix cache holding every earlier prompt would hit."""
     try:
-        handle = path.open(encoding="utf-8")
+        handle = path.open(encoding="utf-8-sig")
     except OSError as error:
         raise TraceError(f"{path}: cannot read the trace ({error.strerror})") from None
     problems = _Problems(path, [])
-    rows: list[tuple[float, int, int, int]] = []
-    seen: set[int] = set()
-    any_hashes = False
+    # (time, file order, prompt, output, prefix block hashes)
+    entries: list[tuple[float, int, int, int, list[int]]] = []
     try:
         with handle:
             for line, text in enumerate(handle, start=1):
@@ -116,31 +117,36 @@ def from_jsonl(path: Path) -> Trace:
                     t = _number(entry["timestamp"]) / 1000.0
                     p, o = int(_number(entry["input_length"])), int(_number(entry["output_length"]))
                     hashes = entry.get("hash_ids", [])
-                    if not isinstance(hashes, list):
+                    if not isinstance(hashes, list) or not all(isinstance(h, int) and not isinstance(h, bool) for h in hashes):
                         raise TypeError(hashes)
-                except (json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
+                except (json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError, OverflowError):
                     problems.add(line, "needs a JSON object with numbers timestamp (milliseconds), input_length and "
-                                       "output_length, and optionally a list hash_ids")
+                                       "output_length, and optionally a list of integers hash_ids")
                     continue
                 if t < 0 or p < 0 or o < 0:
                     problems.add(line, "times and token counts cannot be negative")
                     continue
-                any_hashes = any_hashes or bool(hashes)
-                reused = 0
-                for block in hashes:
-                    if block not in seen:
-                        break
-                    reused += 1
-                seen.update(hashes)
-                if o > 0:
-                    prompt = max(1, p)
-                    rows.append((t, prompt, o, min(reused * MOONCAKE_BLOCK_TOKENS, prompt - 1)))
+                entries.append((t, line, p, o, hashes))
     except UnicodeDecodeError:
         raise TraceError(f"{path}: not a text JSON Lines file (it is not UTF-8)") from None
     problems.raise_any("lines that cannot be replayed")
+    # A prefix is cached once an earlier request (in time, whatever the file's order) sent it.
+    entries.sort(key=lambda e: (e[0], e[1]))
+    rows: list[tuple[float, int, int, int]] = []
+    seen: set[int] = set()
+    for t, _, p, o, hashes in entries:
+        reused = 0
+        for block in hashes:
+            if block not in seen:
+                break
+            reused += 1
+        seen.update(hashes)
+        if o > 0:
+            prompt = max(1, p)
+            rows.append((t, prompt, o, min(reused * MOONCAKE_BLOCK_TOKENS, prompt - 1)))
+    any_hashes = bool(seen)
     if not rows:
         raise TraceError(f"{path}: no requests with output tokens")
-    rows.sort()
     _check_span(path, [rows[0][0], rows[-1][0]])
     start = rows[0][0]
     return Trace(
@@ -150,6 +156,7 @@ def from_jsonl(path: Path) -> Trace:
         tuple(r[1] for r in rows),
         tuple(r[2] for r in rows),
         cached=tuple(r[3] for r in rows) if any_hashes else None,
+        start_epoch_s=_instant(path, start, False),
     )
 
 
@@ -175,6 +182,8 @@ def from_csv(path: Path) -> Trace:
             return _from_requests(path, header, reader)
     except UnicodeDecodeError:
         raise TraceError(f"{path}: not a text CSV file (it is not UTF-8)") from None
+    except csv.Error as error:
+        raise TraceError(f"{path}: not a CSV file this reads ({error})") from None
 
 
 def _pick(path: Path, header: list[str], options: tuple[str, ...]) -> int:
@@ -207,15 +216,17 @@ def _from_requests(path: Path, header: list[str], reader) -> Trace:
     names = header[time_i], header[prompt_i], header[output_i]
     problems = _Problems(path, [])
     rows: list[tuple[float, int, int, int]] = []
+    dated = False
     for line, row in enumerate(reader, start=2):
         if not row:
             continue
         try:
-            t, p, o = _time_s(row[time_i]), int(_number(row[prompt_i])), int(_number(row[output_i]))
+            (t, is_date), p, o = _time_s(row[time_i]), int(_number(row[prompt_i])), int(_number(row[output_i]))
             c = int(_number(row[cached_i])) if cached_i is not None else 0
             if not math.isfinite(t):
                 raise ValueError(row[time_i])
-        except (TypeError, ValueError, IndexError):
+            dated = dated or is_date
+        except (TypeError, ValueError, IndexError, OverflowError):
             got = ", ".join(repr(row[i]) if i < len(row) else "nothing" for i in (time_i, prompt_i, output_i))
             problems.add(line, f"{', '.join(names[:2])} and {names[2]} must be finite numbers (a time may also be an "
                                f"ISO 8601 date-time); got {got}")
@@ -240,7 +251,7 @@ def _from_requests(path: Path, header: list[str], reader) -> Trace:
         tuple(r[1] for r in rows),
         tuple(r[2] for r in rows),
         cached=tuple(r[3] for r in rows) if cached_i is not None else None,
-        start_epoch_s=_instant(start),
+        start_epoch_s=_instant(path, start, dated),
     )
 
 
@@ -251,14 +262,16 @@ def _from_rates(path: Path, header: list[str], rate_column: str, reader) -> Trac
     problems = _Problems(path, [])
     # (start, rate or count, mean prompt or None, mean output or None)
     rows: list[tuple[float, float, float | None, float | None]] = []
+    dated = False
     for line, row in enumerate(reader, start=2):
         if not row:
             continue
         try:
-            t, value = _time_s(row[time_i]), _number(row[rate_i])
+            (t, is_date), value = _time_s(row[time_i]), _number(row[rate_i])
             if not math.isfinite(t):
                 raise ValueError(row[time_i])
-        except (TypeError, ValueError, IndexError):
+            dated = dated or is_date
+        except (TypeError, ValueError, IndexError, OverflowError):
             got = ", ".join(repr(row[i]) if i < len(row) else "nothing" for i in (time_i, rate_i))
             problems.add(line, f"{header[time_i]} and {rate_column} must be finite numbers (a time may also be an ISO "
                                f"8601 date-time); got {got}")
@@ -269,7 +282,7 @@ def _from_rates(path: Path, header: list[str], rate_column: str, reader) -> Trac
             text = row[index].strip() if index is not None and index < len(row) else ""
             try:
                 mean = float(text) if text else math.nan
-            except ValueError:
+            except (ValueError, OverflowError):
                 problems.add(line, f"{header[index]} must be a number of tokens (or empty); got {text!r}")
                 mean = math.nan
             means.append(mean if math.isfinite(mean) and mean > 0 else None)
@@ -287,12 +300,21 @@ def _from_rates(path: Path, header: list[str], rate_column: str, reader) -> Trac
         raise TraceError(f"{path}: a rate export has one row per step; {len(repeated)} times repeat "
                          f"(first {repeated[0]:g}): sum them or keep one query's output")
     _check_span(path, starts)
-    # The last row lasts the file's usual step.
-    steps = [after - t for t, after in zip(starts, starts[1:])]
-    steps.append(statistics.median(steps))
+    start_epoch_s = _instant(path, starts[0], dated)
+    # The step is the shortest time between rows (an export's steps are whole multiples of it).
+    # Every row lasts one step at most: a longer gap to the next row is time without data
+    # (CloudWatch writes no period without a datapoint, Prometheus no point without a
+    # series), read as no requests rather than as the row's rate carried on.
+    gaps = [after - t for t, after in zip(starts, starts[1:])]
+    step_s = min(gaps)
+    steps = [min(gap, step_s) for gap in gaps] + [step_s]
     rates = [value if per_second else value / step for (_, value, _, _), step in zip(rows, steps)]
     if not any(rates):
         raise TraceError(f"{path}: every {rate_column} is zero: nothing to replay")
+    expected = sum(rate * step for rate, step in zip(rates, steps))
+    if expected > MAX_ARRIVALS:
+        raise TraceError(f"{path}: its rates add up to {expected:.3g} requests; at most {MAX_ARRIVALS:,} are replayed "
+                         "(is requests_per_s a count per step? name that column requests)")
     prompt_mean = _weighted_mean([(r[2], rate * step) for r, rate, step in zip(rows, rates, steps)])
     output_mean = _weighted_mean([(r[3], rate * step) for r, rate, step in zip(rows, rates, steps)])
     assumed = [] if prompt_mean is not None and output_mean is not None else ["lengths assumed"]
@@ -319,11 +341,17 @@ def _from_rates(path: Path, header: list[str], rate_column: str, reader) -> Trac
     # fluid one, which TRACE_PEAK rescales by its intensity alone).
     label = ", ".join([f"{len(arrivals)} requests drawn from {len(rows)} rates", *assumed])
     return Trace(f"{path.name} ({label})", starts[-1] + steps[-1] - start, tuple(arrivals), tuple(prompts),
-                 tuple(outputs), seed=SEED, start_epoch_s=_instant(start))
+                 tuple(outputs), seed=SEED, start_epoch_s=start_epoch_s)
 
 
-def _instant(start: float) -> float | None:
-    return start if start >= UNIX_TIME_FLOOR_S else None
+def _instant(path: Path, start: float, dated: bool) -> float | None:
+    """The recording's wall-clock start, where its times carry one."""
+    if start >= UNIX_TIME_CEILING_S:
+        raise TraceError(
+            f"{path}: its times start at {start:.6g} s, past the year 2100: if they are Unix milliseconds, divide "
+            "them by 1000"
+        )
+    return start if dated or start >= UNIX_TIME_FLOOR_S else None
 
 
 def _weighted_mean(values: list[tuple[float | None, float]]) -> float | None:

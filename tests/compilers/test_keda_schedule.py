@@ -112,3 +112,14 @@ def test_weekday_windows_become_day_of_week_fields_and_a_night_window_ends_the_n
     (None, "0 9 * * *"), ((0, 1, 2, 3, 4, 5, 6), "0 9 * * *"), ((6,), "0 9 * * 0"), ((0, 6), "0 9 * * 0,1")])
 def test_weekdays_count_from_sunday_in_cron(weekdays, expression):
     assert cron("09:00", weekdays) == expression
+
+
+def test_a_weekday_window_ending_at_midnight_ends_on_the_next_day():
+    from components.compilers.sagemaker import aws_cron
+    from components.intent.scheduled_floors import FloorWindow
+
+    window = FloorWindow(start="18:00", end="00:00", min_replicas=3, days=["fri", "sun"])
+    assert window.end_weekdays() == (0, 5)
+    # Ending "at 00:00 on Friday" would hold the floor from Friday 18:00 to the next Friday.
+    assert cron(window.end, window.end_weekdays()) == "0 0 * * 1,6"
+    assert aws_cron(window.end, window.end_weekdays()) == "cron(0 0 ? * MON,SAT *)"

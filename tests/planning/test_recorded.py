@@ -6,7 +6,7 @@ import pytest
 
 from components.intent.traffic import Traffic
 from components.planning.capacity import DEFAULT_WORKLOAD, Workload
-from components.planning.recorded import MAX_SPAN_S, SHOWN_PROBLEMS, from_csv, from_file
+from components.planning.recorded import MAX_SPAN_S, SHOWN_PROBLEMS, UNIX_TIME_CEILING_S, from_csv, from_file
 from components.planning.traces import TraceError, declared, rescaled
 
 DATA = Path(__file__).parent / "data"
@@ -247,7 +247,7 @@ def test_a_bad_jsonl_trace_names_every_bad_line(tmp_path: Path):
     with pytest.raises(TraceError) as caught:
         from_file(path)
     needs = ("needs a JSON object with numbers timestamp (milliseconds), input_length and output_length, and "
-             "optionally a list hash_ids")
+             "optionally a list of integers hash_ids")
     assert str(caught.value) == (
         f"{path}: lines that cannot be replayed:\n  line 2: {needs}\n  line 3: {needs}\n"
         "  line 4: times and token counts cannot be negative")
@@ -255,3 +255,74 @@ def test_a_bad_jsonl_trace_names_every_bad_line(tmp_path: Path):
     csv_path = tmp_path / "trace.txt"
     csv_path.write_text("timestamp_s,prompt_tokens,output_tokens\n0,5,5\n")
     assert from_file(csv_path).requests == 1
+
+
+def test_jsonl_lines_that_are_json_but_not_a_trace_are_named_not_raised(tmp_path: Path):
+    path = tmp_path / "odd.jsonl"
+    path.write_bytes(("\ufeff" + '{"timestamp": 0, "input_length": 5, "output_length": 5}\n'
+                      '{"timestamp": 1, "input_length": 5, "output_length": 5, "hash_ids": [[1]]}\n'
+                      '{"timestamp": 1, "input_length": 5, "output_length": 5, "hash_ids": [{}]}\n'
+                      f'{{"timestamp": {"1" * 400}, "input_length": 5, "output_length": 5}}\n'
+                      f'{{"timestamp": 2, "input_length": {"9" * 400}, "output_length": 5}}\n').encode())
+    with pytest.raises(TraceError) as caught:
+        from_file(path)
+    # The byte-order mark does not spoil line 1; lines 2-5 are each named.
+    assert [text.split(":")[0].strip() for text in str(caught.value).splitlines()[1:]] == [
+        "line 2", "line 3", "line 4", "line 5"]
+
+
+def test_an_unsorted_jsonl_caches_by_time_and_unix_milliseconds_keep_the_clock(tmp_path: Path):
+    path = tmp_path / "unsorted.jsonl"
+    path.write_text('{"timestamp": 1764590402000, "input_length": 1024, "output_length": 5, "hash_ids": [1, 2]}\n'
+                    '{"timestamp": 1764590400000, "input_length": 1024, "output_length": 5, "hash_ids": [1, 2]}\n')
+    trace = from_file(path)
+    # The earlier request (second in the file) pays for the prefix; the later one hits it.
+    assert trace.cached == (0, 1023) and trace.opens_at() == "2025-12-01T12:00:00Z"
+
+
+def test_a_field_past_the_csv_limit_is_a_trace_error(tmp_path: Path):
+    path = tmp_path / "huge.csv"
+    path.write_text("timestamp_s,prompt_tokens,output_tokens\n0,5," + "9" * 200_000 + "\n")
+    with pytest.raises(TraceError, match="huge.csv: not a CSV file this reads"):
+        from_csv(path)
+
+
+def test_times_past_2100_are_refused_as_milliseconds_and_old_date_times_keep_their_clock(tmp_path: Path):
+    # Ten minutes of requests logged in Unix milliseconds: under the 14-day span, past 2100 as seconds.
+    millis = tmp_path / "millis.csv"
+    millis.write_text("timestamp_s,prompt_tokens,output_tokens\n"
+                      + "".join(f"{1_704_067_200_000 + 1000 * i},10,5\n" for i in range(600)))
+    with pytest.raises(TraceError) as caught:
+        from_csv(millis)
+    assert str(caught.value) == (f"{millis}: its times start at 1.70407e+12 s, past the year 2100: if they are Unix "
+                                 "milliseconds, divide them by 1000")
+    far = tmp_path / "far.csv"
+    far.write_text("timestamp,prompt_tokens,output_tokens\n9999-12-31T23:59:59-01:00,10,5\n")
+    with pytest.raises(TraceError, match="past the year 2100"):
+        from_csv(far)
+    # Just below the ceiling the clock is kept; a date-time before 2001 keeps it too.
+    edge = tmp_path / "edge.csv"
+    edge.write_text(f"timestamp_s,prompt_tokens,output_tokens\n{UNIX_TIME_CEILING_S - 1:.0f},10,5\n")
+    assert from_csv(edge).opens_at() == "2099-12-31T23:59:59Z"
+    old = tmp_path / "old.csv"
+    old.write_text("timestamp,prompt_tokens,output_tokens\n1999-06-01T08:00:00Z,10,5\n1999-06-01T08:00:09Z,10,5\n")
+    assert from_csv(old).opens_at() == "1999-06-01T08:00:00Z"
+
+
+def test_a_gap_in_a_rate_export_is_time_without_requests(tmp_path: Path):
+    # CloudWatch writes no datapoint for a period without invocations.
+    counts = tmp_path / "gaps.csv"
+    counts.write_text("timestamp_s,requests\n0,60\n60,60\n3600,60\n")
+    trace = from_csv(counts)
+    assert not any(120 <= t < 3600 for t in trace.arrivals), "the second row's 60 stay in its own minute"
+    assert abs(sum(1 for t in trace.arrivals if 60 <= t < 120) - 60) < 4 * math.sqrt(60)
+    rates = tmp_path / "rate-gaps.csv"
+    rates.write_text("timestamp_s,requests_per_s\n0,1\n60,1\n3600,1\n")
+    assert len(from_csv(rates).arrivals) < 180 + 4 * math.sqrt(180), "no rate carried through the gap"
+
+
+def test_rates_beyond_what_is_replayed_are_refused_before_drawing(tmp_path: Path):
+    path = tmp_path / "counts.csv"
+    path.write_text("timestamp_s,requests_per_s\n0,1e7\n60,1e7\n")
+    with pytest.raises(TraceError, match="its rates add up to 1.2e\\+09 requests; at most 50,000,000 are replayed"):
+        from_csv(path)

@@ -378,3 +378,23 @@ def test_a_recorded_week_with_a_busy_weekend_gets_windows_per_group_of_days_and_
     # A recording without its weekdays (seconds from zero) keeps daily windows.
     pooled = replace(week, start_epoch_s=None)
     assert all(w.days is None for w in derived_schedule(policy, pooled, day_clock(pooled), 3.0, 1800.0, 1.0).windows)
+
+
+def test_a_request_log_of_a_week_to_sunday_2359_covers_the_week_and_days_differing_only_below_the_floor_group():
+    from components.planning.floors import covers_week
+
+    week = _office_week(weekend_rate=1)
+    logged = replace(week, duration_s=7 * 86_400.0 - 60)
+    assert covers_week(logged)
+    assert not covers_week(replace(week, duration_s=6 * 86_400.0))
+    # Nights at 0.1 req/s on Monday and 0 elsewhere: floors 1 and 0, both below a window.
+    def rate(t):
+        day, hour = divmod(int(t // 3600), 24)
+        if day >= 5:
+            return 0.0
+        return 10.0 if 9 <= hour < 18 else (0.1 if day == 0 else 0.0)
+
+    uneven = replace(traces.generate("uneven", rate, 10.0, 3.0, 7 * 86_400.0, seed=2, max_arrivals=2_000),
+                     start_epoch_s=datetime_of("2026-11-30T00:00:00+00:00"))
+    windows = derived_schedule(_policy_of(min_replicas=1, max_replicas=10), uneven, day_clock(uneven), 3.0, 1800.0, 1.0).windows
+    assert [(w.start, w.end, w.days) for w in windows] == [("08:00", "18:00", ["mon", "tue", "wed", "thu", "fri"])]
