@@ -81,7 +81,7 @@ tune: $(STAMP)
 # PROMETHEUS (default http://localhost:9090: port-forward svc/prometheus-operated first), STEP.
 export-traffic: $(STAMP)
 	$(BIN)/python -m components.planning.prometheus_export $(if $(STACK_FILE),--stack-file $(STACK_FILE),--stack $(STACK)) \
-		--model $(MODEL) --start $(START) --end $(END) --out $(OUT) $(if $(PROMETHEUS),--prometheus $(PROMETHEUS)) \
+		--model "$(MODEL)" --start "$(START)" --end "$(END)" --out "$(OUT)" $(if $(PROMETHEUS),--prometheus $(PROMETHEUS)) \
 		$(if $(STEP),--step $(STEP))
 
 # Load-test Jobs, one per model, to calibrate the planner after a deploy (docs/performance.md):

@@ -118,16 +118,16 @@ def kv_cache_usage(sel: str) -> str:
     return f"max({VLLM_KV_USAGE}{{{sel}}})"
 
 
-def traffic(runtime: Runtime, sel: str) -> dict[str, str]:
+def traffic(runtime: Runtime, sel: str, window: str = "1m") -> dict[str, str]:
     """A model's traffic as the planner's rate export reads it: requests per second and, for
     vLLM, the mean prompt and output tokens of the requests finished in the window."""
     if runtime == "vllm":
         def mean(histogram: str) -> str:
-            return f"sum(rate({histogram}_sum{{{sel}}}[1m])) / sum(rate({histogram}_count{{{sel}}}[1m]))"
+            return f"sum(rate({histogram}_sum{{{sel}}}[{window}])) / sum(rate({histogram}_count{{{sel}}}[{window}]))"
 
         return {
-            "requests_per_s": f"sum(rate({VLLM_SUCCESS}{{{sel}}}[1m]))",
+            "requests_per_s": f"sum(rate({VLLM_SUCCESS}{{{sel}}}[{window}]))",
             "prompt_tokens": mean(VLLM_PROMPT_TOKENS),
             "output_tokens": mean(VLLM_GENERATION_TOKENS),
         }
-    return {"requests_per_s": f"sum(rate({TRITON_SUCCESS}{{{sel}}}[1m]))"}
+    return {"requests_per_s": f"sum(rate({TRITON_SUCCESS}{{{sel}}}[{window}]))"}

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import http.client
 import json
 import math
 import sys
@@ -22,8 +23,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from components.compilers import metrics
+from components.compilers.rollout import served_versions
 from components.compilers.serving import MODELS_NAMESPACE
 from components.intent.loading import SpecError, parse_stack_config
+from components.intent.model import ModelSpec
+from components.planning.recorded import MAX_SPAN_S
 from components.preview.stackfile import read_stack_file
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,9 +41,19 @@ class ExportError(Exception):
     """Why the export could not be written; the message says what to do."""
 
 
-def model_selector(model: str) -> str:
-    # vLLM labels its series with the served model name, which every version of a model shares.
-    return f'namespace="{MODELS_NAMESPACE}",model_name="{model}"'
+def model_selector(model: ModelSpec) -> str:
+    """Every version that serves the model's own requests: the label our PodMonitors copy from
+    the pod (Triton's series carry no model_name), shadows left out (they see mirrored copies)."""
+    selector = f'namespace="{MODELS_NAMESPACE}",ml_serving_model="{model.name}"'
+    shadows = sorted(v.version for v in served_versions(model) if v.role == "shadow")
+    if shadows:
+        selector += f',ml_serving_version!~"{"|".join(shadows)}"'
+    return selector
+
+
+def rate_window_s(step_s: int) -> int:
+    """The rate() window: one step, at least a minute (four of our 15 s scrapes)."""
+    return max(60, step_s)
 
 
 def query_range(base_url: str, query: str, start: float, end: float, step_s: int) -> dict[float, float]:
@@ -53,8 +67,8 @@ def query_range(base_url: str, query: str, start: float, end: float, step_s: int
         parameters = urllib.parse.urlencode({"query": query, "start": f"{begin:.3f}", "end": f"{stop:.3f}", "step": f"{step_s}s"})
         url = f"{base_url.rstrip('/')}/api/v1/query_range?{parameters}"
         try:
-            with urllib.request.urlopen(url, timeout=TIMEOUT_S) as response:  # noqa: S310 - an operator-given URL
-                body = json.load(response)
+            with urllib.request.urlopen(url, timeout=TIMEOUT_S) as response:  # noqa: S310 - an operator-given http(s) URL
+                body = json.loads(response.read().decode("utf-8"))
         except urllib.error.HTTPError as error:
             raise ExportError(f"{base_url}: Prometheus answered {error.code} to {query!r}: {_prometheus_error(error)}") from None
         except (urllib.error.URLError, TimeoutError, OSError) as error:
@@ -63,44 +77,64 @@ def query_range(base_url: str, query: str, start: float, end: float, step_s: int
                 f"{base_url}: cannot reach Prometheus ({reason}); port-forward it first: kubectl -n monitoring "
                 "port-forward svc/prometheus-operated 9090"
             ) from None
-        except json.JSONDecodeError:
-            raise ExportError(f"{base_url}: the answer to {query!r} is not JSON: is this Prometheus's URL?") from None
-        if body.get("status") != "success":
-            raise ExportError(f"{base_url}: Prometheus refused {query!r}: {body.get('error', body)}")
-        for series in body.get("data", {}).get("result", []):
-            for moment, text in series.get("values", []):
+        except (json.JSONDecodeError, UnicodeDecodeError, http.client.HTTPException):
+            raise ExportError(f"{base_url}: the answer to {query!r} is not Prometheus's JSON: is this its URL?") from None
+        values.update(_values(base_url, query, body))
+        begin = stop + step_s
+    return values
+
+
+def _values(base_url: str, query: str, body: object) -> dict[float, float]:
+    """A query_range answer's points (one series: every query is a sum)."""
+    if not isinstance(body, dict) or body.get("status") != "success":
+        detail = body.get("error", body) if isinstance(body, dict) else body
+        raise ExportError(f"{base_url}: Prometheus refused {query!r}: {detail}")
+    data = body.get("data")
+    series = data.get("result") if isinstance(data, dict) else None
+    if not isinstance(series, list):
+        raise ExportError(f"{base_url}: the answer to {query!r} has no data.result: is this Prometheus's URL?")
+    values: dict[float, float] = {}
+    try:
+        for one in series:
+            for moment, text in one.get("values", []):
                 value = float(text)
                 if math.isfinite(value):
                     values[float(moment)] = value
-        begin = stop + step_s
+    except (AttributeError, TypeError, ValueError):
+        raise ExportError(f"{base_url}: the answer to {query!r} is not a range of values: is this Prometheus's URL?") from None
     return values
 
 
 def _prometheus_error(error: urllib.error.HTTPError) -> str:
     try:
-        return str(json.load(error).get("error", error.reason))
-    except (json.JSONDecodeError, AttributeError, OSError):
+        return str(json.loads(error.read().decode("utf-8")).get("error", error.reason))
+    except (json.JSONDecodeError, UnicodeDecodeError, AttributeError, OSError, http.client.HTTPException):
         return str(error.reason)
 
 
-def export(base_url: str, runtime: metrics.Runtime, model: str, start: float, end: float, step_s: int, out: Path) -> int:
+def export(base_url: str, model: ModelSpec, start: float, end: float, step_s: int, out: Path) -> int:
     """Write the model's traffic between `start` and `end` (Unix seconds); returns the rows."""
-    columns = metrics.traffic(runtime, model_selector(model))
+    columns = metrics.traffic(model.runtime, model_selector(model), f"{rate_window_s(step_s)}s")
     series = {name: query_range(base_url, query, start, end, step_s) for name, query in columns.items()}
     moments = sorted(series["requests_per_s"])
     if not moments:
         raise ExportError(
-            f"{base_url}: no requests of {model} between {_iso(start)} and {_iso(end)} "
+            f"{base_url}: no requests of {model.name} between {_iso(start)} and {_iso(end)} "
             f"(query: {columns['requests_per_s']})"
         )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with out.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["timestamp_s", *columns])
-        for moment in moments:
-            row = [f"{moment:.0f}", f"{series['requests_per_s'][moment]:.6g}"]
-            row += [f"{series[name][moment]:.6g}" if moment in series[name] else "" for name in list(columns)[1:]]
-            writer.writerow(row)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with out.open("w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["timestamp_s", *columns])
+            for moment in moments:
+                # A point at t is the rate over the window before t; the planner reads a row as
+                # the step after its time, so the row is written one step earlier.
+                row = [f"{moment - step_s:.0f}", f"{series['requests_per_s'][moment]:.6g}"]
+                row += [f"{series[name][moment]:.6g}" if moment in series[name] else "" for name in list(columns)[1:]]
+                writer.writerow(row)
+    except OSError as error:
+        raise ExportError(f"{out}: cannot write the export ({error.strerror})") from None
     return len(moments)
 
 
@@ -134,6 +168,11 @@ def main(argv: list[str] | None = None) -> int:
         problems.append(f"--step must be at least 1 second, got {args.step}")
     if args.end <= args.start:
         problems.append(f"--end ({_iso(args.end)}) must be after --start ({_iso(args.start)})")
+    elif args.end - args.start > MAX_SPAN_S:
+        problems.append(f"--start to --end spans {(args.end - args.start) / 86_400:.1f} days; the planner replays at most "
+                        f"{MAX_SPAN_S / 86_400:g}")
+    if not args.prometheus.startswith(("http://", "https://")):
+        problems.append(f"--prometheus must be an http:// or https:// URL, got {args.prometheus!r}")
     stack_file = args.stack_file or ROOT / "stacks" / f"Pulumi.{args.stack}.yaml"
     try:
         spec = parse_stack_config(read_stack_file(stack_file, str(stack_file)), str(stack_file))
@@ -151,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     assert model is not None
     try:
-        rows = export(args.prometheus, model.runtime, model.name, args.start, args.end, args.step, args.out)
+        rows = export(args.prometheus, model, args.start, args.end, args.step, args.out)
     except ExportError as error:
         print(error, file=sys.stderr)
         return 2

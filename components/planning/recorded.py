@@ -301,12 +301,12 @@ def _from_rates(path: Path, header: list[str], rate_column: str, reader) -> Trac
                          f"(first {repeated[0]:g}): sum them or keep one query's output")
     _check_span(path, starts)
     start_epoch_s = _instant(path, starts[0], dated)
-    # The step is the shortest time between rows (an export's steps are whole multiples of it).
+    # The step is the most common time between rows (to the second; the shorter on a tie).
     # Every row lasts one step at most: a longer gap to the next row is time without data
     # (CloudWatch writes no period without a datapoint, Prometheus no point without a
     # series), read as no requests rather than as the row's rate carried on.
     gaps = [after - t for t, after in zip(starts, starts[1:])]
-    step_s = min(gaps)
+    step_s = _usual_step(gaps)
     steps = [min(gap, step_s) for gap in gaps] + [step_s]
     rates = [value if per_second else value / step for (_, value, _, _), step in zip(rows, steps)]
     if not any(rates):
@@ -314,7 +314,7 @@ def _from_rates(path: Path, header: list[str], rate_column: str, reader) -> Trac
     expected = sum(rate * step for rate, step in zip(rates, steps))
     if expected > MAX_ARRIVALS:
         raise TraceError(f"{path}: its rates add up to {expected:.3g} requests; at most {MAX_ARRIVALS:,} are replayed "
-                         "(is requests_per_s a count per step? name that column requests)")
+                         "(export a shorter stretch; a count per step belongs in a column named requests)")
     prompt_mean = _weighted_mean([(r[2], rate * step) for r, rate, step in zip(rows, rates, steps)])
     output_mean = _weighted_mean([(r[3], rate * step) for r, rate, step in zip(rows, rates, steps)])
     assumed = [] if prompt_mean is not None and output_mean is not None else ["lengths assumed"]
@@ -352,6 +352,19 @@ def _instant(path: Path, start: float, dated: bool) -> float | None:
             "them by 1000"
         )
     return start if dated or start >= UNIX_TIME_FLOOR_S else None
+
+
+def _usual_step(gaps: list[float]) -> float:
+    """The most common gap, to the second where gaps are a second or more (jittered stamps
+    such as 59.9 and 60.1 s are one step); the shorter of equally common ones."""
+    def key(gap: float) -> float:
+        return float(round(gap)) if gap >= 1 else gap
+
+    counts: dict[float, int] = {}
+    for gap in gaps:
+        counts[key(gap)] = counts.get(key(gap), 0) + 1
+    most = max(counts.values())
+    return min(g for g, n in counts.items() if n == most)
 
 
 def _weighted_mean(values: list[tuple[float | None, float]]) -> float | None:

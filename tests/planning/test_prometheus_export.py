@@ -79,21 +79,23 @@ def test_the_export_queries_every_version_of_the_model_and_writes_what_the_plann
     assert _export(prometheus, out) == 0
     assert capsys.readouterr().out == f"Wrote 61 rows of llama-8b's traffic to {out}\n"
     queries = [q["query"] for q in _Prometheus.log]
-    selector = 'namespace="models",model_name="llama-8b"'
+    selector = 'namespace="models",ml_serving_model="llama-8b"'
     assert queries == [
-        f"sum(rate(vllm:request_success_total{{{selector}}}[1m]))",
-        f"sum(rate(vllm:request_prompt_tokens_sum{{{selector}}}[1m])) / sum(rate(vllm:request_prompt_tokens_count{{{selector}}}[1m]))",
-        f"sum(rate(vllm:request_generation_tokens_sum{{{selector}}}[1m])) / sum(rate(vllm:request_generation_tokens_count{{{selector}}}[1m]))",
+        f"sum(rate(vllm:request_success_total{{{selector}}}[60s]))",
+        f"sum(rate(vllm:request_prompt_tokens_sum{{{selector}}}[60s])) / sum(rate(vllm:request_prompt_tokens_count{{{selector}}}[60s]))",
+        f"sum(rate(vllm:request_generation_tokens_sum{{{selector}}}[60s])) / sum(rate(vllm:request_generation_tokens_count{{{selector}}}[60s]))",
     ]
     lines = out.read_text().splitlines()
     assert lines[0] == "timestamp_s,requests_per_s,prompt_tokens,output_tokens"
-    assert lines[1] == f"{START},2,900,120" and lines[-1] == f"{START + 3600},0.25,900,120"
+    # A point is the rate over the minute before it: its row starts a step earlier.
+    assert lines[1] == f"{START - 60},2,900,120" and lines[-1] == f"{START + 3540},0.25,900,120"
     # A 0/0 mean (NaN) is left empty: the planner fills it with the file's mean.
-    assert f"{START + 3000},0.25,900," in lines
+    assert f"{START + 2940},0.25,900," in lines
     trace = from_csv(out)
-    assert trace.opens_at() == "2025-11-30T00:00:00Z"
-    first, rest = sum(1 for t in trace.arrivals if t < 1800), sum(1 for t in trace.arrivals if t >= 1800)
-    assert abs(first - 3600) < 4 * 60 and abs(rest - 1800 * 0.25 - 15) < 4 * 22
+    assert trace.opens_at() == "2025-11-29T23:59:00Z"
+    # Points before START + 1800 s say 2 req/s: rows from START - 60 to START + 1740.
+    first, rest = sum(1 for t in trace.arrivals if t < 1860), sum(1 for t in trace.arrivals if t >= 1860)
+    assert abs(first - 3720) < 4 * 61 and abs(rest - 1800 * 0.25) < 4 * 22
 
 
 def test_a_long_range_is_asked_in_chunks_prometheus_accepts(prometheus, tmp_path, monkeypatch):
@@ -120,3 +122,54 @@ def test_prometheus_errors_and_bad_arguments_are_one_message_each(prometheus, tm
     assert main(["--stack", "sagemaker-prod", "--model", "llama-8b", "--start", "2025-11-30T00:00:00Z", "--end",
                  "2025-11-30T01:00:00Z", "--out", str(tmp_path / "x.csv")]) == 2
     assert "a SageMaker stack's traffic is in CloudWatch" in capsys.readouterr().err
+
+
+def test_triton_models_are_selected_by_our_pod_label_and_shadows_left_out(prometheus, tmp_path):
+    assert main(["--stack", "dev", "--model", "sentiment", "--start", "2025-11-30T00:00:00Z", "--end",
+                 "2025-11-30T00:10:00Z", "--prometheus", prometheus, "--out", str(tmp_path / "s.csv")]) == 0
+    # Triton labels its series `model`, not model_name: our PodMonitors' copy of the pod label.
+    assert [q["query"] for q in _Prometheus.log] == [
+        'sum(rate(nv_inference_request_success{namespace="models",ml_serving_model="sentiment"}[60s]))']
+    assert (tmp_path / "s.csv").read_text().splitlines()[0] == "timestamp_s,requests_per_s"
+    _Prometheus.log.clear()
+    # staging mirrors llama-8b's requests to a shadow v3: copies, not traffic.
+    assert main(["--stack", "staging", "--model", "llama-8b", "--start", "2025-11-30T00:00:00Z", "--end",
+                 "2025-11-30T00:10:00Z", "--prometheus", prometheus, "--out", str(tmp_path / "l.csv")]) == 0
+    assert 'ml_serving_model="llama-8b",ml_serving_version!~"v3"}' in _Prometheus.log[0]["query"]
+
+
+class _Garbage(BaseHTTPRequestHandler):
+    body = b""
+
+    def do_GET(self):  # noqa: N802
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(type(self).body)))
+        self.end_headers()
+        self.wfile.write(type(self).body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.mark.parametrize("body", [b"\xff\xfe not text", b"[]", b'{"status": "success", "data": null}',
+                                  b'{"status": "success", "data": {"result": [{"values": [[1, "x"]]}]}}'])
+def test_answers_that_are_not_prometheus_are_one_message(tmp_path, capsys, body):
+    _Garbage.body = body
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Garbage)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        assert _export(f"http://127.0.0.1:{server.server_address[1]}", tmp_path / "x.csv") == 2
+    finally:
+        server.shutdown()
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1 and "Prometheus" in err
+
+
+def test_bad_urls_spans_and_outputs_are_refused_before_or_without_a_traceback(prometheus, tmp_path, capsys):
+    assert _export("prometheus.local:9090", tmp_path / "x.csv") == 2
+    assert "--prometheus must be an http:// or https:// URL, got 'prometheus.local:9090'" in capsys.readouterr().err
+    assert main(["--stack", "prod", "--model", "llama-8b", "--start", "2025-11-01T00:00:00Z", "--end",
+                 "2025-11-30T00:00:00Z", "--out", str(tmp_path / "x.csv")]) == 2
+    assert "spans 29.0 days; the planner replays at most 14" in capsys.readouterr().err
+    assert _export(prometheus, tmp_path) == 2
+    assert f"{tmp_path}: cannot write the export" in capsys.readouterr().err

@@ -326,3 +326,15 @@ def test_rates_beyond_what_is_replayed_are_refused_before_drawing(tmp_path: Path
     path.write_text("timestamp_s,requests_per_s\n0,1e7\n60,1e7\n")
     with pytest.raises(TraceError, match="its rates add up to 1.2e\\+09 requests; at most 50,000,000 are replayed"):
         from_csv(path)
+
+
+def test_the_step_of_a_rate_export_is_its_most_common_gap(tmp_path: Path):
+    # One stray row a second after the first must not make every step a second long.
+    path = tmp_path / "stray.csv"
+    path.write_text("timestamp_s,requests_per_s\n0,2\n1,2\n" + "".join(f"{60 * i},2\n" for i in range(1, 61)))
+    trace = from_csv(path)
+    assert abs(len(trace.arrivals) - 2 * 3660) < 4 * math.sqrt(2 * 3660)
+    # Jittered stamps are one step.
+    jitter = tmp_path / "jitter.csv"
+    jitter.write_text("timestamp_s,requests\n" + "".join(f"{60 * i + (0.1 if i % 2 else -0.1)},60\n" for i in range(1, 61)))
+    assert abs(len(from_csv(jitter).arrivals) - 3600) < 4 * 60
