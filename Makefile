@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 STACK  ?= dev
 STACKS := $(patsubst stacks/Pulumi.%.yaml,%,$(wildcard stacks/Pulumi.*.yaml))
 
-.PHONY: venv policy-venv checkov-venv synth synth-all urns diff simulate tune export-traffic loadtest bench test docs constraints bootstrap clean
+.PHONY: venv policy-venv checkov-venv synth synth-all urns diff simulate tune export-traffic export-invocations loadtest bench test docs constraints bootstrap clean
 
 $(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -83,6 +83,13 @@ export-traffic: $(STAMP)
 	$(BIN)/python -m components.planning.prometheus_export $(if $(STACK_FILE),--stack-file $(STACK_FILE),--stack $(STACK)) \
 		--model "$(MODEL)" --start "$(START)" --end "$(END)" --out "$(OUT)" $(if $(PROMETHEUS),--prometheus $(PROMETHEUS)) \
 		$(if $(STEP),--step $(STEP))
+
+# A SageMaker endpoint's Invocations from CloudWatch, the same way (cloudwatch_export.py):
+# STACK, MODEL, START, END, OUT, REGION, PERIOD (60 or a multiple); AWS credentials, read-only.
+export-invocations: $(STAMP)
+	$(BIN)/python -m components.planning.cloudwatch_export $(if $(STACK_FILE),--stack-file $(STACK_FILE),--stack $(STACK)) \
+		--model "$(MODEL)" --start "$(START)" --end "$(END)" --out "$(OUT)" $(if $(REGION),--region $(REGION)) \
+		$(if $(PERIOD),--period $(PERIOD))
 
 # Load-test Jobs, one per model, to calibrate the planner after a deploy (docs/performance.md):
 # build/<stack>/loadtest/<model>.yaml. IMAGE / SDK_IMAGE: the client images by digest.

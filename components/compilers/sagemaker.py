@@ -396,7 +396,7 @@ def alarm_name(endpoint: str, metric: str) -> str:
     return f"{endpoint}-{metric.replace('_', '-')}"
 
 
-def _dimensions(endpoint: str) -> list[dict[str, str]]:
+def variant_dimensions(endpoint: str) -> list[dict[str, str]]:
     return [{"Name": "EndpointName", "Value": endpoint}, {"Name": "VariantName", "Value": VARIANT}]
 
 
@@ -404,7 +404,7 @@ def _metric(endpoint: str, metric_id: str, name: str, period: int) -> Request:
     return {
         "Id": metric_id,
         "MetricStat": {
-            "Metric": {"Namespace": "AWS/SageMaker", "MetricName": name, "Dimensions": _dimensions(endpoint)},
+            "Metric": {"Namespace": "AWS/SageMaker", "MetricName": name, "Dimensions": variant_dimensions(endpoint)},
             "Period": period,
             "Stat": "Sum",
         },
@@ -453,7 +453,7 @@ def alarm_requests(model: ModelSpec, endpoint: str, notify: list[str] | None = N
                 f"{window} s ({threshold.source}); rolls an endpoint update back",
                 "Namespace": "AWS/SageMaker",
                 "MetricName": "ModelLatency",
-                "Dimensions": _dimensions(endpoint),
+                "Dimensions": variant_dimensions(endpoint),
                 "ExtendedStatistic": "p99",
                 "Period": window,
                 # ModelLatency is reported in microseconds.

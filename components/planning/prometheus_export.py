@@ -119,7 +119,7 @@ def export(base_url: str, model: ModelSpec, start: float, end: float, step_s: in
     moments = sorted(series["requests_per_s"])
     if not moments:
         raise ExportError(
-            f"{base_url}: no requests of {model.name} between {_iso(start)} and {_iso(end)} "
+            f"{base_url}: no requests of {model.name} between {iso_utc(start)} and {iso_utc(end)} "
             f"(query: {columns['requests_per_s']})"
         )
     try:
@@ -138,11 +138,11 @@ def export(base_url: str, model: ModelSpec, start: float, end: float, step_s: in
     return len(moments)
 
 
-def _iso(moment: float) -> str:
+def iso_utc(moment: float) -> str:
     return datetime.fromtimestamp(moment, timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def _instant(text: str) -> float:
+def parse_instant(text: str) -> float:
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
@@ -156,8 +156,8 @@ def main(argv: list[str] | None = None) -> int:
     source.add_argument("--stack", default="dev", help="stack name: reads stacks/Pulumi.<stack>.yaml (default dev)")
     source.add_argument("--stack-file", type=Path, help="any stack file")
     parser.add_argument("--model", required=True, help="the stack file's model name")
-    parser.add_argument("--start", type=_instant, required=True, help="ISO 8601, e.g. 2026-11-23T00:00:00Z")
-    parser.add_argument("--end", type=_instant, required=True, help="ISO 8601")
+    parser.add_argument("--start", type=parse_instant, required=True, help="ISO 8601, e.g. 2026-11-23T00:00:00Z")
+    parser.add_argument("--end", type=parse_instant, required=True, help="ISO 8601")
     parser.add_argument("--step", type=int, default=60, help="seconds between rows (default 60)")
     parser.add_argument("--prometheus", default=DEFAULT_PROMETHEUS, help=f"base URL (default {DEFAULT_PROMETHEUS})")
     parser.add_argument("--out", type=Path, required=True, help="the CSV to write")
@@ -167,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.step < 1:
         problems.append(f"--step must be at least 1 second, got {args.step}")
     if args.end <= args.start:
-        problems.append(f"--end ({_iso(args.end)}) must be after --start ({_iso(args.start)})")
+        problems.append(f"--end ({iso_utc(args.end)}) must be after --start ({iso_utc(args.start)})")
     elif args.end - args.start > MAX_SPAN_S:
         problems.append(f"--start to --end spans {(args.end - args.start) / 86_400:.1f} days; the planner replays at most "
                         f"{MAX_SPAN_S / 86_400:g}")
