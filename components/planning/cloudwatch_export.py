@@ -10,7 +10,6 @@ none. Uses the usual AWS credential chain, read-only (cloudwatch:GetMetricData).
 """
 from __future__ import annotations
 
-import argparse
 import csv
 import sys
 from datetime import datetime, timezone
@@ -18,12 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from components.compilers import sagemaker as sm
-from components.intent.loading import SpecError, parse_stack_config
-from components.planning.prometheus_export import ExportError, iso_utc, parse_instant
-from components.planning.recorded import MAX_SPAN_S
-from components.preview.stackfile import read_stack_file, stack_name
-
-ROOT = Path(__file__).resolve().parents[2]
+from components.planning.export_cli import ExportError, chosen, iso_utc, parser
+from components.preview.stackfile import stack_name
 
 
 def invocations(client: Any, endpoint: str, start: float, end: float, period_s: int) -> dict[float, float]:
@@ -80,47 +75,24 @@ def export(client: Any, endpoint: str, start: float, end: float, period_s: int, 
 
 
 def main(argv: list[str] | None = None, client: Any = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m components.planning.cloudwatch_export", description=__doc__.split("\n\n")[0])
-    source = parser.add_mutually_exclusive_group()
-    source.add_argument("--stack", default="sagemaker-dev", help="stack name: reads stacks/Pulumi.<stack>.yaml")
-    source.add_argument("--stack-file", type=Path, help="any stack file")
-    parser.add_argument("--model", required=True, help="the stack file's model name")
-    parser.add_argument("--start", type=parse_instant, required=True, help="ISO 8601, e.g. 2026-11-23T00:00:00Z")
-    parser.add_argument("--end", type=parse_instant, required=True, help="ISO 8601")
-    parser.add_argument("--period", type=int, default=60, help="seconds per row: 60 or a multiple of it (default 60)")
-    parser.add_argument("--region", help="AWS region (default: the stack's)")
-    parser.add_argument("--out", type=Path, required=True, help="the CSV to write")
-    args = parser.parse_args(argv)
+    command = parser("python -m components.planning.cloudwatch_export", __doc__.split("\n\n")[0], "sagemaker-dev")
+    command.add_argument("--period", type=int, default=60, help="seconds per row: 60 or a multiple of it (default 60)")
+    command.add_argument("--region", help="AWS region (default: the stack's)")
+    args = command.parse_args(argv)
 
     problems = []
     if args.period < 60 or args.period % 60:
         problems.append(f"--period must be 60 seconds or a multiple of 60 (SageMaker's metrics are per minute), got {args.period}")
-    if args.end <= args.start:
-        problems.append(f"--end ({iso_utc(args.end)}) must be after --start ({iso_utc(args.start)})")
-    elif args.end - args.start > MAX_SPAN_S:
-        problems.append(f"--start to --end spans {(args.end - args.start) / 86_400:.1f} days; the planner replays at most "
-                        f"{MAX_SPAN_S / 86_400:g}")
-    stack_file = args.stack_file or ROOT / "stacks" / f"Pulumi.{args.stack}.yaml"
-    try:
-        spec = parse_stack_config(read_stack_file(stack_file, str(stack_file)), str(stack_file))
-    except SpecError as error:
-        print(error, file=sys.stderr)
-        return 2
-    model = next((m for m in spec.models if m.name == args.model), None)
-    if model is None:
-        problems.append(f"{stack_file}: no model named {args.model}; models: {', '.join(m.name for m in spec.models)}")
-    elif spec.target != "sagemaker":
-        problems.append(f"{stack_file}: an EKS stack's traffic is in Prometheus; use make export-traffic")
-    if problems:
+    found = chosen(args, "sagemaker", "an EKS stack's traffic is in Prometheus; use make export-traffic", problems)
+    if found is None:
         print("\n".join(problems), file=sys.stderr)
         return 2
-    assert model is not None
     # The program names endpoints after the stack (__main__.py name_prefix).
-    endpoint = sm.endpoint_name(f"ml-serving-{stack_name(stack_file)}", model)
+    endpoint = sm.endpoint_name(f"ml-serving-{stack_name(found.stack_file)}", found.model)
     if client is None:
         import boto3
 
-        client = boto3.client("cloudwatch", region_name=args.region or spec.region)
+        client = boto3.client("cloudwatch", region_name=args.region or found.spec.region)
     try:
         rows = export(client, endpoint, args.start, args.end, args.period, args.out)
     except ExportError as error:

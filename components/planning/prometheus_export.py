@@ -10,7 +10,6 @@ cluster's Prometheus first, e.g. `kubectl -n monitoring port-forward svc/prometh
 """
 from __future__ import annotations
 
-import argparse
 import csv
 import http.client
 import json
@@ -19,26 +18,18 @@ import sys
 import urllib.error
 import urllib.parse
 import urllib.request
-from datetime import datetime, timezone
 from pathlib import Path
 
 from components.compilers import metrics
 from components.compilers.rollout import served_versions
 from components.compilers.serving import MODELS_NAMESPACE
-from components.intent.loading import SpecError, parse_stack_config
 from components.intent.model import ModelSpec
-from components.planning.recorded import MAX_SPAN_S
-from components.preview.stackfile import read_stack_file
+from components.planning.export_cli import ExportError, chosen, iso_utc, parser
 
-ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_PROMETHEUS = "http://localhost:9090"
 # Prometheus refuses a range query of more than 11,000 points per series.
 MAX_POINTS = 10_000
 TIMEOUT_S = 60
-
-
-class ExportError(Exception):
-    """Why the export could not be written; the message says what to do."""
 
 
 def model_selector(model: ModelSpec) -> str:
@@ -138,63 +129,28 @@ def export(base_url: str, model: ModelSpec, start: float, end: float, step_s: in
     return len(moments)
 
 
-def iso_utc(moment: float) -> str:
-    return datetime.fromtimestamp(moment, timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def parse_instant(text: str) -> float:
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"write an ISO 8601 time such as 2026-11-30T00:00:00Z, got {text!r}") from None
-    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).timestamp()
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m components.planning.prometheus_export", description=__doc__.split("\n\n")[0])
-    source = parser.add_mutually_exclusive_group()
-    source.add_argument("--stack", default="dev", help="stack name: reads stacks/Pulumi.<stack>.yaml (default dev)")
-    source.add_argument("--stack-file", type=Path, help="any stack file")
-    parser.add_argument("--model", required=True, help="the stack file's model name")
-    parser.add_argument("--start", type=parse_instant, required=True, help="ISO 8601, e.g. 2026-11-23T00:00:00Z")
-    parser.add_argument("--end", type=parse_instant, required=True, help="ISO 8601")
-    parser.add_argument("--step", type=int, default=60, help="seconds between rows (default 60)")
-    parser.add_argument("--prometheus", default=DEFAULT_PROMETHEUS, help=f"base URL (default {DEFAULT_PROMETHEUS})")
-    parser.add_argument("--out", type=Path, required=True, help="the CSV to write")
-    args = parser.parse_args(argv)
+    command = parser("python -m components.planning.prometheus_export", __doc__.split("\n\n")[0], "dev")
+    command.add_argument("--step", type=int, default=60, help="seconds between rows (default 60)")
+    command.add_argument("--prometheus", default=DEFAULT_PROMETHEUS, help=f"base URL (default {DEFAULT_PROMETHEUS})")
+    args = command.parse_args(argv)
 
     problems = []
     if args.step < 1:
         problems.append(f"--step must be at least 1 second, got {args.step}")
-    if args.end <= args.start:
-        problems.append(f"--end ({iso_utc(args.end)}) must be after --start ({iso_utc(args.start)})")
-    elif args.end - args.start > MAX_SPAN_S:
-        problems.append(f"--start to --end spans {(args.end - args.start) / 86_400:.1f} days; the planner replays at most "
-                        f"{MAX_SPAN_S / 86_400:g}")
     if not args.prometheus.startswith(("http://", "https://")):
         problems.append(f"--prometheus must be an http:// or https:// URL, got {args.prometheus!r}")
-    stack_file = args.stack_file or ROOT / "stacks" / f"Pulumi.{args.stack}.yaml"
-    try:
-        spec = parse_stack_config(read_stack_file(stack_file, str(stack_file)), str(stack_file))
-    except SpecError as error:
-        print(error, file=sys.stderr)
-        return 2
-    model = next((m for m in spec.models if m.name == args.model), None)
-    if model is None:
-        problems.append(f"{stack_file}: no model named {args.model}; models: {', '.join(m.name for m in spec.models)}")
-    elif spec.target != "eks":
-        problems.append(f"{stack_file}: a SageMaker stack's traffic is in CloudWatch, not Prometheus; export its "
-                        "Invocations metric (docs/performance.md)")
-    if problems:
+    found = chosen(args, "eks", "a SageMaker stack's traffic is in CloudWatch, not Prometheus; use make "
+                   "export-invocations", problems)
+    if found is None:
         print("\n".join(problems), file=sys.stderr)
         return 2
-    assert model is not None
     try:
-        rows = export(args.prometheus, model, args.start, args.end, args.step, args.out)
+        rows = export(args.prometheus, found.model, args.start, args.end, args.step, args.out)
     except ExportError as error:
         print(error, file=sys.stderr)
         return 2
-    print(f"Wrote {rows} rows of {model.name}'s traffic to {args.out}")
+    print(f"Wrote {rows} rows of {found.model.name}'s traffic to {args.out}")
     return 0
 
 
