@@ -50,12 +50,12 @@ SEED = 0
 
 
 def _time_s(text: str) -> tuple[float, bool]:
-    """Seconds, and whether they are a date-time's: a number, or an ISO 8601 date-time (naive
-    ones read as UTC)."""
+    """Seconds, and whether they are a date-time's: a finite number, or an ISO 8601 date-time
+    (naive ones read as UTC)."""
     try:
-        return float(text), False
+        return _number(text), False
     except ValueError:
-        pass
+        pass  # not a finite number: a date-time, or no time at all (fromisoformat says which)
     moment = datetime.fromisoformat(_FRACTION.sub(r"\1", text.strip()).replace("Z", "+00:00"))
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
@@ -144,20 +144,7 @@ def from_jsonl(path: Path) -> Trace:
         if o > 0:
             prompt = max(1, p)
             rows.append((t, prompt, o, min(reused * MOONCAKE_BLOCK_TOKENS, prompt - 1)))
-    any_hashes = bool(seen)
-    if not rows:
-        raise TraceError(f"{path}: no requests with output tokens")
-    _check_span(path, [rows[0][0], rows[-1][0]])
-    start = rows[0][0]
-    return Trace(
-        f"{path.name} ({len(rows)} requests)",
-        max(rows[-1][0] - start, 1.0),
-        tuple(r[0] - start for r in rows),
-        tuple(r[1] for r in rows),
-        tuple(r[2] for r in rows),
-        cached=tuple(r[3] for r in rows) if any_hashes else None,
-        start_epoch_s=_instant(path, start, False),
-    )
+    return _request_log(path, rows, with_cached=bool(seen), dated=False)
 
 
 def from_csv(path: Path) -> Trace:
@@ -223,8 +210,6 @@ def _from_requests(path: Path, header: list[str], reader) -> Trace:
         try:
             (t, is_date), p, o = _time_s(row[time_i]), int(_number(row[prompt_i])), int(_number(row[output_i]))
             c = int(_number(row[cached_i])) if cached_i is not None else 0
-            if not math.isfinite(t):
-                raise ValueError(row[time_i])
             dated = dated or is_date
         except (TypeError, ValueError, IndexError, OverflowError):
             got = ", ".join(repr(row[i]) if i < len(row) else "nothing" for i in (time_i, prompt_i, output_i))
@@ -238,19 +223,23 @@ def _from_requests(path: Path, header: list[str], reader) -> Trace:
             continue
         rows.append((t, max(1, p), o, min(c, max(1, p) - 1) if c else 0))
     problems.raise_any("rows that cannot be replayed")
+    rows.sort()
+    return _request_log(path, rows, with_cached=cached_i is not None, dated=dated)
+
+
+def _request_log(path: Path, rows: list[tuple[float, int, int, int]], with_cached: bool, dated: bool) -> Trace:
+    """(time, prompt, output, cached) rows in time order, one per request, as a trace starting at zero."""
     if not rows:
         raise TraceError(f"{path}: no requests with output tokens")
-    rows.sort()
     _check_span(path, [rows[0][0], rows[-1][0]])
     start = rows[0][0]
-    duration = max(rows[-1][0] - start, 1.0)
     return Trace(
         f"{path.name} ({len(rows)} requests)",
-        duration,
+        max(rows[-1][0] - start, 1.0),
         tuple(r[0] - start for r in rows),
         tuple(r[1] for r in rows),
         tuple(r[2] for r in rows),
-        cached=tuple(r[3] for r in rows) if cached_i is not None else None,
+        cached=tuple(r[3] for r in rows) if with_cached else None,
         start_epoch_s=_instant(path, start, dated),
     )
 
@@ -268,8 +257,6 @@ def _from_rates(path: Path, header: list[str], rate_column: str, reader) -> Trac
             continue
         try:
             (t, is_date), value = _time_s(row[time_i]), _number(row[rate_i])
-            if not math.isfinite(t):
-                raise ValueError(row[time_i])
             dated = dated or is_date
         except (TypeError, ValueError, IndexError, OverflowError):
             got = ", ".join(repr(row[i]) if i < len(row) else "nothing" for i in (time_i, rate_i))
