@@ -146,9 +146,9 @@ def cron(clock: str, weekdays: tuple[int, ...] | None = None) -> str:
     """An HH:MM time as a five-field cron expression (KEDA's cron format, robfig/cron: day of
     week 0 Sunday ... 6 Saturday), every day or on `weekdays` (Monday 0, as the intent counts)."""
     hours, mins = clock.split(":")
-    days = "*" if weekdays is None or len(weekdays) == 7 else ",".join(str((d + 1) % 7) for d in sorted(weekdays, key=lambda d: (d + 1) % 7))
-    return f"{int(mins)} {int(hours)} * * {days}"
-
+    if weekdays is None or len(weekdays) == 7:
+        return f"{int(mins)} {int(hours)} * * *"
+    return f"{int(mins)} {int(hours)} * * {','.join(str(d) for d in sorted((d + 1) % 7 for d in weekdays))}"
 
 
 def floor_triggers(served: ServedVersion) -> list[dict[str, Any]]:
@@ -164,15 +164,15 @@ def floor_triggers(served: ServedVersion) -> list[dict[str, Any]]:
         replicas = min(window.min_replicas, served.max_replicas)
         if replicas <= served.min_replicas:
             continue
-        every_day = window.days is None
         triggers.append(
             {
                 "type": "cron",
                 "name": f"{FLOOR_TRIGGER}_{index}",
                 "metadata": {
                     "timezone": schedule.timezone,
-                    "start": cron(window.start, None if every_day else window.weekdays()),
-                    "end": cron(window.end, None if every_day else window.end_weekdays()),
+                    # Every day is all seven: cron writes `*` for them.
+                    "start": cron(window.start, window.weekdays()),
+                    "end": cron(window.end, window.end_weekdays()),
                     "desiredReplicas": str(replicas),
                 },
             }

@@ -547,10 +547,10 @@ def scheduled_action_requests(model: ModelSpec, endpoint: str) -> list[Request]:
     resource = f"endpoint/{endpoint}/variant/{VARIANT}"
     requests = []
     for index, window in enumerate(policy.schedule.windows):
-        every_day = window.days is None
+        # Every day is all seven: aws_cron writes `* * ?` for them.
         for edge, clock, days, low in (
-            ("start", window.start, None if every_day else window.weekdays(), window.min_replicas + policy.warm_pool),
-            ("end", window.end, None if every_day else window.end_weekdays(), min_capacity(model)),
+            ("start", window.start, window.weekdays(), window.min_replicas + policy.warm_pool),
+            ("end", window.end, window.end_weekdays(), min_capacity(model)),
         ):
             requests.append(
                 {
