@@ -115,6 +115,10 @@ class FloorWindow(Spec):
     def days_per_week(self) -> int:
         return len(self.weekdays())
 
+    def days_shown(self) -> str:
+        """The window's days as a summary line writes them after its hours (" mon/fri"; "" every day)."""
+        return "" if self.days is None else f" {'/'.join(self.days)}"
+
 
 class ScheduledFloors(Spec):
     """Daily or weekday windows with a higher floor, in one time zone."""

@@ -15,7 +15,6 @@ from zoneinfo import ZoneInfo
 
 from components.intent.autoscaling import AutoscalingPolicy
 from components.intent.combined_signal import CombinedSignal
-from components.intent.scheduled_floors import FloorWindow
 from components.planning import platform
 
 # The "fixed queue-depth threshold" baseline: waiting requests per replica. KEDA has no
@@ -488,14 +487,10 @@ def scheduled_floor(policy: AutoscalingPolicy, clock: DayClock) -> Callable[[flo
     return lambda t: min(policy.max_replicas, schedule.floor_at(clock.minute(t), clock.weekday(t)))
 
 
-def _days(window: FloorWindow) -> str:
-    return "" if window.days is None else f" {'/'.join(window.days)}"
-
-
 def _describe_schedule(policy: AutoscalingPolicy) -> str:
     if policy.schedule is None:
         return ""
-    windows = ", ".join(f"{w.start}-{w.end}{_days(w)}≥{w.min_replicas}" for w in policy.schedule.windows)
+    windows = ", ".join(f"{w.start}-{w.end}{w.days_shown()}≥{w.min_replicas}" for w in policy.schedule.windows)
     return f", floors {windows}"
 
 

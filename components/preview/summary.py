@@ -73,10 +73,7 @@ def model_line(model: ModelSpec, target: str = "eks") -> dict[str, str]:
         )
         scaling = f"{signal} (up {policy.scale_up_window_s}s, down {policy.scale_down_window_s}s)"
         if policy.schedule is not None:
-            windows = ", ".join(
-                f"{w.start}-{w.end}{'' if w.days is None else ' ' + '/'.join(w.days)} ≥{w.min_replicas}"
-                for w in policy.schedule.windows
-            )
+            windows = ", ".join(f"{w.start}-{w.end}{w.days_shown()} ≥{w.min_replicas}" for w in policy.schedule.windows)
             scaling += f"; floors {windows} {policy.schedule.timezone}"
     canary = _canary(model, target)
     return {
