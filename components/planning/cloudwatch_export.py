@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from components.compilers import sagemaker as sm
-from components.planning.export_cli import ExportError, chosen, iso_utc, parser
+from components.planning.export_cli import ExportError, chosen, parser
+from components.planning.traces import iso_utc
 from components.preview.stackfile import stack_name
 
 

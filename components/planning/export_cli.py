@@ -11,6 +11,7 @@ from components.intent.loading import SpecError, parse_stack_config
 from components.intent.model import ModelSpec
 from components.intent.stack import StackSpec
 from components.planning.recorded import MAX_SPAN_S
+from components.planning.traces import iso_utc
 from components.preview.stackfile import read_stack_file
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -18,10 +19,6 @@ ROOT = Path(__file__).resolve().parents[2]
 
 class ExportError(Exception):
     """Why the export could not be written; the message says what to do."""
-
-
-def iso_utc(moment: float) -> str:
-    return datetime.fromtimestamp(moment, timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def parse_instant(text: str) -> float:

@@ -6,8 +6,9 @@ during hour h must cover the busiest load of [h + cold, h + 1 h + cold): replica
 ceil(share x that rate / μ_SLO). Hours whose floor is no higher than min_replicas get no
 window; equal neighbours merge; past `MAX_WINDOWS` the cheapest-to-merge neighbours join at
 the higher floor. A recording of a whole week with a wall clock gets floors per day of the
-week, days with the same hours sharing windows (office hours: weekdays only). The tuner searches `share` and min_replicas and keeps floors only where
-the replay shows them meeting the SLO target for less.
+week, days with the same hours sharing windows (office hours: weekdays only). The tuner
+searches `share` and min_replicas and keeps floors only where the replay shows them meeting
+the SLO target for less.
 """
 from __future__ import annotations
 

@@ -24,7 +24,8 @@ from components.compilers import metrics
 from components.compilers.rollout import served_versions
 from components.compilers.serving import MODELS_NAMESPACE
 from components.intent.model import ModelSpec
-from components.planning.export_cli import ExportError, chosen, iso_utc, parser
+from components.planning.export_cli import ExportError, chosen, parser
+from components.planning.traces import iso_utc
 
 DEFAULT_PROMETHEUS = "http://localhost:9090"
 # Prometheus refuses a range query of more than 11,000 points per series.

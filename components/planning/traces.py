@@ -38,6 +38,11 @@ DAY_S = 86_400.0
 GENERATED_DURATION_S = 1800.0
 
 
+def iso_utc(moment: float) -> str:
+    """Unix seconds as an ISO 8601 UTC time to the second (`2026-11-30T10:15:00Z`)."""
+    return datetime.fromtimestamp(moment, timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
 class TraceError(ValueError):
     """A trace file that cannot be replayed; the message names the line and the problem."""
 
@@ -67,9 +72,7 @@ class Trace:
 
     def opens_at(self) -> str | None:
         """The recording's first request as an ISO 8601 UTC time (None: no wall clock)."""
-        if self.start_epoch_s is None:
-            return None
-        return datetime.fromtimestamp(self.start_epoch_s, timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+        return None if self.start_epoch_s is None else iso_utc(self.start_epoch_s)
 
     @property
     def requests(self) -> int:
