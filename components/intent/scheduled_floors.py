@@ -7,7 +7,7 @@ scheduled actions (raise MinCapacity at the start, restore it at the end).
 """
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -101,16 +101,18 @@ class FloorWindow(Spec):
         wraps = self.span()[1] >= MINUTES_PER_DAY
         return tuple(sorted((d + 1) % 7 for d in self.weekdays())) if wraps else self.weekdays()
 
-    def week_spans(self) -> list[tuple[int, int]]:
+    @cached_property
+    def week_spans(self) -> tuple[tuple[int, int], ...]:
         """[start, end) in minutes after Monday midnight, one per day it starts on; an end may
-        pass the week's end (a Sunday night window)."""
+        pass the week's end (a Sunday night window). Kept once computed: the simulator asks
+        active_at every simulated second (fields only decide equality, so the cache is not compared)."""
         start, end = self.span()
-        return [(day * MINUTES_PER_DAY + start, day * MINUTES_PER_DAY + end) for day in self.weekdays()]
+        return tuple((day * MINUTES_PER_DAY + start, day * MINUTES_PER_DAY + end) for day in self.weekdays())
 
     def active_at(self, minute_of_day: float, weekday: int = 0) -> bool:
         """Whether the floor is in force at a minute of the day of `weekday` (Monday 0)."""
         minute = (weekday % 7) * MINUTES_PER_DAY + minute_of_day % MINUTES_PER_DAY
-        return any(start <= minute + shift < end for start, end in self.week_spans() for shift in (0, MINUTES_PER_WEEK))
+        return any(start <= minute + shift < end for start, end in self.week_spans for shift in (0, MINUTES_PER_WEEK))
 
     def days_per_week(self) -> int:
         return len(self.weekdays())
@@ -131,7 +133,7 @@ class ScheduledFloors(Spec):
     @model_validator(mode="after")
     def _no_overlap(self) -> ScheduledFloors:
         problems = Problems(self)
-        spans = [w.week_spans() for w in self.windows]
+        spans = [w.week_spans for w in self.windows]
         for i, a_spans in enumerate(spans):
             for j in range(i + 1, len(spans)):
                 # On a circle of one week: compare each with the other shifted by a week.
