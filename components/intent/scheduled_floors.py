@@ -54,6 +54,18 @@ def minutes(clock: str) -> int:
     return int(hours) * 60 + int(mins)
 
 
+def check_days_once(problems: Problems, days: list[Weekday] | None) -> None:
+    """A `days` list names each day once: a repeat is a typo, not a weight."""
+    if days is not None and len(set(days)) != len(days):
+        repeated = sorted({d for d in days if days.count(d) > 1}, key=WEEKDAYS.index)
+        problems.add(("days",), f"each day once: {', '.join(repeated)} repeated", days)
+
+
+def weekday_numbers(days: list[Weekday] | None) -> tuple[int, ...]:
+    """Days as Monday-0 numbers in week order; every day for None."""
+    return tuple(range(7)) if days is None else tuple(sorted(WEEKDAYS.index(d) for d in days))
+
+
 class FloorWindow(Spec):
     """From `start` to `end` on each of `days` (every day without them; in the schedule's time
     zone), at least `min_replicas` replicas; a window whose end is before its start runs past
@@ -80,9 +92,7 @@ class FloorWindow(Spec):
                 "(for a floor all day, raise min_replicas instead)",
                 self.end,
             )
-        if self.days is not None and len(set(self.days)) != len(self.days):
-            repeated = sorted({d for d in self.days if self.days.count(d) > 1}, key=WEEKDAYS.index)
-            problems.add(("days",), f"each day once: {', '.join(repeated)} repeated", self.days)
+        check_days_once(problems, self.days)
         problems.raise_if_any()
         return self
 
@@ -93,7 +103,7 @@ class FloorWindow(Spec):
 
     def weekdays(self) -> tuple[int, ...]:
         """Days the window starts on, Monday 0."""
-        return tuple(range(7)) if self.days is None else tuple(sorted(WEEKDAYS.index(d) for d in self.days))
+        return weekday_numbers(self.days)
 
     def end_weekdays(self) -> tuple[int, ...]:
         """Days the window ends on, Monday 0: the next day's for a window past midnight."""

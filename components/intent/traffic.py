@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from components.intent.base import Problems, Spec
-from components.intent.scheduled_floors import ClockTime
+from components.intent.scheduled_floors import ClockTime, Weekday, check_days_once, weekday_numbers
 
 TrafficShape = Literal["steady", "bursty", "diurnal", "business_hours"]
 
@@ -35,6 +35,15 @@ class Traffic(Spec):
     closes: ClockTime = Field(
         "18:00", description="business_hours: when it falls back to the trough, HH:MM (before opens: past midnight)."
     )
+    days: list[Weekday] | None = Field(
+        None,
+        min_length=1,
+        max_length=7,
+        description="business_hours: the days it opens (mon ... sun; every day when absent; hours "
+        "past midnight run into the next day, as a floor window's do); the others stay at the "
+        "trough. `make simulate` and `make tune` replay a week (the tuner's floors then hold on "
+        "the open days only), the preview its first open day.",
+    )
     trough_share: float = Field(
         0.3, ge=0, le=1, description="Base (bursty) or trough (diurnal, business_hours) load as a share of peak_rps."
     )
@@ -59,15 +68,20 @@ class Traffic(Spec):
         problems = Problems(self)
         if (self.peak_rps is None) == (self.csv is None):
             problems.add(("peak_rps",), "give either peak_rps (with its shape) or csv, not both and not neither")
-        hours = {"opens", "closes"} & self.model_fields_set
+        hours = {"opens", "closes", "days"} & self.model_fields_set
         if self.csv is None and self.shape != "business_hours":
             for name in sorted(hours):
                 problems.add((name,), f"{name} applies to shape business_hours, not {self.shape}", getattr(self, name))
         if self.shape == "business_hours" and self.opens == self.closes:
             problems.add(("closes",), f"closes ({self.closes}) must differ from opens: the working day would be empty", self.closes)
+        check_days_once(problems, self.days)
         if self.csv is not None:
-            described = {"shape", "trough_share", "burst_s", "burst_gap_s", "prompt_tokens", "output_tokens", "opens", "closes"}
+            described = {"shape", "trough_share", "burst_s", "burst_gap_s", "prompt_tokens", "output_tokens", "opens", "closes", "days"}
             for name in sorted(described & self.model_fields_set):
                 problems.add((name,), f"{name} describes generated traffic; a csv trace carries its own", getattr(self, name))
         problems.raise_if_any()
         return self
+
+    def open_weekdays(self) -> tuple[int, ...]:
+        """Days business_hours traffic opens, Monday 0 (all seven without `days`)."""
+        return weekday_numbers(self.days)

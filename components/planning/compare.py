@@ -212,16 +212,16 @@ def compare(setup: ModelSetup, trace: Trace, with_baselines: bool = True) -> Com
 
 def declared_setup(
     spec: StackSpec, model: ModelSpec, duration_s: float | None, seed: int, root: Path | None = None, timing_scale: float = 1.0,
-    profile: Profile | None = None,
+    profile: Profile | None = None, open_day_only: bool = False,
 ) -> tuple[ModelSetup, Trace] | None:
     """The model's setup and trace from its declared traffic (None without one): the plan
     assumes the traffic's own request shape. `duration_s` None: the shape's own (a day for
-    a diurnal one)."""
+    a diurnal one); `open_day_only`: one open day of a declared week (traces.declared)."""
     traffic = model.traffic
     if traffic is None:
         return None
     limit = MAX_ARRIVALS if model.runtime == "vllm" else FLUID_MAX_ARRIVALS
-    trace = declared(traffic, duration_s, seed, limit, root)
+    trace = declared(traffic, duration_s, seed, limit, root, open_day_only)
     if model.runtime == "triton":
         trace = as_fluid(trace)
     workload = trace.workload() if traffic.csv is not None else Workload(traffic.prompt_tokens, traffic.output_tokens)

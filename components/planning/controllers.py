@@ -87,10 +87,11 @@ MINUTES_PER_DAY = 1440.0
 @dataclass(frozen=True)
 class DayClock:
     """Simulated seconds as minutes of the day in the scheduled floors' time zone: a
-    generated diurnal trace lays one day over its duration (trough at midnight, peak at
-    noon); a recording with a wall-clock start runs in real time from that minute and day of
-    the week; every other trace from midnight on a Monday (a working day, for weekday
-    windows). Daylight saving within a trace is ignored."""
+    generated daily trace lays each day over `day_s` (diurnal: trough at midnight, peak at
+    noon) from midnight of its start weekday (Monday, or a declared week's open day); a
+    recording with a wall-clock start runs in real time from that minute and day of the
+    week; every other trace from midnight on a Monday (a working day, for weekday windows).
+    Daylight saving within a trace is ignored."""
 
     day_s: float = 86_400.0
     start_minute: float = 0.0
@@ -117,7 +118,7 @@ def day_clock(trace: object, timezone: str = "UTC") -> DayClock:
     recording with a wall-clock start begins at that minute there; others at midnight."""
     day_s = getattr(trace, "day_s", None)
     if day_s:
-        return DayClock(day_s)
+        return DayClock(day_s, start_weekday=getattr(trace, "start_weekday", 0))
     start = getattr(trace, "start_epoch_s", None)
     if start is None:
         return REAL_TIME

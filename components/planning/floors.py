@@ -6,7 +6,8 @@ during hour h must cover the busiest load of [h + cold, h + 1 h + cold): replica
 ceil(share x that rate / μ_SLO). Hours whose floor is no higher than min_replicas get no
 window; equal neighbours merge; past `MAX_WINDOWS` the cheapest-to-merge neighbours join at
 the higher floor. A recording of a whole week with a wall clock gets floors per day of the
-week, days with the same hours sharing windows (office hours: weekdays only). The tuner
+week, days with the same hours sharing windows (office hours: weekdays only), and so does
+a declared week. The tuner
 searches `share` and min_replicas and keeps floors only where the replay shows them meeting
 the SLO target for less.
 """
@@ -132,9 +133,11 @@ def derived_schedule(
 
 
 def covers_week(trace: Trace) -> bool:
-    """A recording with a wall clock that holds every day of the week."""
+    """A recording with a wall clock that holds every day of the week, or a generated week."""
+    if trace.day_s is not None:
+        return trace.duration_s >= 7 * trace.day_s
     # A request log's duration ends at its last request: a week logged to Sunday 23:59 counts.
-    return trace.start_epoch_s is not None and trace.day_s is None and trace.duration_s >= 7 * 86_400 - 3_600
+    return trace.start_epoch_s is not None and trace.duration_s >= 7 * 86_400 - 3_600
 
 
 def _weekday_windows(

@@ -97,7 +97,7 @@ def preview_runs(spec: StackSpec, notes: list[str] | None = None, profile: Profi
     for model in spec.models:
         measured = profile if profile is not None and profile.model == model.name else None
         try:
-            found = declared_setup(spec, model, None, PREVIEW_SEED, ROOT, profile=measured)
+            found = declared_setup(spec, model, None, PREVIEW_SEED, ROOT, profile=measured, open_day_only=True)
         except TraceError as error:
             # The stack file is valid; its trace file is not: say so and replay the default.
             notes.append(f"- {model.name}: traffic.csv not replayed: {error}")

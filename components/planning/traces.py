@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Literal
 
+from components.intent.scheduled_floors import WEEKDAYS
 from components.intent.scheduled_floors import minutes as clock_minutes
 from components.intent.traffic import Traffic
 from components.planning.capacity import DEFAULT_WORKLOAD, Workload
@@ -32,6 +33,7 @@ TraceKind = Literal["steady", "bursty", "diurnal", "business_hours"]
 # Kinds that lay one day over the trace: a real day unless a duration is asked for.
 DAILY_KINDS = ("diurnal", "business_hours")
 DAY_S = 86_400.0
+ALL_WEEK = tuple(range(7))
 # Generated traces last this long unless a duration is asked for; a daily one is a real day: a
 # day squeezed into 30 minutes keeps its minutes-long cold start and scale-in windows, so every
 # reactive policy trailed each ramp (1.59-1.91x the oracle, issue 14) for a reason no real day has.
@@ -69,6 +71,8 @@ class Trace:
     # date-times or Unix times; None: it starts at midnight. Scheduled floors read it, so a
     # recording that opens at 18:15 is not replayed as if 18:15 were midnight.
     start_epoch_s: float | None = None
+    # The day of the week (Monday 0) a generated trace's second 0 falls on.
+    start_weekday: int = 0
 
     def opens_at(self) -> str | None:
         """The recording's first request as an ISO 8601 UTC time (None: no wall clock)."""
@@ -257,26 +261,40 @@ def business_hours(
     max_arrivals: int = MAX_ARRIVALS,
     opens_min: int = OPENS_MIN,
     closes_min: int = CLOSES_MIN,
+    open_weekdays: tuple[int, ...] = ALL_WEEK,
 ) -> Trace:
     """One working day over `duration_s` from midnight: the peak from opening to closing, the
     trough outside, each edge an hour's half-cosine ramp centred on it (hours that run past
-    midnight wrap). The hours are local to the scheduled floors' time zone, as a day is."""
+    midnight wrap). The hours are local to the scheduled floors' time zone, as a day is.
+
+    Open only on some `open_weekdays` (Monday 0): a week from Monday midnight, each day
+    `duration_s` long, the other days at the trough. As a floor window's days do, the days
+    are those a shift opens on: a Friday 22:00-06:00 shift runs into Saturday morning."""
     scale = duration_s / DAY_S
     opens, closes, ramp = opens_min * 60 * scale, closes_min * 60 * scale, BUSINESS_RAMP_S * scale
     overnight = closes <= opens
+    week = len(open_weekdays) < 7
 
     def level(now: float) -> float:
+        day, now = divmod(now, duration_s)
+        opened_today = not week or int(day) % 7 in open_weekdays
         rising, falling = _ramp(now, opens, ramp), 1 - _ramp(now, closes, ramp)
-        return max(rising, falling) if overnight else min(rising, falling)
+        if not overnight:
+            return min(rising, falling) if opened_today else 0.0
+        # Before closing, the shift that opened the evening before.
+        opened_yesterday = not week or (int(day) - 1) % 7 in open_weekdays
+        return max(rising if opened_today else 0.0, falling if opened_yesterday else 0.0)
 
     def rate(now: float) -> float:
         return trough_rps + (peak_rps - trough_rps) * level(now)
 
-    open_share = ((closes_min - opens_min) % (24 * 60)) / (24 * 60)
+    open_share = ((closes_min - opens_min) % (24 * 60)) / (24 * 60) * len(open_weekdays) / 7
+    hours = f"{opens_min // 60:02d}:{opens_min % 60:02d}-{closes_min // 60:02d}:{closes_min % 60:02d}"
     trace = generate(
-        f"business hours {opens_min // 60:02d}:{opens_min % 60:02d}-{closes_min // 60:02d}:{closes_min % 60:02d}, "
+        f"business hours {hours}{' ' + '/'.join(WEEKDAYS[d] for d in open_weekdays) + ', a week' if week else ''}, "
         f"{trough_rps:.3g} to {peak_rps:.3g} req/s",
-        rate, peak_rps, trough_rps + (peak_rps - trough_rps) * open_share, duration_s, workload, seed, max_arrivals,
+        rate, peak_rps, trough_rps + (peak_rps - trough_rps) * open_share, (7 if week else 1) * duration_s, workload,
+        seed, max_arrivals,
     )
     return replace(trace, day_s=duration_s)
 
@@ -327,7 +345,7 @@ def as_fluid(trace: Trace, max_arrivals: int = FLUID_MAX_ARRIVALS) -> Trace:
         trace.name, trace.duration_s,
         tuple(trace.arrivals[i] for i in keep), tuple(trace.prompts[i] for i in keep), tuple(trace.outputs[i] for i in keep),
         weight=step * trace.weight, intensity=counts, seed=trace.seed, day_s=trace.day_s,
-        start_epoch_s=trace.start_epoch_s,
+        start_epoch_s=trace.start_epoch_s, start_weekday=trace.start_weekday,
     )
 
 
@@ -393,15 +411,18 @@ def _from_rows(name: str, source: Trace, rows: list[tuple[float, int, int, int]]
         seed=seed,
         day_s=source.day_s,
         start_epoch_s=source.start_epoch_s,
+        start_weekday=source.start_weekday,
     )
 
 
 def declared(
     traffic: Traffic, duration_s: float | None = None, seed: int = 0, max_arrivals: int = MAX_ARRIVALS,
-    root: Path | None = None,
+    root: Path | None = None, open_day_only: bool = False,
 ) -> Trace:
     """The trace a model's declared traffic describes (a CSV path is read from `root`);
-    `duration_s` None: the shape's own (generated_duration)."""
+    `duration_s` None: the shape's own (generated_duration), per day of a declared week.
+    `open_day_only`: of business hours on some days, the first open day alone, not the week
+    (the preview's replay: a week costs seven)."""
     if traffic.csv is not None:
         # recorded.py builds on this module's Trace; imported here to keep the two acyclic.
         from components.planning.recorded import from_csv
@@ -417,6 +438,10 @@ def declared(
     if traffic.shape == "diurnal":
         return diurnal(low, peak, duration_s, workload, seed, max_arrivals)
     if traffic.shape == "business_hours":
-        return business_hours(low, peak, duration_s, workload, seed, max_arrivals,
-                              clock_minutes(traffic.opens), clock_minutes(traffic.closes))
+        days = traffic.open_weekdays()
+        day = business_hours(low, peak, duration_s, workload, seed, max_arrivals,
+                             clock_minutes(traffic.opens), clock_minutes(traffic.closes), ALL_WEEK if open_day_only else days)
+        if not open_day_only or len(days) == 7:
+            return day
+        return replace(day, name=f"{day.name}, {WEEKDAYS[days[0]]} (an open day of the week)", start_weekday=days[0])
     return bursty(low, peak, duration_s, workload, seed, traffic.burst_s, traffic.burst_gap_s, max_arrivals)

@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from components.intent.autoscaling import AutoscalingPolicy
+from components.intent.traffic import Traffic
 from components.planning import traces, tuner
 from components.planning.compare import declared_setup, default_trace, setup, simulate
 from components.planning.controllers import REAL_TIME, DayClock, day_clock, hpa_proposal, scheduled_floor, stack_policy
@@ -398,3 +399,22 @@ def test_a_request_log_of_a_week_to_sunday_2359_covers_the_week_and_days_differi
                      start_epoch_s=datetime_of("2026-11-30T00:00:00+00:00"))
     windows = derived_schedule(_policy_of(min_replicas=1, max_replicas=10), uneven, day_clock(uneven), 3.0, 1800.0, 1.0).windows
     assert [(w.start, w.end, w.days) for w in windows] == [("08:00", "18:00", ["mon", "tue", "wed", "thu", "fri"])]
+
+
+def test_a_declared_office_week_gets_its_floors_on_its_open_days_and_the_preview_replays_an_open_day():
+    traffic = Traffic(peak_rps=10.0, shape="business_hours", trough_share=0.1, days=["mon", "tue", "wed", "thu", "fri"])
+    policy = _policy_of(min_replicas=1, max_replicas=10)
+    week = traces.declared(traffic)
+    windows = derived_schedule(policy, week, day_clock(week), 3.0, 1800.0, 1.0).windows
+    assert [(w.start, w.end, w.min_replicas, w.days) for w in windows] == [("08:00", "18:00", 4, ["mon", "tue", "wed", "thu", "fri"])]
+    # Open every day, the same hours hold every day.
+    daily = traces.declared(traffic.model_copy(update={"days": None}))
+    assert [w.days for w in derived_schedule(policy, daily, day_clock(daily), 3.0, 1800.0, 1.0).windows] == [None]
+    # A weekend business: the open day the preview replays is a Saturday, so a window on
+    # Saturdays and Sundays is in force there.
+    weekend = traces.declared(traffic.model_copy(update={"days": ["sat", "sun"]}), open_day_only=True)
+    clock = day_clock(weekend)
+    assert clock.weekday(0) == 5
+    floors = _policy_of(min_replicas=1, max_replicas=8, schedule={"timezone": "UTC", "windows": [
+        {"start": "08:00", "end": "18:00", "min_replicas": 4, "days": ["sat", "sun"]}]})
+    assert scheduled_floor(floors, clock)(12 * 3600.0) == 4

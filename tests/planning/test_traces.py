@@ -3,6 +3,7 @@ from pathlib import Path
 
 import pytest
 
+from components.intent.scheduled_floors import WEEKDAYS
 from components.intent.traffic import Traffic
 from components.planning.capacity import Workload
 from components.planning.recorded import from_csv
@@ -71,6 +72,34 @@ def test_business_hours_that_run_past_midnight_wrap_and_a_declared_working_day_i
     hourly = _hourly(declared_day)
     assert min(hourly[8:15]) > 0.9 * max(hourly)  # 08:00-15:00: past the ramp around 07:30
     assert max(hourly[17:]) < 0.2 and max(hourly[:6]) < 0.2
+
+
+def test_business_hours_on_some_days_are_a_week_whose_closed_days_stay_at_the_trough():
+    traffic = Traffic(peak_rps=2.0, shape="business_hours", trough_share=0.1, days=["tue", "wed", "thu", "fri", "sat"])
+    week = declared(traffic)
+    assert week.duration_s == 7 * DAY_S and week.day_s == DAY_S and week.start_weekday == 0
+    assert "tue/wed/thu/fri/sat, a week" in week.name
+    hourly = _hourly(week)
+    for day in range(7):
+        noon = hourly[24 * day + 10 : 24 * day + 17]
+        if day in (0, 6):  # Monday and Sunday: closed, the trough all day
+            assert max(noon) < 0.35, (day, noon)
+        else:
+            assert min(noon) > 1.7, (day, noon)
+    # A night shift opening on Fridays runs into Saturday morning, as a floor window would.
+    nights = _hourly(declared(Traffic(peak_rps=2.0, shape="business_hours", trough_share=0.1, opens="22:00",
+                                      closes="06:00", days=["fri"])))
+    friday, saturday = 24 * 4, 24 * 5
+    assert max(nights[friday : friday + 5]) < 0.35 and min(nights[friday + 23 : saturday + 5]) > 1.7, nights[friday:saturday + 24]
+    assert max(nights[saturday + 7 :]) < 0.35 and max(nights[:friday + 21]) < 0.35
+    # The preview replays one open day, on its own weekday: a week would cost seven.
+    day = declared(traffic, open_day_only=True)
+    assert day.duration_s == DAY_S and day.start_weekday == 1 and "tue (an open day of the week)" in day.name
+    assert min(_hourly(day)[10:17]) > 1.7
+    # Open every day is the one working day it always was.
+    every_day = Traffic(peak_rps=2.0, shape="business_hours", trough_share=0.1)
+    all_seven = Traffic(peak_rps=2.0, shape="business_hours", trough_share=0.1, days=list(WEEKDAYS))
+    assert declared(all_seven) == declared(every_day) and declared(every_day).duration_s == DAY_S
 
 
 def test_diurnal_peaks_in_the_middle():

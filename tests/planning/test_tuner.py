@@ -94,6 +94,30 @@ def test_working_hours_apply_to_the_business_hours_shape_only_and_must_not_be_em
     assert (spec.models[0].traffic.opens, spec.models[0].traffic.closes) == ("22:00", "06:00")
 
 
+def test_open_days_apply_to_business_hours_only_each_once_and_never_to_a_csv():
+    with pytest.raises(SpecError) as caught:
+        stack(with_model(eks_config(), 0, traffic={"peak_rps": 2, "shape": "diurnal", "days": ["mon"]}))
+    assert "traffic.days: days applies to shape business_hours, not diurnal" in str(caught.value)
+    with pytest.raises(SpecError) as caught:
+        stack(with_model(eks_config(), 0, traffic={"peak_rps": 2, "shape": "business_hours", "days": ["mon", "fri", "mon"]}))
+    assert "traffic.days: each day once: mon repeated" in str(caught.value)
+    with pytest.raises(SpecError) as caught:
+        stack(with_model(eks_config(), 0, traffic={"peak_rps": 2, "shape": "business_hours", "days": []}))
+    assert "traffic.days" in str(caught.value)
+    with pytest.raises(SpecError) as caught:
+        stack(with_model(eks_config(), 0, traffic={"peak_rps": 2, "shape": "business_hours", "days": ["monday"]}))
+    assert "traffic.days[0]: Input should be 'mon', 'tue', 'wed', 'thu', 'fri', 'sat' or 'sun' (got 'monday')" in str(caught.value)
+    with pytest.raises(SpecError) as caught:
+        stack(with_model(eks_config(), 0, traffic={"csv": "traces/llama.csv", "days": ["mon"]}))
+    assert "traffic.days: days describes generated traffic; a csv trace carries its own" in str(caught.value)
+    spec = stack(with_model(eks_config(), 0, traffic={"peak_rps": 0.2, "shape": "business_hours", "days": ["sat", "sun"]}))
+    assert spec.models[0].traffic.open_weekdays() == (5, 6)
+    # The preview replays the first open day (a week would cost seven); make simulate the week.
+    _, cost = preview_section(spec)
+    assert cost["models"]["llama"]["simulated"]["trace"].endswith(", sat (an open day of the week)")
+    assert declared_setup(spec, spec.models[0], None, 0)[1].duration_s == 7 * 86_400
+
+
 def test_traffic_needs_one_source_and_says_which_fields_do_not_apply():
     with pytest.raises(SpecError) as caught:
         stack(with_model(eks_config(), 0, traffic={"csv": "traces/llama.csv", "shape": "steady", "peak_rps": 2}))
