@@ -353,6 +353,10 @@ def _busiest_minute_of(intensity: tuple[float, ...]) -> float:
     return max((sum(intensity[i : i + 60]) / len(intensity[i : i + 60]) for i in range(0, len(intensity), 60)), default=0.0)
 
 
+# Beyond this share off the asked peak, a rescaled trace's name gives the busiest minute drawn.
+DRAWN_PEAK_TOLERANCE = 0.1
+
+
 def rescaled(trace: Trace, peak_rps: float, seed: int = 0, jitter_s: float = 1.0) -> Trace:
     """The trace with its busiest minute at `peak_rps` (TRACE_PEAK): below its own peak each
     request is kept with the ratio's probability; above it, whole copies of the trace are
@@ -377,7 +381,14 @@ def rescaled(trace: Trace, peak_rps: float, seed: int = 0, jitter_s: float = 1.0
             moved = t if copy == 0 else min(trace.duration_s, max(0.0, t + rng.uniform(-jitter_s, jitter_s)))
             rows.append((moved, p, o, c))
     rows.sort()
-    return _from_rows(f"{trace.name} at {factor:.3g}x (busiest minute {peak_rps:.3g} req/s)", trace, rows, seed)
+    scaled = _from_rows(f"{trace.name} at {factor:.3g}x (busiest minute {peak_rps:.3g} req/s)", trace, rows, seed)
+    drawn = scaled.busiest_minute_rps()
+    if abs(drawn - peak_rps) > DRAWN_PEAK_TOLERANCE * peak_rps:
+        # Thinned to a few requests a minute, the busiest minute is whichever drew the most: the
+        # mean load is the one asked for, its peak is not, and the name says so.
+        scaled = replace(scaled, name=f"{trace.name} at {factor:.3g}x (busiest minute {peak_rps:.3g} req/s asked, "
+                                      f"{drawn:.3g} drawn: too few requests a minute for it to land there)")
+    return scaled
 
 
 def reshuffled(trace: Trace, seed: int, shift_s: float = 60.0) -> Trace:

@@ -150,6 +150,19 @@ def test_trace_peak_puts_the_busiest_minute_where_asked(factor):
     assert rescaled(conv, target, seed=3) == scaled
 
 
+def test_a_trace_thinned_to_a_few_requests_a_minute_says_which_busiest_minute_it_drew():
+    conv = from_csv(DATA / "azure_llm_2023_conv_sample.csv")
+    target = 0.01 * conv.busiest_minute_rps()
+    sparse = rescaled(conv, target, seed=3)
+    drawn = sparse.busiest_minute_rps()
+    assert drawn > 1.1 * target
+    assert sparse.name.endswith(f"(busiest minute {target:.3g} req/s asked, {drawn:.3g} drawn: too few requests a "
+                                "minute for it to land there)")
+    # Where the minute lands within a tenth of the peak asked, the name gives the peak alone.
+    dense = rescaled(conv, 0.4 * conv.busiest_minute_rps(), seed=3)
+    assert dense.name.endswith(f"(busiest minute {0.4 * conv.busiest_minute_rps():.3g} req/s)")
+
+
 def test_a_reshuffled_trace_keeps_its_requests_and_moves_its_arrivals():
     conv = from_csv(DATA / "azure_llm_2023_conv_sample.csv")
     moved = reshuffled(conv, seed=1)
