@@ -24,7 +24,7 @@ class Traffic(Spec):
             "`steady` (always at peak), `bursty` (a base load with bursts to the peak at random "
             "times), `diurnal` (one real day from the trough to the peak and back, replayed as "
             "24 hours) or `business_hours` (the peak from `opens` to `closes`, the trough outside, "
-            "an hour's ramp at each edge; replayed as 24 hours)."
+            "an hour's ramp at each edge; replayed as 24 hours, or as a week with `days`)."
         ),
     )
     opens: ClockTime = Field(
@@ -42,7 +42,7 @@ class Traffic(Spec):
         description="business_hours: the days it opens (mon ... sun; every day when absent; hours "
         "past midnight run into the next day, as a floor window's do); the others stay at the "
         "trough. `make simulate` and `make tune` replay a week (the tuner's floors then hold on "
-        "the open days only), the preview its first open day.",
+        "the open days only), the preview its busiest open day.",
     )
     trough_share: float = Field(
         0.3, ge=0, le=1, description="Base (bursty) or trough (diurnal, business_hours) load as a share of peak_rps."

@@ -63,8 +63,9 @@ def _hourly(
             # Day 0 is the one the trace opens on (its midnight may lie before second 0).
             row = needs[(clock.start_weekday + day) % 7] if by_weekday else needs[0]
             for second in _range(begin, end, step):
-                # Per weekday, a window past the recording is another week's: not read.
-                if by_weekday and not 0 <= second < trace.duration_s:
+                # Per weekday, a window past a recording is another week's: not read. A
+                # generated week repeats itself, so Sunday night reads Monday's morning.
+                if by_weekday and trace.day_s is None and not 0 <= second < trace.duration_s:
                     continue
                 index = int((second % max(span, step)) // step)
                 if index < len(rates):

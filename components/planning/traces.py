@@ -262,41 +262,51 @@ def business_hours(
     opens_min: int = OPENS_MIN,
     closes_min: int = CLOSES_MIN,
     open_weekdays: tuple[int, ...] = ALL_WEEK,
+    only_weekday: int | None = None,
 ) -> Trace:
     """One working day over `duration_s` from midnight: the peak from opening to closing, the
     trough outside, each edge an hour's half-cosine ramp centred on it (hours that run past
     midnight wrap). The hours are local to the scheduled floors' time zone, as a day is.
 
     Open only on some `open_weekdays` (Monday 0): a week from Monday midnight, each day
-    `duration_s` long, the other days at the trough. As a floor window's days do, the days
-    are those a shift opens on: a Friday 22:00-06:00 shift runs into Saturday morning."""
+    `duration_s` long, the other days at the trough (`only_weekday`: that day of the week
+    alone). As a floor window's days do, the days are those a shift opens on: a Friday
+    22:00-06:00 shift runs into Saturday morning."""
     scale = duration_s / DAY_S
     opens, closes, ramp = opens_min * 60 * scale, closes_min * 60 * scale, BUSINESS_RAMP_S * scale
     overnight = closes <= opens
     week = len(open_weekdays) < 7
+    first = only_weekday or 0
 
     def level(now: float) -> float:
         day, now = divmod(now, duration_s)
-        opened_today = not week or int(day) % 7 in open_weekdays
+        weekday = first + int(day)
+        opened_today = not week or weekday % 7 in open_weekdays
         rising, falling = _ramp(now, opens, ramp), 1 - _ramp(now, closes, ramp)
         if not overnight:
             return min(rising, falling) if opened_today else 0.0
         # Before closing, the shift that opened the evening before.
-        opened_yesterday = not week or (int(day) - 1) % 7 in open_weekdays
+        opened_yesterday = not week or (weekday - 1) % 7 in open_weekdays
         return max(rising if opened_today else 0.0, falling if opened_yesterday else 0.0)
 
     def rate(now: float) -> float:
         return trough_rps + (peak_rps - trough_rps) * level(now)
 
-    open_share = ((closes_min - opens_min) % (24 * 60)) / (24 * 60) * len(open_weekdays) / 7
+    days = 7 if week and only_weekday is None else 1
+    open_share = ((closes_min - opens_min) % (24 * 60)) / (24 * 60)
+    if days == 7:
+        open_share *= len(open_weekdays) / 7
     hours = f"{opens_min // 60:02d}:{opens_min % 60:02d}-{closes_min // 60:02d}:{closes_min % 60:02d}"
+    shown = ""
+    if week:
+        shown = f" {'/'.join(WEEKDAYS[d] for d in open_weekdays)}" + (", a week" if days == 7 else "")
     trace = generate(
-        f"business hours {hours}{' ' + '/'.join(WEEKDAYS[d] for d in open_weekdays) + ', a week' if week else ''}, "
-        f"{trough_rps:.3g} to {peak_rps:.3g} req/s",
-        rate, peak_rps, trough_rps + (peak_rps - trough_rps) * open_share, (7 if week else 1) * duration_s, workload,
-        seed, max_arrivals,
+        f"business hours {hours}{shown}, {trough_rps:.3g} to {peak_rps:.3g} req/s",
+        rate, peak_rps, trough_rps + (peak_rps - trough_rps) * open_share, days * duration_s, workload, seed, max_arrivals,
     )
-    return replace(trace, day_s=duration_s)
+    if only_weekday is not None and week:
+        trace = replace(trace, name=f"{trace.name}, {WEEKDAYS[first]} (an open day of the week)")
+    return replace(trace, day_s=duration_s, start_weekday=first)
 
 
 def generated_duration(kind: str, duration_s: float | None = None) -> float:
@@ -432,7 +442,7 @@ def declared(
 ) -> Trace:
     """The trace a model's declared traffic describes (a CSV path is read from `root`);
     `duration_s` None: the shape's own (generated_duration), per day of a declared week.
-    `open_day_only`: of business hours on some days, the first open day alone, not the week
+    `open_day_only`: of business hours on some days, its busiest open day alone, not the week
     (the preview's replay: a week costs seven)."""
     if traffic.csv is not None:
         # recorded.py builds on this module's Trace; imported here to keep the two acyclic.
@@ -449,10 +459,10 @@ def declared(
     if traffic.shape == "diurnal":
         return diurnal(low, peak, duration_s, workload, seed, max_arrivals)
     if traffic.shape == "business_hours":
-        days = traffic.open_weekdays()
-        day = business_hours(low, peak, duration_s, workload, seed, max_arrivals,
-                             clock_minutes(traffic.opens), clock_minutes(traffic.closes), ALL_WEEK if open_day_only else days)
-        if not open_day_only or len(days) == 7:
-            return day
-        return replace(day, name=f"{day.name}, {WEEKDAYS[days[0]]} (an open day of the week)", start_weekday=days[0])
+        days, opens, closes = traffic.open_weekdays(), clock_minutes(traffic.opens), clock_minutes(traffic.closes)
+        # The busiest open day: the first, or for a night shift one after another open day,
+        # whose morning the shift before fills.
+        busiest = next((d for d in days if (d - 1) % 7 in days), days[0]) if closes <= opens else days[0]
+        return business_hours(low, peak, duration_s, workload, seed, max_arrivals, opens, closes, days,
+                              busiest if open_day_only else None)
     return bursty(low, peak, duration_s, workload, seed, traffic.burst_s, traffic.burst_gap_s, max_arrivals)

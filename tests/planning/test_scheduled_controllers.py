@@ -418,3 +418,23 @@ def test_a_declared_office_week_gets_its_floors_on_its_open_days_and_the_preview
     floors = _policy_of(min_replicas=1, max_replicas=8, schedule={"timezone": "UTC", "windows": [
         {"start": "08:00", "end": "18:00", "min_replicas": 4, "days": ["sat", "sun"]}]})
     assert scheduled_floor(floors, clock)(12 * 3600.0) == 4
+
+
+def test_a_declared_week_raises_sunday_nights_floor_for_monday_and_the_preview_replays_a_night_shifts_busiest_day():
+    policy = _policy_of(min_replicas=1, max_replicas=10)
+    early = Traffic(peak_rps=10.0, shape="business_hours", trough_share=0.1, opens="00:30", closes="08:00", days=["mon"])
+    week = traces.declared(early)
+    windows = derived_schedule(policy, week, day_clock(week), 3.0, 1800.0, 1.0).windows
+    # Monday's 00:30 ramp, one cold start (30 min) ahead, is Sunday 23:00: the week wraps.
+    assert ("23:00", "00:00", ["sun"]) in [(w.start, w.end, w.days) for w in windows]
+    assert ("00:00", "08:00", ["mon"]) in [(w.start, w.end, w.days) for w in windows]
+    # A night shift on weekdays: Monday's morning follows a closed Sunday, Tuesday's Monday's
+    # shift, so the preview replays Tuesday, whose morning and evening both carry the peak.
+    nights = Traffic(peak_rps=10.0, shape="business_hours", trough_share=0.1, opens="22:00", closes="06:00",
+                     days=["mon", "tue", "wed", "thu", "fri"])
+    day = traces.declared(nights, open_day_only=True)
+    hourly = day.rate_per_bucket(3600)
+    assert day.start_weekday == 1 and min(hourly[0:5]) > 8 and min(hourly[23:]) > 8
+    # Friday only: the preview's Friday morning is at the trough, as the week's is.
+    friday = traces.declared(nights.model_copy(update={"days": ["fri"]}), open_day_only=True).rate_per_bucket(3600)
+    assert max(friday[0:5]) < 2 and min(friday[23:]) > 8
