@@ -27,9 +27,7 @@ from components.planning.controllers import (
     Controller,
     OpeningLoad,
     baselines,
-    day_clock,
-    schedule_timezone,
-    stack_policy,
+    stack_policy_on,
 )
 from components.planning.cost import instance_price_per_hour, replica_price_per_hour
 from components.planning.mix_capacity import MixCeiling, mix_ceiling
@@ -197,7 +195,7 @@ def compare(setup: ModelSetup, trace: Trace, with_baselines: bool = True) -> Com
     """The stack's policy, then (optionally) the defaults, then the oracle, on one trace."""
     policy = setup.model.autoscaling
     mu = setup.capacity.requests_per_s
-    controllers = [stack_policy(policy, setup.target, day_clock(trace, schedule_timezone(policy)))]
+    controllers = [stack_policy_on(policy, setup.target, trace)]
     if with_baselines:
         controllers += baselines(policy, mu)
     results = [simulate(setup, c, trace) for c in controllers]

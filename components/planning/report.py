@@ -22,7 +22,7 @@ from components.planning.compare import (
     setup,
     simulate,
 )
-from components.planning.controllers import day_clock, schedule_timezone, stack_policy
+from components.planning.controllers import stack_policy_on
 from components.planning.cost import StackCost, stack_cost
 from components.planning.oracle import OracleResult, attainment_target
 from components.planning.simulator import Result, slo_summary
@@ -108,7 +108,7 @@ def preview_runs(spec: StackSpec, notes: list[str] | None = None, profile: Profi
             model_setup = setup(spec, model, profile=measured)
             trace = default_trace(model_setup, PREVIEW_TRACE, PREVIEW_DURATION_S, PREVIEW_SEED)
         policy = model.autoscaling
-        result = simulate(model_setup, stack_policy(policy, spec.target, day_clock(trace, schedule_timezone(policy))), trace)
+        result = simulate(model_setup, stack_policy_on(policy, spec.target, trace), trace)
         bound = foresight(model_setup, trace)
         runs.append(PreviewModel(model, model_setup, trace, result, bound))
     return runs

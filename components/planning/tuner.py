@@ -41,7 +41,7 @@ from pydantic import ValidationError
 from components.compilers.keda import replica_concurrency
 from components.intent.autoscaling import AutoscalingPolicy
 from components.planning.compare import ModelSetup, simulate
-from components.planning.controllers import day_clock, schedule_timezone, stack_policy
+from components.planning.controllers import day_clock, schedule_timezone, stack_policy_on
 from components.planning.floors import derived_schedule, has_daily_shape
 from components.planning.oracle import attainment_target
 from components.planning.simulator import Result, Series
@@ -221,7 +221,7 @@ class _Search:
                 return result
         trace = self.traces[index]
         result = simulate(
-            self.setup, stack_policy(policy, self.setup.target, day_clock(trace, schedule_timezone(policy))), trace,
+            self.setup, stack_policy_on(policy, self.setup.target, trace), trace,
             abandon_below=share if abandon else None,
         )
         # The tuner reads totals only; a day's per-second series would hold ~10 MB per replay.
