@@ -404,15 +404,15 @@ def test_a_request_log_of_a_week_to_sunday_2359_covers_the_week_and_days_differi
 def test_a_declared_office_week_gets_its_floors_on_its_open_days_and_the_preview_replays_an_open_day():
     traffic = Traffic(peak_rps=10.0, shape="business_hours", trough_share=0.1, days=["mon", "tue", "wed", "thu", "fri"])
     policy = _policy_of(min_replicas=1, max_replicas=10)
-    week = traces.declared(traffic)
+    week = traces.declared(traffic, max_arrivals=2_000)
     windows = derived_schedule(policy, week, day_clock(week), 3.0, 1800.0, 1.0).windows
     assert [(w.start, w.end, w.min_replicas, w.days) for w in windows] == [("08:00", "18:00", 4, ["mon", "tue", "wed", "thu", "fri"])]
     # Open every day, the same hours hold every day.
-    daily = traces.declared(traffic.model_copy(update={"days": None}))
+    daily = traces.declared(traffic.model_copy(update={"days": None}), max_arrivals=2_000)
     assert [w.days for w in derived_schedule(policy, daily, day_clock(daily), 3.0, 1800.0, 1.0).windows] == [None]
     # A weekend business: the open day the preview replays is a Saturday, so a window on
     # Saturdays and Sundays is in force there.
-    weekend = traces.declared(traffic.model_copy(update={"days": ["sat", "sun"]}), open_day_only=True)
+    weekend = traces.declared(traffic.model_copy(update={"days": ["sat", "sun"]}), max_arrivals=2_000, open_day_only=True)
     clock = day_clock(weekend)
     assert clock.weekday(0) == 5
     floors = _policy_of(min_replicas=1, max_replicas=8, schedule={"timezone": "UTC", "windows": [
@@ -423,7 +423,7 @@ def test_a_declared_office_week_gets_its_floors_on_its_open_days_and_the_preview
 def test_a_declared_week_raises_sunday_nights_floor_for_monday_and_the_preview_replays_a_night_shifts_busiest_day():
     policy = _policy_of(min_replicas=1, max_replicas=10)
     early = Traffic(peak_rps=10.0, shape="business_hours", trough_share=0.1, opens="00:30", closes="08:00", days=["mon"])
-    week = traces.declared(early)
+    week = traces.declared(early, max_arrivals=2_000)
     windows = derived_schedule(policy, week, day_clock(week), 3.0, 1800.0, 1.0).windows
     # Monday's 00:30 ramp, one cold start (30 min) ahead, is Sunday 23:00: the week wraps.
     assert ("23:00", "00:00", ["sun"]) in [(w.start, w.end, w.days) for w in windows]
@@ -432,9 +432,8 @@ def test_a_declared_week_raises_sunday_nights_floor_for_monday_and_the_preview_r
     # shift, so the preview replays Tuesday, whose morning and evening both carry the peak.
     nights = Traffic(peak_rps=10.0, shape="business_hours", trough_share=0.1, opens="22:00", closes="06:00",
                      days=["mon", "tue", "wed", "thu", "fri"])
-    day = traces.declared(nights, open_day_only=True)
-    hourly = day.rate_per_bucket(3600)
-    assert day.start_weekday == 1 and min(hourly[0:5]) > 8 and min(hourly[23:]) > 8
+    day = traces.declared(nights, max_arrivals=2_000, open_day_only=True)
+    assert day.start_weekday == 1 and min(day.intensity[: 5 * 3600]) == max(day.intensity[23 * 3600 :]) == 10.0
     # Friday only: the preview's Friday morning is at the trough, as the week's is.
-    friday = traces.declared(nights.model_copy(update={"days": ["fri"]}), open_day_only=True).rate_per_bucket(3600)
-    assert max(friday[0:5]) < 2 and min(friday[23:]) > 8
+    friday = traces.declared(nights.model_copy(update={"days": ["fri"]}), max_arrivals=2_000, open_day_only=True)
+    assert max(friday.intensity[: 5 * 3600]) == 1.0 and min(friday.intensity[23 * 3600 :]) == 10.0

@@ -74,32 +74,39 @@ def test_business_hours_that_run_past_midnight_wrap_and_a_declared_working_day_i
     assert max(hourly[17:]) < 0.2 and max(hourly[:6]) < 0.2
 
 
+def _hourly_intensity(trace):
+    """Mean requests per second the generator drew from, hour by hour (exact: no arrivals counted)."""
+    return [sum(trace.intensity[h * 3600 : (h + 1) * 3600]) / 3600 for h in range(len(trace.intensity) // 3600)]
+
+
 def test_business_hours_on_some_days_are_a_week_whose_closed_days_stay_at_the_trough():
     traffic = Traffic(peak_rps=2.0, shape="business_hours", trough_share=0.1, days=["tue", "wed", "thu", "fri", "sat"])
-    week = declared(traffic)
+    # Few arrivals (weighted): the week's shape is read from the rates the generator drew from.
+    week = declared(traffic, max_arrivals=2_000)
     assert week.duration_s == 7 * DAY_S and week.day_s == DAY_S and week.start_weekday == 0
     assert "tue/wed/thu/fri/sat, a week" in week.name
-    hourly = _hourly(week)
+    # 2 000 arrivals for the week's mean load: 0.2 + 1.8 x (9/24 x 5/7) req/s.
+    assert week.requests == pytest.approx((0.2 + 1.8 * 9 / 24 * 5 / 7) * 7 * DAY_S, rel=0.05)
+    hourly = _hourly_intensity(week)
     for day in range(7):
         noon = hourly[24 * day + 10 : 24 * day + 17]
-        if day in (0, 6):  # Monday and Sunday: closed, the trough all day
-            assert max(noon) < 0.35, (day, noon)
-        else:
-            assert min(noon) > 1.7, (day, noon)
+        assert noon == pytest.approx([0.2] * 7 if day in (0, 6) else [2.0] * 7), (day, noon)
     # A night shift opening on Fridays runs into Saturday morning, as a floor window would.
-    nights = _hourly(declared(Traffic(peak_rps=2.0, shape="business_hours", trough_share=0.1, opens="22:00",
-                                      closes="06:00", days=["fri"])))
+    nights = _hourly_intensity(declared(Traffic(peak_rps=2.0, shape="business_hours", trough_share=0.1, opens="22:00",
+                                                closes="06:00", days=["fri"]), max_arrivals=2_000))
     friday, saturday = 24 * 4, 24 * 5
-    assert max(nights[friday : friday + 5]) < 0.35 and min(nights[friday + 23 : saturday + 5]) > 1.7, nights[friday:saturday + 24]
-    assert max(nights[saturday + 7 :]) < 0.35 and max(nights[:friday + 21]) < 0.35
+    assert nights[friday : friday + 5] == pytest.approx([0.2] * 5)
+    assert nights[friday + 23 : saturday + 5] == pytest.approx([2.0] * 6)
+    assert max(nights[saturday + 7 :] + nights[: friday + 21]) == pytest.approx(0.2)
     # The preview replays one open day, on its own weekday: a week would cost seven.
-    day = declared(traffic, open_day_only=True)
+    day = declared(traffic, max_arrivals=2_000, open_day_only=True)
     assert day.duration_s == DAY_S and day.start_weekday == 1 and "tue (an open day of the week)" in day.name
-    assert min(_hourly(day)[10:17]) > 1.7
+    assert _hourly_intensity(day)[10:17] == pytest.approx([2.0] * 7)
     # Open every day is the one working day it always was.
     every_day = Traffic(peak_rps=2.0, shape="business_hours", trough_share=0.1)
     all_seven = Traffic(peak_rps=2.0, shape="business_hours", trough_share=0.1, days=list(WEEKDAYS))
-    assert declared(all_seven) == declared(every_day) and declared(every_day).duration_s == DAY_S
+    assert declared(all_seven, max_arrivals=2_000) == declared(every_day, max_arrivals=2_000)
+    assert declared(every_day, max_arrivals=2_000).duration_s == DAY_S
 
 
 def test_diurnal_peaks_in_the_middle():
