@@ -10,14 +10,13 @@ none. Uses the usual AWS credential chain, read-only (cloudwatch:GetMetricData).
 """
 from __future__ import annotations
 
-import csv
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from components.compilers import sagemaker as sm
-from components.planning.export_cli import ExportError, chosen, parser
+from components.planning.export_cli import ExportError, chosen, finish, parser, write_csv
 from components.planning.traces import iso_utc
 from components.preview.stackfile import stack_name
 
@@ -62,16 +61,8 @@ def export(client: Any, endpoint: str, start: float, end: float, period_s: int, 
     if not counts:
         raise ExportError(f"no Invocations of {endpoint} between {iso_utc(start)} and {iso_utc(end)} (AWS/SageMaker, "
                           f"VariantName {sm.VARIANT})")
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        with out.open("w", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["timestamp_s", "requests"])
-            for moment in sorted(counts):
-                # A CloudWatch period is stamped with its start, as the planner reads a row.
-                writer.writerow([f"{moment:.0f}", f"{counts[moment]:.6g}"])
-    except OSError as error:
-        raise ExportError(f"{out}: cannot write the export ({error.strerror})") from None
+    # A CloudWatch period is stamped with its start, as the planner reads a row.
+    write_csv(out, ["timestamp_s", "requests"], ([f"{moment:.0f}", f"{counts[moment]:.6g}"] for moment in sorted(counts)))
     return len(counts)
 
 
@@ -94,13 +85,10 @@ def main(argv: list[str] | None = None, client: Any = None) -> int:
         import boto3
 
         client = boto3.client("cloudwatch", region_name=args.region or found.spec.region)
-    try:
-        rows = export(client, endpoint, args.start, args.end, args.period, args.out)
-    except ExportError as error:
-        print(error, file=sys.stderr)
-        return 2
-    print(f"Wrote {rows} periods of {endpoint}'s invocations to {args.out}")
-    return 0
+    return finish(
+        lambda: export(client, endpoint, args.start, args.end, args.period, args.out),
+        lambda rows: f"Wrote {rows} periods of {endpoint}'s invocations to {args.out}",
+    )
 
 
 if __name__ == "__main__":

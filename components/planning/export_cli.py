@@ -1,11 +1,15 @@
 """What the traffic exports (Prometheus, CloudWatch) share: their arguments, the checks on
-them, and the model they export, each problem a line of one message."""
+them, and the model they export, each problem a line of one message; writing the file and
+reporting how it went."""
 from __future__ import annotations
 
 import argparse
+import csv
+import sys
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Callable, Iterable
 
 from components.intent.loading import SpecError, parse_stack_config
 from components.intent.model import ModelSpec
@@ -70,3 +74,26 @@ def chosen(args: argparse.Namespace, target: str, elsewhere: str, problems: list
     if problems or model is None:
         return None
     return Chosen(stack_file, spec, model)
+
+
+def write_csv(out: Path, header: list[str], rows: Iterable[list[str]]) -> None:
+    """The export file, its folder made; an unwritable one is an ExportError."""
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with out.open("w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(header)
+            writer.writerows(rows)
+    except OSError as error:
+        raise ExportError(f"{out}: cannot write the export ({error.strerror})") from None
+
+
+def finish(write: Callable[[], int], wrote: Callable[[int], str]) -> int:
+    """Run an export: its error on stderr and exit code 2, or `wrote(rows)` and 0."""
+    try:
+        rows = write()
+    except ExportError as error:
+        print(error, file=sys.stderr)
+        return 2
+    print(wrote(rows))
+    return 0

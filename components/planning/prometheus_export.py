@@ -10,7 +10,6 @@ cluster's Prometheus first, e.g. `kubectl -n monitoring port-forward svc/prometh
 """
 from __future__ import annotations
 
-import csv
 import http.client
 import json
 import math
@@ -24,7 +23,7 @@ from components.compilers import metrics
 from components.compilers.rollout import served_versions
 from components.compilers.serving import MODELS_NAMESPACE
 from components.intent.model import ModelSpec
-from components.planning.export_cli import ExportError, chosen, parser
+from components.planning.export_cli import ExportError, chosen, finish, parser, write_csv
 from components.planning.traces import iso_utc
 
 DEFAULT_PROMETHEUS = "http://localhost:9090"
@@ -114,19 +113,15 @@ def export(base_url: str, model: ModelSpec, start: float, end: float, step_s: in
             f"{base_url}: no requests of {model.name} between {iso_utc(start)} and {iso_utc(end)} "
             f"(query: {columns['requests_per_s']})"
         )
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        with out.open("w", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["timestamp_s", *columns])
-            for moment in moments:
-                # A point at t is the rate over the window before t; the planner reads a row as
-                # the step after its time, so the row is written one step earlier.
-                row = [f"{moment - step_s:.0f}", f"{series['requests_per_s'][moment]:.6g}"]
-                row += [f"{series[name][moment]:.6g}" if moment in series[name] else "" for name in list(columns)[1:]]
-                writer.writerow(row)
-    except OSError as error:
-        raise ExportError(f"{out}: cannot write the export ({error.strerror})") from None
+    means = list(columns)[1:]
+    # A point at t is the rate over the window before t; the planner reads a row as the step
+    # after its time, so the row is written one step earlier.
+    rows = (
+        [f"{moment - step_s:.0f}", f"{series['requests_per_s'][moment]:.6g}",
+         *(f"{series[name][moment]:.6g}" if moment in series[name] else "" for name in means)]
+        for moment in moments
+    )
+    write_csv(out, ["timestamp_s", *columns], rows)
     return len(moments)
 
 
@@ -146,13 +141,10 @@ def main(argv: list[str] | None = None) -> int:
     if found is None:
         print("\n".join(problems), file=sys.stderr)
         return 2
-    try:
-        rows = export(args.prometheus, found.model, args.start, args.end, args.step, args.out)
-    except ExportError as error:
-        print(error, file=sys.stderr)
-        return 2
-    print(f"Wrote {rows} rows of {found.model.name}'s traffic to {args.out}")
-    return 0
+    return finish(
+        lambda: export(args.prometheus, found.model, args.start, args.end, args.step, args.out),
+        lambda rows: f"Wrote {rows} rows of {found.model.name}'s traffic to {args.out}",
+    )
 
 
 if __name__ == "__main__":
