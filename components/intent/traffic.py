@@ -68,9 +68,9 @@ class Traffic(Spec):
         problems = Problems(self)
         if (self.peak_rps is None) == (self.csv is None):
             problems.add(("peak_rps",), "give either peak_rps (with its shape) or csv, not both and not neither")
-        hours = {"opens", "closes", "days"} & self.model_fields_set
+        business_only = {"opens", "closes", "days"} & self.model_fields_set
         if self.csv is None and self.shape != "business_hours":
-            for name in sorted(hours):
+            for name in sorted(business_only):
                 problems.add((name,), f"{name} applies to shape business_hours, not {self.shape}", getattr(self, name))
         if self.shape == "business_hours" and self.opens == self.closes:
             problems.add(("closes",), f"closes ({self.closes}) must differ from opens: the working day would be empty", self.closes)

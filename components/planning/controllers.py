@@ -554,12 +554,11 @@ def stack_policy(policy: AutoscalingPolicy, target: str, clock: DayClock = REAL_
     )
 
 
-
-
 def stack_policy_on(policy: AutoscalingPolicy, target: str, trace: object) -> Controller:
     """The stack policy's controller with its scheduled floors on the trace's clock (the
     recording's own time of day and weekday in the schedule's zone)."""
     return stack_policy(policy, target, day_clock(trace, schedule_timezone(policy)))
+
 
 def cpu_cores(runtime: str, running: float, rps: float) -> float:
     return CPU_IDLE_CORES + (CPU_BUSY_CORES[runtime] if running > 0 else 0.0) + CPU_SECONDS_PER_REQUEST[runtime] * rps

@@ -7,9 +7,8 @@ ceil(share x that rate / μ_SLO). Hours whose floor is no higher than min_replic
 window; equal neighbours merge; past `MAX_WINDOWS` the cheapest-to-merge neighbours join at
 the higher floor. A recording of a whole week with a wall clock gets floors per day of the
 week, days with the same hours sharing windows (office hours: weekdays only), and so does
-a declared week. The tuner
-searches `share` and min_replicas and keeps floors only where the replay shows them meeting
-the SLO target for less.
+a declared week. The tuner searches `share` and min_replicas and keeps floors only where the
+replay shows them meeting the SLO target for less.
 """
 from __future__ import annotations
 

@@ -14,6 +14,7 @@ import json
 import math
 import random
 import re
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -347,9 +348,7 @@ def _usual_step(gaps: list[float]) -> float:
     def key(gap: float) -> float:
         return float(round(gap)) if gap >= 1 else gap
 
-    counts: dict[float, int] = {}
-    for gap in gaps:
-        counts[key(gap)] = counts.get(key(gap), 0) + 1
+    counts = Counter(key(gap) for gap in gaps)
     most = max(counts.values())
     return min(g for g, n in counts.items() if n == most)
 

@@ -292,17 +292,18 @@ def business_hours(
     def rate(now: float) -> float:
         return trough_rps + (peak_rps - trough_rps) * level(now)
 
-    days = 7 if week and only_weekday is None else 1
+    replayed_days = 7 if week and only_weekday is None else 1
     open_share = ((closes_min - opens_min) % (24 * 60)) / (24 * 60)
-    if days == 7:
+    if replayed_days == 7:
         open_share *= len(open_weekdays) / 7
     hours = f"{opens_min // 60:02d}:{opens_min % 60:02d}-{closes_min // 60:02d}:{closes_min % 60:02d}"
     shown = ""
     if week:
-        shown = f" {'/'.join(WEEKDAYS[d] for d in open_weekdays)}" + (", a week" if days == 7 else "")
+        shown = f" {'/'.join(WEEKDAYS[d] for d in open_weekdays)}" + (", a week" if replayed_days == 7 else "")
     trace = generate(
         f"business hours {hours}{shown}, {trough_rps:.3g} to {peak_rps:.3g} req/s",
-        rate, peak_rps, trough_rps + (peak_rps - trough_rps) * open_share, days * duration_s, workload, seed, max_arrivals,
+        rate, peak_rps, trough_rps + (peak_rps - trough_rps) * open_share, replayed_days * duration_s, workload, seed,
+        max_arrivals,
     )
     if only_weekday is not None and week:
         trace = replace(trace, name=f"{trace.name}, {WEEKDAYS[first]} (an open day of the week)")
@@ -391,14 +392,14 @@ def rescaled(trace: Trace, peak_rps: float, seed: int = 0, jitter_s: float = 1.0
             moved = t if copy == 0 else min(trace.duration_s, max(0.0, t + rng.uniform(-jitter_s, jitter_s)))
             rows.append((moved, p, o, c))
     rows.sort()
-    scaled = _from_rows(f"{trace.name} at {factor:.3g}x (busiest minute {peak_rps:.3g} req/s)", trace, rows, seed)
+    scaled = _from_rows(trace.name, trace, rows, seed)
     drawn = scaled.busiest_minute_rps()
+    peak = f"busiest minute {peak_rps:.3g} req/s"
     if abs(drawn - peak_rps) > DRAWN_PEAK_TOLERANCE * peak_rps:
         # Thinned to a few requests a minute, the busiest minute is whichever drew the most: the
         # mean load is the one asked for, its peak is not, and the name says so.
-        scaled = replace(scaled, name=f"{trace.name} at {factor:.3g}x (busiest minute {peak_rps:.3g} req/s asked, "
-                                      f"{drawn:.3g} drawn: too few requests a minute for it to land there)")
-    return scaled
+        peak += f" asked, {drawn:.3g} drawn: too few requests a minute for it to land there"
+    return replace(scaled, name=f"{trace.name} at {factor:.3g}x ({peak})")
 
 
 def reshuffled(trace: Trace, seed: int, shift_s: float = 60.0) -> Trace:
