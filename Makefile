@@ -103,8 +103,9 @@ bench: $(STAMP)
 	$(BIN)/python -m tests.benchmarks.bench_simulator
 	$(BIN)/python -m tests.benchmarks.bench_synth
 
+# Both cores: the suite is single-threaded and takes ~10 min on one of this machine's two.
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 # Regenerate stacks/stack.schema.json and docs/configuration.md from the intent models,
 # and docs/policies.md from the policy pack.
