@@ -81,6 +81,13 @@ MATCH_COST_CAP = 1.3
 PARALLEL_MIN_ARRIVALS = 200_000
 # Attainments compare as simulation.json writes them.
 ATTAINMENT_DIGITS = 4
+# Below a rounded attainment by this much, a figure can no longer round up to it.
+HALF_STEP = 0.5 * 10.0**-ATTAINMENT_DIGITS + 1e-12
+
+
+def _at_least(attainment: float, target: float, goal: float | None) -> bool:
+    """The target exactly; a goal (an attainment rounded as simulation.json writes it) at its rounding."""
+    return attainment >= target if goal is None else round(attainment, ATTAINMENT_DIGITS) >= goal
 
 
 @dataclass(frozen=True)
@@ -91,9 +98,9 @@ class Evaluation:
     # The attainment the model's own trace (results[0]) must also reach: the best common
     # default's, where the tuner matches it; 0 otherwise.
     bar: float = 0.0
-    # What the search asks of every trace where no searched policy meets the target: the best
-    # attainment one reaches (None: the target itself).
-    goal: float | None = None
+    # Where no searched policy meets the target: per trace, the attainment the best one found
+    # reaches there, rounded (None: the target itself, which it met on that trace).
+    goals: tuple[float | None, ...] | None = None
 
     @property
     def attainment(self) -> float:
@@ -108,19 +115,27 @@ class Evaluation:
     @property
     def meets(self) -> bool:
         """The SLO target on every trace (and the bar): what the reports call meeting it."""
-        return self._holds(self.target)
+        return bool(self.results) and self._held(None) == len(self.results) and self._over_bar()
 
     @property
     def reaches(self) -> bool:
-        """What the search asked for: the target, or its goal where nothing meets the target."""
-        return self._holds(self.target if self.goal is None else min(self.goal, self.target))
+        """What the search asked for: the target, or the goals where nothing meets the target."""
+        return bool(self.results) and self.traces_reached == len(self.results) and self._over_bar()
 
-    def _holds(self, attainment: float) -> bool:
-        return (
-            len(self.results) > 0
-            and self.attainment >= attainment
-            and round(self.own_attainment, ATTAINMENT_DIGITS) >= round(self.bar, ATTAINMENT_DIGITS)
-        )
+    @property
+    def traces_reached(self) -> int:
+        """How many traces, in order, reach what the search asked (a replay that misses one
+        stops there: the traces after it were not replayed)."""
+        return self._held(self.goals)
+
+    def _held(self, goals: tuple[float | None, ...] | None) -> int:
+        for index, result in enumerate(self.results):
+            if not _at_least(result.attainment, self.target, None if goals is None else goals[index]):
+                return index
+        return len(self.results)
+
+    def _over_bar(self) -> bool:
+        return round(self.own_attainment, ATTAINMENT_DIGITS) >= round(self.bar, ATTAINMENT_DIGITS)
 
     @property
     def gpu_hours(self) -> float:
@@ -209,7 +224,7 @@ class _Search:
         self.setup, self.traces = setup, traces
         self.target = attainment_target(setup.model.slo)
         self.bar = 0.0
-        self.goal: float | None = None
+        self.goals: tuple[float | None, ...] | None = None
         # (policy, trace index) -> (result, the share it was abandoned below or None: exact)
         self.replays: dict[tuple[str, int], tuple[Result, float | None]] = {}
 
@@ -217,22 +232,22 @@ class _Search:
     def evaluated(self) -> int:
         return len({policy for policy, _ in self.replays})
 
-    @property
-    def asked(self) -> float:
-        """The attainment every trace must reach: the target, or the goal where it is lower."""
-        return self.target if self.goal is None else min(self.goal, self.target)
+    def _goal(self, index: int) -> float | None:
+        return None if self.goals is None else self.goals[index]
 
     def _share(self, index: int) -> float:
-        """The attainment below which a replay on trace `index` may stop. The bar is met at
-        ATTAINMENT_DIGITS decimals (Evaluation.reaches), so the share is the lowest figure that
-        rounds to it: a policy meeting the bar by rounding is never stopped short."""
-        if index == 0 and self.bar > self.asked:
-            return max(self.asked, self.bar - 0.5 * 10.0**-ATTAINMENT_DIGITS - 1e-12)
-        return self.asked
+        """The attainment below which a replay on trace `index` may stop. A goal and the bar
+        are met at ATTAINMENT_DIGITS decimals (Evaluation.reaches), so the share is the lowest
+        figure that rounds to them: a policy meeting them by rounding is never stopped short."""
+        goal = self._goal(index)
+        share = self.target if goal is None else goal - HALF_STEP
+        if index == 0 and self.bar - HALF_STEP > share:
+            share = self.bar - HALF_STEP
+        return share
 
     def _reaches(self, index: int, attainment: float) -> bool:
-        """As Evaluation.reaches judges it: the asked attainment exactly, the bar at its rounding."""
-        if attainment < self.asked:
+        """As Evaluation.reaches judges it: the target exactly, a goal and the bar at their rounding."""
+        if not _at_least(attainment, self.target, self._goal(index)):
             return False
         return index != 0 or round(attainment, ATTAINMENT_DIGITS) >= round(self.bar, ATTAINMENT_DIGITS)
 
@@ -255,10 +270,13 @@ class _Search:
         return result
 
     def merge(self, replays: dict[tuple[str, int], tuple[Result, float | None]]) -> None:
-        """Take in replays another process ran, keeping an exact one over an abandoned one."""
+        """Take in replays another process ran, keeping an exact one over an abandoned one and,
+        of two abandoned ones, the one that fell short of the lower share (it says more)."""
         for key, (result, abandoned_below) in replays.items():
             mine = self.replays.get(key)
-            if mine is None or (mine[0].abandoned and not result.abandoned):
+            if mine is None or (mine[0].abandoned and (
+                not result.abandoned or abandoned_below is None or mine[1] is None or abandoned_below < mine[1]
+            )):
                 self.replays[key] = (result, abandoned_below)
 
     def evaluate(self, policy: AutoscalingPolicy, abandon: bool = True) -> Evaluation:
@@ -271,7 +289,13 @@ class _Search:
             results.append(result)
             if not self._reaches(index, result.attainment):
                 break  # it already fails: the other traces cannot make it meet
-        return Evaluation(policy, tuple(results), self.target, self.bar, self.goal)
+        return Evaluation(policy, tuple(results), self.target, self.bar, self.goals)
+
+    def everywhere(self, policy: AutoscalingPolicy) -> Evaluation:
+        """`policy` replayed to the end on every trace, whatever it misses on the first."""
+        key = policy.model_dump_json()
+        results = tuple(self._replay(policy, key, index, abandon=False) for index in range(len(self.traces)))
+        return Evaluation(policy, results, self.target, self.bar, self.goals)
 
     def cheapest_floor(self, shape: dict[str, Any]) -> Evaluation | None:
         """The lowest min_replicas at which `shape` reaches what is asked on every trace."""
@@ -328,14 +352,17 @@ class _Search:
 
 
 def _better(a: Evaluation, b: Evaluation | None) -> bool:
-    """Reaching what is asked beats missing it; then fewer GPU-hours; then higher attainment."""
+    """Reaching what is asked beats missing it; then fewer GPU-hours; then higher attainment.
+    Of two that miss, the one reaching it on more traces in order is better (the other's later
+    traces were never replayed, so its worst figure is not comparable), then the higher worst
+    attainment."""
     if b is None:
         return True
     if a.reaches != b.reaches:
         return a.reaches
     if a.reaches:
         return (round(a.gpu_hours, 6), -a.attainment) < (round(b.gpu_hours, 6), -b.attainment)
-    return (a.attainment, -a.gpu_hours) > (b.attainment, -b.gpu_hours)
+    return (a.traces_reached, a.attainment, -a.gpu_hours) > (b.traces_reached, b.attainment, -b.gpu_hours)
 
 
 # The search the forked workers inherit (set just before they start).
@@ -345,9 +372,10 @@ _WORKER_SEARCH: _Search | None = None
 def _worker_floor(shape: dict[str, Any]) -> tuple[Evaluation | None, dict[tuple[str, int], tuple[Result, float | None]]]:
     search = _WORKER_SEARCH
     assert search is not None
-    before = set(search.replays)
+    before = dict(search.replays)
     found = search.cheapest_floor(shape)
-    return found, {key: value for key, value in search.replays.items() if key not in before}
+    # New keys, and replays run again at a lower share than the one they were abandoned at.
+    return found, {key: value for key, value in search.replays.items() if before.get(key) is not value}
 
 
 def _cheapest_floors(search: _Search, shapes: list[dict[str, Any]]) -> list[Evaluation | None]:
@@ -408,14 +436,17 @@ def beaten_by(evaluation: Evaluation, defaults: Sequence[Result]) -> list[Result
     return beaten
 
 
-def _bars(evaluation: Evaluation, defaults: Sequence[Result]) -> list[float]:
+def _bars(evaluation: Evaluation, defaults: Sequence[Result]) -> list[tuple[float, float]]:
+    """Each bar the defaults that beat `evaluation` set, lowest first, with the GPU-hours of the
+    cheapest default setting it."""
     step = 10.0**-ATTAINMENT_DIGITS
-    bars = set()
+    bars: dict[float, float] = {}
     for default in beaten_by(evaluation, defaults):
         theirs = round(default.attainment, ATTAINMENT_DIGITS)
         tie = theirs == round(evaluation.own_attainment, ATTAINMENT_DIGITS)
-        bars.add(round(min(1.0, theirs + step) if tie else theirs, ATTAINMENT_DIGITS))
-    return sorted(bars)
+        bar = round(min(1.0, theirs + step) if tie else theirs, ATTAINMENT_DIGITS)
+        bars[bar] = min(bars.get(bar, default.gpu_hours), default.gpu_hours)
+    return sorted(bars.items())
 
 
 def tune(
@@ -440,21 +471,33 @@ def tune(
         shapes = list(_shapes(setup))
     best = _optimise(search, current, shapes, quick)
     if not best.reaches and not quick:
-        # Nothing searched meets the target: ask for the best attainment found instead, so the
-        # suggestion is the cheapest policy reaching it rather than whichever holds the most
-        # replicas (the preview's quick search suggests nothing that misses the target).
-        search.goal = round(best.attainment, ATTAINMENT_DIGITS) - 0.5 * 10.0**-ATTAINMENT_DIGITS - 1e-12
+        # Nothing searched meets the target: ask each trace for what the best policy found
+        # reaches there (the target itself where it met it), so the suggestion is the cheapest
+        # policy doing as well rather than whichever holds the most replicas. The preview's
+        # quick search suggests nothing that misses the target.
+        found = search.everywhere(best.policy)
+        search.goals = tuple(
+            None if r.attainment >= search.target else round(r.attainment, ATTAINMENT_DIGITS) for r in found.results
+        )
         current = search.evaluate(base, abandon=False)
         best = _optimise(search, current, shapes, quick)
+        found = search.evaluate(found.policy, abandon=False)  # reaches its own figures
+        if _better(found, best):
+            best = found
     # The defaults that beat it, easiest first: each bar is a default's attainment, one
     # rounding step above it where it ties (the plain search already found nothing cheaper).
-    for bar in _bars(best, defaults) if best.reaches else []:
+    for bar, theirs in _bars(best, defaults) if best.reaches else []:
         if not beaten_by(best, defaults) or round(best.own_attainment, ATTAINMENT_DIGITS) >= bar:
             continue
         search.bar = bar
         matched = _optimise(search, current, shapes, quick)
         search.bar = 0.0
-        affordable = oracle_gpu_hours is None or matched.gpu_hours <= MATCH_COST_CAP * oracle_gpu_hours
+        if oracle_gpu_hours is not None:
+            affordable = matched.gpu_hours <= MATCH_COST_CAP * oracle_gpu_hours
+        else:
+            # No feasible oracle to price it against: where nothing meets the target, matching
+            # a default is worth no more than that default pays for it.
+            affordable = search.goals is None or matched.gpu_hours <= theirs
         if not (matched.reaches and affordable):
             break  # a higher bar costs at least as much
         best = dataclasses.replace(matched, bar=0.0)

@@ -307,32 +307,68 @@ def test_a_policy_fewer_defaults_beat_replaces_a_stack_policy_they_beat_even_at_
 
 
 
-def test_where_nothing_meets_the_target_the_cheapest_policy_reaching_the_best_attainment_is_suggested(monkeypatch):
-    """dev llama-8b on a ServeGen reasoning day: 5 % of prompts are past max_model_len, so no
-    policy reaches 99 %. Every floor up to max_replicas reached 94.93 % at four decimals, a few
-    requests more the more replicas ran, and the search suggested max_replicas held all day
-    (48.00 GPU-h) where SageMaker invocations' default reached the same 94.93 % at 38.70."""
+
+def _stubbed_replays(monkeypatch, goods):
+    """Replays stubbed: `goods(min_replicas, trace_index)` requests in a million within the
+    SLO; each replica held costs 0.5 GPU-hours. The stack's policy holds max_replicas (3), so
+    anything else the tuner returns is its suggestion."""
     from components.planning import tuner as tuner_module
     from components.planning.recorder import Result
     from components.planning.simulator import Series
 
-    spec = stack(with_model(eks_config(), 0, autoscaling={"min_replicas": 1, "max_replicas": 3}))
+    spec = stack(with_model(eks_config(), 0, autoscaling={"min_replicas": 3, "max_replicas": 3}))
     model_setup = setup(spec, spec.models[0])
-    trace = default_trace(model_setup, "bursty", 300, seed=1)
+    traces = [default_trace(model_setup, "bursty", 300, seed=1), default_trace(model_setup, "bursty", 300, seed=2)]
 
     def replay(setup_, policy, replayed, abandon_below=None):
-        # One request in a million more per replica held: equal at four decimals.
-        good = 949_300 + policy.min_replicas
-        return Result("p", "", 1_000_000, good, 1_000_000, 0, 300.0, 0.1, 0.2, 1.0,
-                      0.5 * policy.min_replicas, policy.min_replicas, policy.min_replicas, 1.0, Series())
+        m = policy.min_replicas
+        good = goods(m, traces.index(replayed))
+        return Result("p", "", 1_000_000, good, 1_000_000, 0, 300.0, 0.1, 0.2, 1.0, 0.5 * m, m, m, 1.0, Series())
 
     monkeypatch.setattr(tuner_module, "stack_policy_on", lambda policy, target, replayed: policy)
     monkeypatch.setattr(tuner_module, "simulate", replay)
-    cheaper_default = dataclasses.replace(replay(None, model_setup.model.autoscaling.model_copy(
-        update={"min_replicas": 3}), trace), policy="SageMaker invocations", gpu_hours=1.2)
-    tuning = tune(model_setup, [trace], defaults=[cheaper_default])
+    return model_setup, traces, replay
+
+
+def test_where_nothing_meets_the_target_the_cheapest_policy_doing_as_well_on_every_trace_is_suggested(monkeypatch):
+    """dev llama-8b on a ServeGen reasoning day: 5 % of prompts are past max_model_len, so no
+    policy reaches 99 %. Every floor reached 94.93 % at four decimals, a few requests more the
+    more replicas ran, and the search suggested max_replicas held all day (48.00 GPU-h) where
+    SageMaker invocations' default reached the same 94.93 % at 38.70. The stress trace (another
+    seed) does a little worse; what it must reach is what the best policy reaches there."""
+    model_setup, traces, replay = _stubbed_replays(
+        monkeypatch, lambda m, trace: (949_300 if trace == 0 else 949_200) + m)
+    holding_three = model_setup.model.autoscaling.model_copy(update={"min_replicas": 3})
+    cheaper_default = dataclasses.replace(replay(None, holding_three, traces[0]), policy="SageMaker invocations",
+                                          gpu_hours=1.2)
+    tuning = tune(model_setup, traces, defaults=[cheaper_default])
     best = tuning.best
     assert not best.meets, "the report still says no policy meets the target"
-    assert round(best.attainment, 4) == 0.9493
     assert best.policy.min_replicas == 1 and best.gpu_hours == 0.5
+    assert len(best.results) == 2, "replayed on the stress trace too"
+    assert [round(r.attainment, 4) for r in best.results] == [0.9493, 0.9492]
     assert beaten_by(best, [cheaper_default]) == []
+
+
+def test_where_only_the_stress_trace_misses_the_model_trace_still_holds_the_target(monkeypatch):
+    # Three replicas meet 99 % on the model's trace; the stress trace stays at 97 % whatever the
+    # floor. Fewer replicas reach 97 % there too, but miss 99 % on the model's own traffic.
+    own = {1: 975_000, 2: 985_000, 3: 993_000}
+    model_setup, traces, _ = _stubbed_replays(monkeypatch, lambda m, trace: own[m] if trace == 0 else 970_000)
+    best = tune(model_setup, traces).best
+    assert not best.meets
+    assert best.policy.min_replicas == 3
+    assert best.own_attainment >= 0.99 and round(best.attainment, 4) == 0.97
+
+
+
+def test_where_nothing_meets_the_target_a_default_is_matched_at_no_more_than_it_pays(monkeypatch):
+    # Only the stress trace misses (97 % at any floor), so the oracle prices nothing. A default
+    # reaching more on the model's trace is matched only at no more GPU-hours than it pays.
+    own = {1: 993_000, 2: 995_000, 3: 997_000}
+    model_setup, traces, replay = _stubbed_replays(monkeypatch, lambda m, trace: own[m] if trace == 0 else 970_000)
+    better = replay(None, model_setup.model.autoscaling.model_copy(update={"min_replicas": 3}), traces[0])
+    thrifty = dataclasses.replace(better, policy="SageMaker invocations", gpu_hours=1.0)
+    assert tune(model_setup, traces, defaults=[thrifty]).best.policy.min_replicas == 1
+    generous = dataclasses.replace(better, policy="SageMaker invocations", gpu_hours=2.0)
+    assert tune(model_setup, traces, defaults=[generous]).best.policy.min_replicas == 3
