@@ -99,11 +99,14 @@ class Trace:
         return self.rate_per_bucket(1.0)
 
     def rate_per_bucket(self, bucket_s: float) -> list[float]:
-        """Requests per second in consecutive buckets of `bucket_s` seconds."""
+        """Requests per second in consecutive buckets of `bucket_s` seconds. A trace shorter
+        than one bucket is its own bucket: three requests in two seconds are 1.5 req/s, not
+        3 a minute (TRACE_PEAK would otherwise scale a short burst to 30 x the peak asked)."""
         buckets = [0.0] * max(1, math.ceil(self.duration_s / bucket_s))
         for t in self.arrivals:
             buckets[min(len(buckets) - 1, int(t // bucket_s))] += self.weight
-        return [b / bucket_s for b in buckets]
+        span = self.duration_s if len(buckets) == 1 and 0 < self.duration_s < bucket_s else bucket_s
+        return [b / span for b in buckets]
 
     def peak_per_bucket(self, bucket_s: float) -> list[float]:
         """The highest request rate within each bucket: the drawn intensity's maximum for

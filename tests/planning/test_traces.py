@@ -157,6 +157,20 @@ def test_trace_peak_puts_the_busiest_minute_where_asked(factor):
     assert rescaled(conv, target, seed=3) == scaled
 
 
+
+def test_a_recording_shorter_than_a_minute_is_rescaled_by_its_own_rate(tmp_path):
+    # Three requests in two seconds arrive at 1.5 req/s. Read as three in a minute (0.05),
+    # TRACE_PEAK 30 stretched them to 1,800 requests in two seconds: 900 req/s, not 30.
+    path = tmp_path / "burst.csv"
+    path.write_text("timestamp_s,prompt_tokens,output_tokens\n0,100,10\n1,100,10\n2,100,10\n")
+    burst = from_csv(path)
+    assert burst.duration_s <= 3
+    assert burst.busiest_minute_rps() == pytest.approx(3 / burst.duration_s)
+    scaled = rescaled(burst, 30.0, seed=1)
+    assert scaled.requests == pytest.approx(30.0 * burst.duration_s, rel=0.1)
+    assert scaled.busiest_minute_rps() == pytest.approx(30.0, rel=0.1)
+
+
 def test_a_trace_thinned_to_a_few_requests_a_minute_says_which_busiest_minute_it_drew():
     conv = from_csv(DATA / "azure_llm_2023_conv_sample.csv")
     target = 0.01 * conv.busiest_minute_rps()
