@@ -22,10 +22,11 @@ MATCH_COST_CAP times the oracle's GPU-hours (then beating an over-provisioned de
 worth its price, and the policy found so far stands).
 
 Where no searched policy meets the target (an objective some requests miss even alone on an
-idle replica, or a max_replicas too low for the peak), the search runs again asking for the
-best attainment it found, rounded as simulation.json writes it: the suggestion is then the
-cheapest policy reaching that, not the floor of max_replicas held all day that the first
-search ends on (dev llama-8b on a ServeGen reasoning day: 94.93 % at 48.00 GPU-h, where
+idle replica, or a max_replicas too low for the peak), the best policy found is replayed to
+the end on every trace and the search runs again asking each trace for what it reaches there,
+rounded as simulation.json writes it (the target itself where it met it): the suggestion is
+then the cheapest policy doing as well, not the floor of max_replicas held all day that the
+first search ends on (dev llama-8b on a ServeGen reasoning day: 94.93 % at 48.00 GPU-h, where
 SageMaker invocations' default reached the same at 38.70).
 
 A candidate's replay stops as soon as it has missed the SLO for more requests than the
