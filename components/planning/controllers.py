@@ -41,6 +41,9 @@ SAGEMAKER_DEFAULT_COOLDOWN_S = 300.0  # CDK InvocationsScalingProps default (per
 CPU_IDLE_CORES = 0.15
 CPU_BUSY_CORES = {"vllm": 1.0, "triton": 0.1}
 CPU_SECONDS_PER_REQUEST = {"vllm": 0.02, "triton": 0.0002}
+# How much earlier than a computed change a skip of idle seconds ends (quiet_until): a
+# second, so that floating-point rounding of a clock or a bucket edge cannot carry it past.
+SKIP_MARGIN_S = 1.0
 
 
 class Probe(Protocol):
@@ -181,6 +184,13 @@ class Controller:
     def decide(self, probe: Probe, current: int) -> int:
         raise NotImplementedError
 
+    def quiet_until(self, probe: Probe, current: int) -> float:
+        """The first second from `probe.t` on at which `decide` may do anything but return
+        `current` unchanged, while the model stays idle: nothing arrives, waits or runs, and
+        the ready replicas stay as they are (the simulator skips the seconds before it).
+        Earlier is always safe; this default skips nothing."""
+        return probe.t
+
     def initial(self, probe: Probe, opening: OpeningLoad | None = None) -> int:
         """Replicas running when the trace starts: the steady state this controller holds
         under the trace's opening load (a warm start), or its floor without one."""
@@ -286,6 +296,35 @@ class Hpa(Controller):
         raw = min(self.max_replicas, max(self.min_replicas, raw))
         return self._apply(t, current, raw)
 
+    def quiet_until(self, probe: Probe, current: int) -> float:
+        # Between its scrape, poll and sync times `decide` reads only the gauges, the last
+        # second's arrivals (activity) and the floor; all of them hold while the model idles,
+        # except the gauges and arrivals of the second before the first skipped one.
+        t = probe.t
+        floor = self.floor
+        if floor is not None and not isinstance(floor, ScheduledFloor):
+            return t
+        if probe.running() > 0:
+            return t
+        wake = self.next_scrape
+        if self.scale_to_zero:
+            # An active floor marks every second active (last_active), and at zero replicas
+            # it activates the target at once: skip neither.
+            if probe.window("arrivals", t - 1, t) > 0 or (floor is not None and floor(t)):
+                return t
+            if current == 0 and probe.waiting() > 0:
+                return t
+            # At zero replicas `decide` returns before its poll and sync. Requests waiting
+            # mark every second active (last_active), and `decide` sets it again before a
+            # poll reads it: a skip leaves it earlier, where nothing reads it.
+            if current > 0:
+                wake = min(wake, self.next_poll, self.next_sync)
+        else:
+            wake = min(wake, self.next_sync)
+        if floor is not None:
+            wake = min(wake, floor.steady_until(t))
+        return max(t, wake)
+
     def _apply(self, t: float, current: int, raw: int) -> int:
         behavior = self.behavior
         self.recommendations.append((t, raw))
@@ -388,6 +427,19 @@ class TargetTracking(Controller):
                 self.in_until = t + self.in_cooldown_s
         return min(self.max_replicas, max(low, wanted))
 
+    def quiet_until(self, probe: Probe, current: int) -> float:
+        # Between datapoints `decide` only raises the count to a scheduled floor above it.
+        t = probe.t
+        floor = self.floor
+        if floor is not None and not isinstance(floor, ScheduledFloor):
+            return t
+        if current < (max(self.min_replicas, floor(t)) if floor is not None else self.min_replicas):
+            return t
+        wake = self.next_datapoint
+        if floor is not None:
+            wake = min(wake, floor.steady_until(t))
+        return max(t, wake)
+
 
 class Schedule(Controller):
     """Perfect foresight: a replica count fixed in advance for every bucket of the trace
@@ -406,6 +458,23 @@ class Schedule(Controller):
         planned = self.replicas[index] if index < len(self.replicas) else 0
         backlog = 1 if probe.waiting() > 0 else 0
         return max(backlog, planned)
+
+    def quiet_until(self, probe: Probe, current: int) -> float:
+        t = probe.t
+        if probe.waiting() > 0:
+            return t
+        index = int(t // self.bucket_s)
+        replicas = self.replicas
+        planned = replicas[index] if index < len(replicas) else 0
+        if planned != current:
+            return t
+        following = index + 1
+        while following < len(replicas) and replicas[following] == planned:
+            following += 1
+        if following >= len(replicas) and planned == 0:
+            return math.inf
+        # The first second of the bucket that plans another count, or a second before it.
+        return max(t, math.floor(following * self.bucket_s) - SKIP_MARGIN_S)
 
 
 def _inflight_per_instance(probe: Probe, start: float, end: float) -> float:
@@ -480,12 +549,31 @@ def keda_composite(value: float) -> float:
     return math.floor(value * 1000 + 1e-9) / 1000
 
 
-def scheduled_floor(policy: AutoscalingPolicy, clock: DayClock) -> Callable[[float], int] | None:
-    """The policy's scheduled floors as replicas wanted at each simulated second."""
-    schedule = policy.schedule
-    if schedule is None:
-        return None
-    return lambda t: min(policy.max_replicas, schedule.floor_at(clock.minute(t), clock.weekday(t)))
+@dataclass(frozen=True)
+class ScheduledFloor:
+    """A policy's scheduled floors as replicas wanted at each simulated second."""
+
+    policy: AutoscalingPolicy
+    clock: DayClock
+
+    def __call__(self, t: float) -> int:
+        schedule = self.policy.schedule
+        assert schedule is not None
+        return min(self.policy.max_replicas, schedule.floor_at(self.clock.minute(t), self.clock.weekday(t)))
+
+    def steady_until(self, t: float) -> float:
+        """A second at or before the first one after `t` whose floor may differ: windows open
+        and close on whole minutes of the day (weekdays change at midnight, one of them), so
+        the floor holds until the clock's next whole minute. One second early, so that the
+        clock's rounding never lets a skip run past the change."""
+        minute = self.clock.minute(t)
+        boundary = t + self.clock.seconds(math.floor(minute) + 1 - minute)
+        return max(t, math.floor(boundary) - SKIP_MARGIN_S)
+
+
+def scheduled_floor(policy: AutoscalingPolicy, clock: DayClock) -> ScheduledFloor | None:
+    """The policy's scheduled floors on the trace's clock (None without any)."""
+    return ScheduledFloor(policy, clock) if policy.schedule is not None else None
 
 
 def _describe_schedule(policy: AutoscalingPolicy) -> str:

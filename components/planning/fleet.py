@@ -79,6 +79,27 @@ class Fleet:
     def retire(self, replica: Replica, t: float) -> None:
         self.replicas.remove(replica)
 
+    def quiet_until(self, t: float) -> float:
+        """The first second from `t` on at which `tick`, with no new decision, may change
+        what serves or what is billed (the simulator skips idle seconds before it). Earlier
+        is always safe; this default skips nothing."""
+        return t
+
+    def skip_idle(self, t: float, seconds: int) -> None:
+        """Advance through `seconds` seconds from `t` before `quiet_until`, as `tick` would."""
+
+    def _replicas_settled_until(self, t: float) -> float:
+        """Until when the replicas that serve stay the same: none draining (a drained one is
+        retired), and none becoming ready (the seconds ending at or after its ready time
+        count it)."""
+        wake = math.inf
+        for replica in self.replicas:
+            if replica.draining:
+                return t
+            if replica.ready_at > t + 1:
+                wake = min(wake, math.ceil(replica.ready_at) - 1)
+        return max(t, wake)
+
     def close(self, t: float) -> None:
         """Bill what is still running at the end (and every start's 60 s minimum)."""
 
@@ -227,6 +248,39 @@ class EksFleet(Fleet):
     def billed_gpus(self) -> float:
         return sum(self.node_gpus for n in self.nodes if n.ended_at is None)
 
+    def quiet_until(self, t: float) -> float:
+        # With nothing to place, a scan adds no node; it removes an empty one once the pool
+        # is above its minimum and the node has been unneeded long enough.
+        wake = self._replicas_settled_until(t)
+        live = [n for n in self.nodes if n.ended_at is None]
+        if self.pending or self.pending_placeholders:
+            # Pods wait for nodes: nothing moves while no ready node has room for them and
+            # the nodes coming cover them, until one of those nodes is ready.
+            coming = 0
+            for node in live:
+                if node.ready_at <= t:
+                    if node.free or (self.pending and node.placeholders):
+                        return t
+                else:
+                    coming += node.free
+                    wake = min(wake, math.floor(node.ready_at) - 1)
+            if self.pending + self.pending_placeholders > coming and len(live) < self.max_nodes:
+                return t
+        if len(live) > self.min_nodes:
+            for node in live:
+                if node.used == 0 and node.placeholders == 0:
+                    wake = min(wake, math.floor(max(node.ready_at, node.idle_since + platform.CA_SCALE_DOWN_UNNEEDED_S)))
+        return max(t, wake)
+
+    def skip_idle(self, t: float, seconds: int) -> None:
+        # The scans that would have run, each finding nothing to do: only their clock moves.
+        # Seconds and the scan interval are whole, so these sums are exact.
+        end = t + seconds
+        first = max(t, math.ceil(self.next_scan))
+        if first < end:
+            scans = math.ceil((end - first) / platform.CA_SCAN_S)
+            self.next_scan = first + scans * platform.CA_SCAN_S
+
     def close(self, t: float) -> None:
         for node in self.nodes:
             if node.ended_at is None:
@@ -266,6 +320,9 @@ class InstanceFleet(Fleet):
 
     def tick(self, t: float) -> None:
         return None
+
+    def quiet_until(self, t: float) -> float:
+        return self._replicas_settled_until(t)
 
     def bootstrap(self, replicas: int) -> None:
         for _ in range(min(self.max_replicas, replicas + self.spare)):

@@ -8,6 +8,7 @@ metrics, so a controller never sees the simulator's internals.
 from __future__ import annotations
 
 import math
+from itertools import accumulate, islice, repeat
 
 from components.planning.controllers import cpu_cores
 
@@ -28,6 +29,9 @@ class Probe:
         self._running = 0.0
         self._ready = 0
         self.cumulative: dict[str, list[float]] = {name: [0.0] for name in SERIES}
+        # Idle seconds observed but not yet added to the series, and their (waiting, ready).
+        self._idle_seconds = 0
+        self._idle: tuple[float, int] = (0.0, 0)
 
     def waiting(self) -> float:
         return self._waiting
@@ -48,6 +52,8 @@ class Probe:
 
     def observe(self, arrived: float, completions: float, waiting: float, running: float, ready: int, busy: int) -> None:
         """One second's metrics, as the scrape after it shows them."""
+        if self._idle_seconds:
+            self._add_idle()
         self._waiting, self._running, self._ready = waiting, running, ready
         values = {
             "arrivals": arrived,
@@ -60,9 +66,51 @@ class Probe:
             column = self.cumulative[name]
             column.append(column[-1] + values[name])
 
+    def observe_idle(self, seconds: int, waiting: float, ready: int) -> None:
+        """`seconds` seconds in which nothing arrives, completes or runs. The series get
+        them when next read (`window`, `observe`), summed one second at a time as `observe`
+        sums them, so every window reads the same floating-point values."""
+        self._waiting, self._running, self._ready = waiting, 0, ready
+        idle = (waiting, ready)
+        if self._idle_seconds and self._idle != idle:
+            self._add_idle()
+        self._idle = idle
+        self._idle_seconds += seconds
+
+    def _add_idle(self) -> None:
+        seconds, (waiting, ready) = self._idle_seconds, self._idle
+        self._idle_seconds = 0
+        values = {"arrivals": 0, "completions": 0, "inflight": waiting, "ready": ready, "cpu": self.cpu_percent(ready, 0, 0.0)}
+        for name in SERIES:
+            column = self.cumulative[name]
+            # accumulate yields its initial sum first, which the column already ends with.
+            column.extend(islice(accumulate(repeat(values[name], seconds), initial=column[-1]), 1, None))
+
     def window(self, series: str, start: float, end: float) -> float:
         column = self.cumulative[series]
-        last = len(column) - 1
+        pending = self._idle_seconds
+        last = len(column) - 1 + pending
         lo = min(last, max(0, int(math.floor(start / DT))))
         hi = min(last, max(0, int(math.floor(end / DT))))
+        if pending:
+            # The idle seconds not yet added are read off the last sum where they add a
+            # whole number a second (none arrive or complete; waiting and ready are counts).
+            # Those sums are exact, as adding them one second at a time is; the CPU series,
+            # fractional, is added first.
+            step = self._idle_step(series)
+            known = len(column) - 1
+            base = column[known]
+            if step is None or not (step == 0 or float(base).is_integer()):
+                self._add_idle()
+            else:
+
+                def at(index: int) -> float:
+                    return column[index] if index <= known else base + (index - known) * step
+
+                return at(hi) - at(lo)
         return column[hi] - column[lo]
+
+    def _idle_step(self, series: str) -> float | None:
+        waiting, ready = self._idle
+        value = {"arrivals": 0, "completions": 0, "inflight": waiting, "ready": ready}.get(series)
+        return value if value is not None and float(value).is_integer() else None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from itertools import repeat
 
 import numpy as np
 
@@ -142,6 +143,26 @@ class Recorder:
         series.arrivals.append(arrived)
         series.gpus_billed.append(gpus_billed)
         if end >= self.minute_end:
+            p99 = percentile(self.minute_ttft, 0.99) if self.minute_ttft else math.nan
+            series.ttft_p99_per_minute.append(p99)
+            self.minute_ttft = []
+            self.minute_end += 60.0
+
+    def idle_seconds(self, t: float, seconds: int, ready: int, wanted: int, waiting: float, gpus_billed: float) -> None:
+        """`seconds` seconds from `t` in which nothing arrives and no first token comes: what
+        `second` records for each."""
+        self.peak = max(self.peak, ready)
+        # Whole replica-seconds: the sum is exact, as adding them one second at a time is.
+        self.replica_seconds += ready * DT * seconds
+        series = self.series
+        series.t.extend(t + i * DT for i in range(seconds))
+        series.ready.extend(repeat(ready, seconds))
+        series.wanted.extend(repeat(wanted, seconds))
+        series.waiting.extend(repeat(waiting, seconds))
+        series.arrivals.extend(repeat(0, seconds))
+        series.gpus_billed.extend(repeat(gpus_billed, seconds))
+        last_end = t + seconds * DT
+        while last_end >= self.minute_end:
             p99 = percentile(self.minute_ttft, 0.99) if self.minute_ttft else math.nan
             series.ttft_p99_per_minute.append(p99)
             self.minute_ttft = []

@@ -32,6 +32,8 @@ __all__ = ["DRAIN_S", "DT", "MIN_BILLED_S", "Result", "Series", "Simulation", "s
 
 # After the trace ends, requests still in the system get this long to finish.
 DRAIN_S = platform.REQUEST_TIMEOUT_S
+# Idle stretches shorter than this are run second by second: a skip costs more than that.
+MIN_SKIP_S = 3 * DT
 
 
 def prefix_affinity(model: ModelSpec) -> bool:
@@ -58,10 +60,14 @@ class Simulation:
         workload: Workload = DEFAULT_WORKLOAD,
         opening: OpeningLoad | None = None,
         abandon_below: float | None = None,
+        skip_idle: bool = True,
     ) -> None:
         """`abandon_below`: stop as soon as so many requests have missed the SLO that the
         run's attainment can no longer reach this share (the tuner's failing candidates: the
-        Result then says `abandoned`, and its attainment is below the share, not exact)."""
+        Result then says `abandoned`, and its attainment is below the share, not exact).
+        `skip_idle`: jump over seconds in which nothing can happen (`_skip_idle`); the
+        result is the same either way, to the last bit."""
+        self.skip = skip_idle
         self.opening = opening
         self.abandon_below = abandon_below
         self.model, self.controller, self.service, self.slo = model, controller, service, model.slo
@@ -96,6 +102,53 @@ class Simulation:
                 placeholders=controller.placeholders, replica=replica,
             )
 
+    def _quiet_until(self, t: float) -> float:
+        """The first second from `t` on at which anything but the controller may act: a
+        request arrives or is still served, or the fleet has a start or a node removal due.
+        The server answers first: it refuses at once while requests come every second."""
+        until = self.server.quiet_until(t, self.fleet.replicas)
+        if until < t + MIN_SKIP_S:
+            return t
+        return min(until, self.fleet.quiet_until(t))
+
+    def _skip_idle(self, t: float, wanted: int, last_start: float) -> tuple[float, int | None]:
+        """Runs the idle seconds from `t` on without serving them: between its wake times the
+        controller keeps `wanted` (quiet_until), at each it decides as in any second, and
+        every series and sum gets what the seconds add. Returns the first second to run in
+        full, with the controller's decision for it where it already took one (a change)."""
+        until = math.floor(min(self._quiet_until(t), last_start))
+        if until < t + MIN_SKIP_S:
+            return t, None
+        controller, probe, fleet = self.controller, self.probe, self.fleet
+        # Constant over the stretch: nothing becomes ready or stops draining before `until`.
+        ready = sum(1 for r in fleet.replicas if r.ready_at <= t + DT and not r.draining)
+        waiting = self.server.waiting()
+        if probe.waiting() != waiting or probe.running() != 0 or probe.ready() != ready:
+            # The first second would decide on the last one's gauges, which differ from the
+            # stretch's (requests dropped at their timeout were still counted waiting).
+            return t, None
+        now, decided = t, None
+        while now < until:
+            probe.t = now
+            wake = math.floor(min(until, controller.quiet_until(probe, wanted)))
+            if wake > now:
+                probe.observe_idle(int(wake - now), waiting, ready)
+                now = wake
+                continue
+            decided = controller.decide(probe, wanted)
+            if decided != wanted:
+                break
+            decided = None
+            probe.observe_idle(1, waiting, ready)
+            now += DT
+        if now > t:
+            seconds = int(now - t)
+            fleet.skip_idle(t, seconds)
+            self.server.skip_idle(t, seconds, fleet.replicas)
+            self.recorder.idle_seconds(t, seconds, ready, wanted, waiting, fleet.billed_gpus())
+        probe.t = now
+        return now, decided
+
     @property
     def series(self) -> Series:
         return self.recorder.series
@@ -108,11 +161,16 @@ class Simulation:
         fleet.bootstrap(wanted)
         allowed_misses = math.inf if self.abandon_below is None else (1 - self.abandon_below) * server.requests
         abandoned = False
+        # The last second from which the break below ends the run once the model is idle.
+        last_start = max(0.0, math.ceil(self.trace.duration_s - DT))
         while t < horizon:
-            end = t + DT
+            decided = None
+            if self.skip:
+                t, decided = self._skip_idle(t, wanted, last_start)
             probe.t = t
+            end = t + DT
             # The controller's own last decision is the scale target's replica count.
-            decision = controller.decide(probe, wanted)
+            decision = controller.decide(probe, wanted) if decided is None else decided
             if decision != wanted:
                 fleet.reconcile(t, decision)
             wanted = decision

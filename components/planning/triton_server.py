@@ -7,6 +7,8 @@ max_batch_size per batch latency. The proxies give up on a cohort after their re
 """
 from __future__ import annotations
 
+import bisect
+import math
 from collections import deque
 
 from components.planning import platform
@@ -31,6 +33,8 @@ class TritonServer:
         self.queued = 0.0
         self.offered = 0.0
         self.next_arrival = 0
+        # Seconds of the intensity with load, listed once a replay first skips idle time.
+        self._loaded: list[int] | None = None
 
     @property
     def requests(self) -> int:
@@ -52,6 +56,26 @@ class TritonServer:
 
     def all_arrived(self) -> bool:
         return self.next_arrival >= len(self.trace.arrivals)
+
+    def quiet_until(self, t: float, replicas: list[Replica]) -> float:
+        """The first second from `t` on with load: the next second of the intensity above
+        zero (or the next arrival's), or `t` while a cohort waits."""
+        if self.cohorts or self.queued > 0:
+            return t
+        if self._loaded is None:
+            self._loaded = [second for second, offered in enumerate(self.fluid) if offered != 0]
+        at = bisect.bisect_left(self._loaded, int(t))
+        wake = float(self._loaded[at]) if at < len(self._loaded) else math.inf
+        arrivals = self.trace.arrivals
+        if self.next_arrival < len(arrivals):
+            wake = min(wake, math.floor(arrivals[self.next_arrival]))
+        return max(t, wake)
+
+    def waiting(self) -> float:
+        return self.queued
+
+    def skip_idle(self, t: float, seconds: int, replicas: list[Replica]) -> None:
+        self.offered = 0.0
 
     def serve(self, replicas: list[Replica], accepting: list[Replica], t: float, end: float) -> tuple[float, float]:
         """One second of batching; returns (requests in service, requests waiting) after the

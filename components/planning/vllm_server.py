@@ -22,6 +22,9 @@ import bisect
 import heapq
 import math
 from collections import deque
+from functools import reduce
+from itertools import repeat
+from operator import add
 
 from components.planning import platform
 from components.planning.capacity import ServiceModel, Workload
@@ -119,6 +122,34 @@ class VllmServer:
 
     def all_arrived(self) -> bool:
         return self.next_arrival >= len(self.trace.arrivals)
+
+    def quiet_until(self, t: float, replicas: list[Replica]) -> float:
+        """The first second from `t` on at which serving may change anything: the next
+        arrival's, the next timeout of a waiting request, or `t` while a request runs or a
+        replica could take one. Requests may wait while no replica accepts (all starting):
+        they only age. The fleet keeps the replicas from becoming ready meanwhile."""
+        arrivals = self.trace.arrivals
+        wake = math.floor(arrivals[self.next_arrival]) if self.next_arrival < len(arrivals) else math.inf
+        if self.queue:
+            wake = min(wake, math.floor(arrivals[self.queue[0]] + platform.REQUEST_TIMEOUT_S) - 1)
+        if wake <= t:
+            return t
+        for replica in replicas:
+            if replica.n or replica.pending or replica.heap or replica.prefill_free > t:  # type: ignore[attr-defined]
+                return t
+            if self.queue and not replica.draining and replica.ready_at < t + 1:
+                return t
+        return wake
+
+    def waiting(self) -> float:
+        return len(self.queue) * self.trace.weight
+
+    def skip_idle(self, t: float, seconds: int, replicas: list[Replica]) -> None:
+        """`seconds` idle seconds from `t`: an empty replica's decode clock still runs at the
+        one-sequence step, one second at a time as `serve` adds it."""
+        rate = 1.0 / self._step_s(1)
+        for replica in replicas:
+            replica.progress = reduce(add, repeat(rate, seconds), replica.progress)  # type: ignore[attr-defined]
 
     def serve(self, replicas: list[Replica], accepting: list[Replica], t: float, end: float) -> tuple[float, float]:
         """One second of serving; returns (requests running, requests waiting) as the

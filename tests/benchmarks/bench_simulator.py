@@ -61,6 +61,41 @@ def day_rows() -> Iterator[str]:
     )
 
 
+def sparse_rows() -> Iterator[str]:
+    """Two weeks of a quiet endpoint (bursts of 1-12 requests an exponential half hour apart)
+    replayed second by second and with idle seconds skipped (the default): the same results,
+    and what the skip saves, per policy (dev llama-8b: its stack policy and the defaults)."""
+    from components.planning.compare import opening_load
+    from components.planning.controllers import baselines, stack_policy_on
+    from components.planning.simulator import Simulation
+    from tests.planning.helpers import sparse
+
+    spec = parse(stack_config("dev"))
+    model = next(m for m in spec.models if m.name == "llama-8b")
+    model_setup = setup(spec, model)
+    trace = sparse(14 * 86_400, seed=14)
+    policy = model.autoscaling
+    controllers = [lambda: stack_policy_on(policy, "eks", trace)] + [
+        lambda i=i: baselines(policy, model_setup.capacity.requests_per_s)[i] for i in range(3)
+    ]
+    for make in controllers:
+        times, results = [], []
+        for skip in (False, True):
+            simulation = Simulation(
+                model, "eks", make(), trace, model_setup.service, model_setup.timings,
+                model_setup.usd_per_replica_hour, model_setup.usd_per_node_hour, pool=model_setup.pool,
+                node_gpus=model_setup.node_gpus, workload=model_setup.workload,
+                opening=opening_load(model_setup, trace), skip_idle=skip,
+            )
+            seconds, _, result = timed(simulation.run, repeat=1)
+            times.append(seconds)
+            results.append(result)
+        yield (
+            f"| dev/llama-8b | {results[0].policy} | {trace.requests:,} requests, 14 days | {times[0]:.1f} | "
+            f"{times[1]:.1f} | {'yes' if results[0] == results[1] else 'NO'} |"
+        )
+
+
 def planner_rows() -> list[str]:
     spec = parse(stack_config("prod"))
     rows = []
@@ -89,6 +124,9 @@ def main() -> None:
         print(row, flush=True)
     print("\n| model | trace | read CSV (s) | stack policy run (s) | attainment |\n|---|---|---|---|---|")
     for row in day_rows():
+        print(row, flush=True)
+    print("\n| model | policy | trace | second by second (s) | idle skipped (s) | same result |\n|---|---|---|---|---|---|")
+    for row in sparse_rows():
         print(row, flush=True)
     print("\n| planner call | result | time (median of 3) |\n|---|---|---|")
     for row in planner_rows():

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import copy
+import random
 from typing import Any
 
 from components.intent.loading import parse_stack_config
 from components.intent.model import ModelSpec
 from components.intent.stack import StackSpec
+from components.planning.traces import Trace
 
 LLAMA = {
     "name": "llama",
@@ -100,3 +102,25 @@ def llama(**changes: Any) -> ModelSpec:
     for key, value in changes.items():
         data[key] = {**data[key], **value} if isinstance(value, dict) and isinstance(data.get(key), dict) else value
     return ModelSpec.model_validate(data)
+
+
+# Monday 2025-12-01 06:00:17.25 UTC: a wall clock that opens between whole minutes.
+SPARSE_OPENS = 1_764_568_817.25
+
+
+def sparse(duration_s: float = 8 * 3600, seed: int = 4, start: float | None = SPARSE_OPENS) -> Trace:
+    """Bursts of 1-12 requests an exponential half hour apart, some within a second."""
+    rng = random.Random(seed)
+    rows, at = [], 0.0
+    while True:
+        at += rng.expovariate(1 / 1800)
+        if at >= duration_s - 120:
+            break
+        for _ in range(rng.choice([1, 1, 2, 5, 12])):
+            rows.append((at + rng.choice([0.0, rng.uniform(0, 0.9), rng.uniform(0, 90)]), rng.randint(40, 3000),
+                         rng.randint(2, 500)))
+    rows.sort()
+    return Trace(
+        "sparse", duration_s, tuple(r[0] for r in rows), tuple(r[1] for r in rows), tuple(r[2] for r in rows),
+        start_epoch_s=start,
+    )
