@@ -1,8 +1,8 @@
 """Benchmark of the planner and the simulator (`make bench`; not collected by pytest).
 
 Prints markdown tables for docs/performance.md: one policy run and a full comparison per
-model and trace length, and the preview's planning section for stacks of 1, 10 and 100
-models.
+model and trace length, a day at weight 1, a quiet fortnight replayed with and without idle
+seconds skipped, and the preview's planning section for stacks of 1, 10 and 100 models.
 """
 from __future__ import annotations
 
