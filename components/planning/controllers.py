@@ -314,15 +314,17 @@ class Hpa(Controller):
                 return t
             if current == 0 and probe.waiting() > 0:
                 return t
-            # At zero replicas `decide` returns before its poll and sync. Requests waiting
-            # mark every second active (last_active), and `decide` sets it again before a
-            # poll reads it: a skip leaves it earlier, where nothing reads it.
+            # At zero replicas `decide` returns before its poll and sync. Above zero,
+            # requests waiting mark every second active (last_active), and `decide` sets it
+            # again before a poll reads it: a skip leaves it earlier, where nothing reads it.
             if current > 0:
                 wake = min(wake, self.next_poll, self.next_sync)
+            # The floor marks seconds active, and at zero replicas it activates the target.
+            if floor is not None:
+                wake = min(wake, floor.steady_until(t))
         else:
+            # Without scale to zero the floor is read at a sync only, which wakes anyway.
             wake = min(wake, self.next_sync)
-        if floor is not None:
-            wake = min(wake, floor.steady_until(t))
         return max(t, wake)
 
     def _apply(self, t: float, current: int, raw: int) -> int:
@@ -473,7 +475,7 @@ class Schedule(Controller):
             following += 1
         if following >= len(replicas) and planned == 0:
             return math.inf
-        # The first second of the bucket that plans another count, or a second before it.
+        # A second before the first one of the bucket that plans another count.
         return max(t, math.floor(following * self.bucket_s) - SKIP_MARGIN_S)
 
 

@@ -142,15 +142,20 @@ class Recorder:
         series.waiting.append(waiting)
         series.arrivals.append(arrived)
         series.gpus_billed.append(gpus_billed)
-        if end >= self.minute_end:
+        self._close_minutes(end)
+
+    def _close_minutes(self, end: float) -> None:
+        """The TTFT p99 of each minute that ended by `end` (NaN for one without first tokens)."""
+        while end >= self.minute_end:
             p99 = percentile(self.minute_ttft, 0.99) if self.minute_ttft else math.nan
-            series.ttft_p99_per_minute.append(p99)
+            self.series.ttft_p99_per_minute.append(p99)
             self.minute_ttft = []
             self.minute_end += 60.0
 
-    def idle_seconds(self, t: float, seconds: int, ready: int, wanted: int, waiting: float, gpus_billed: float) -> None:
-        """`seconds` seconds from `t` in which nothing arrives and no first token comes: what
-        `second` records for each."""
+    def idle_seconds(self, t: float, seconds: int, ready: int, wanted: int, waiting: float, arrived: float,
+                     gpus_billed: float) -> None:
+        """`seconds` seconds from `t` in which no first token comes and `arrived` (the
+        server's zero) arrive: what `second` records for each."""
         self.peak = max(self.peak, ready)
         # Whole replica-seconds: the sum is exact, as adding them one second at a time is.
         self.replica_seconds += ready * DT * seconds
@@ -159,14 +164,9 @@ class Recorder:
         series.ready.extend(repeat(ready, seconds))
         series.wanted.extend(repeat(wanted, seconds))
         series.waiting.extend(repeat(waiting, seconds))
-        series.arrivals.extend(repeat(0, seconds))
+        series.arrivals.extend(repeat(arrived, seconds))
         series.gpus_billed.extend(repeat(gpus_billed, seconds))
-        last_end = t + seconds * DT
-        while last_end >= self.minute_end:
-            p99 = percentile(self.minute_ttft, 0.99) if self.minute_ttft else math.nan
-            series.ttft_p99_per_minute.append(p99)
-            self.minute_ttft = []
-            self.minute_end += 60.0
+        self._close_minutes(t + seconds * DT)
 
     # -- the end ---------------------------------------------------------------------------
     def result(self, *, policy: str, description: str, requests: int, duration_s: float, lost: float,

@@ -116,7 +116,8 @@ class Simulation:
         controller keeps `wanted` (quiet_until), at each it decides as in any second, and
         every series and sum gets what the seconds add. Returns the first second to run in
         full, with the controller's decision for it where it already took one (a change)."""
-        until = math.floor(min(self._quiet_until(t), last_start))
+        # Seconds stay floats, as the per-second loop's are.
+        until = float(math.floor(min(self._quiet_until(t), last_start)))
         if until < t + MIN_SKIP_S:
             return t, None
         controller, probe, fleet = self.controller, self.probe, self.fleet
@@ -130,7 +131,7 @@ class Simulation:
         now, decided = t, None
         while now < until:
             probe.t = now
-            wake = math.floor(min(until, controller.quiet_until(probe, wanted)))
+            wake = float(math.floor(min(until, controller.quiet_until(probe, wanted))))
             if wake > now:
                 probe.observe_idle(int(wake - now), waiting, ready)
                 now = wake
@@ -145,7 +146,7 @@ class Simulation:
             seconds = int(now - t)
             fleet.skip_idle(t, seconds)
             self.server.skip_idle(t, seconds, fleet.replicas)
-            self.recorder.idle_seconds(t, seconds, ready, wanted, waiting, fleet.billed_gpus())
+            self.recorder.idle_seconds(t, seconds, ready, wanted, waiting, self.server.nothing_arrived, fleet.billed_gpus())
         probe.t = now
         return now, decided
 
@@ -161,7 +162,8 @@ class Simulation:
         fleet.bootstrap(wanted)
         allowed_misses = math.inf if self.abandon_below is None else (1 - self.abandon_below) * server.requests
         abandoned = False
-        # The last second from which the break below ends the run once the model is idle.
+        # The first second after which the break below ends the run once the model is idle:
+        # a skip stops before it.
         last_start = max(0.0, math.ceil(self.trace.duration_s - DT))
         while t < horizon:
             decided = None

@@ -24,6 +24,8 @@ class TritonServer:
 
     replica = Replica
     streamed = False
+    # What `arrive` returns for a second without load (the series keep its type).
+    nothing_arrived = 0.0
 
     def __init__(self, trace: Trace, service: ServiceModel, recorder: Recorder) -> None:
         self.trace, self.service, self.recorder = trace, service, recorder
@@ -75,7 +77,7 @@ class TritonServer:
         return self.queued
 
     def skip_idle(self, t: float, seconds: int, replicas: list[Replica]) -> None:
-        self.offered = 0.0
+        """Nothing to advance: `arrive` reads each second's load afresh."""
 
     def serve(self, replicas: list[Replica], accepting: list[Replica], t: float, end: float) -> tuple[float, float]:
         """One second of batching; returns (requests in service, requests waiting) after the

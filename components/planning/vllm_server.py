@@ -61,6 +61,8 @@ class VllmServer:
 
     replica = VllmReplica
     streamed = True
+    # What `arrive` returns for a second without arrivals (the series keep its type).
+    nothing_arrived = 0
 
     def __init__(self, trace: Trace, service: ServiceModel, workload: Workload, recorder: Recorder,
                  prefix_affinity: bool = False, refused: tuple[bool, ...] | None = None) -> None:
@@ -127,7 +129,8 @@ class VllmServer:
         """The first second from `t` on at which serving may change anything: the next
         arrival's, the next timeout of a waiting request, or `t` while a request runs or a
         replica could take one. Requests may wait while no replica accepts (all starting):
-        they only age. The fleet keeps the replicas from becoming ready meanwhile."""
+        they only age, until the fleet's own quiet_until, which ends before a replica is
+        ready."""
         arrivals = self.trace.arrivals
         wake = math.floor(arrivals[self.next_arrival]) if self.next_arrival < len(arrivals) else math.inf
         if self.queue:

@@ -80,6 +80,15 @@ CASES = {
 }
 
 
+def _same(skipped, full) -> bool:
+    """Equal in every field, and the series hold the same types (an int where the loop
+    writes a float compares equal, but is not what it writes)."""
+    def types(result):
+        return {name: [type(v) for v in values] for name, values in vars(result.series).items()}
+
+    return skipped == full and types(skipped) == types(full)
+
+
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_skipping_idle_seconds_changes_no_result(name):
     config, index, controller, instant = CASES[name]
@@ -87,7 +96,7 @@ def test_skipping_idle_seconds_changes_no_result(name):
     skipped = _replay(config, index, controller, trace, instant, skip=True)
     full = _replay(config, index, controller, trace, instant, skip=False)
     assert skipped.requests > 50 and skipped.completed > 0
-    assert skipped == full
+    assert _same(skipped, full)
 
 
 def test_requests_dropped_at_their_timeout_still_count_as_activity_in_the_next_second():
@@ -98,7 +107,7 @@ def test_requests_dropped_at_their_timeout_still_count_as_activity_in_the_next_s
     trace = sparse()
     skipped, full = (_replay(config, 0, _stack_policy, trace, skip=skip, timing_scale=2.0) for skip in (True, False))
     assert full.timed_out > 0
-    assert skipped == full
+    assert _same(skipped, full)
 
 
 def test_skipping_idle_seconds_changes_no_triton_result():
@@ -107,7 +116,7 @@ def test_skipping_idle_seconds_changes_no_triton_result():
     trace = as_fluid(sparse(4 * 3600, seed=9))
     results = [_replay(config, 1, _stack_policy, trace, skip=skip) for skip in (True, False)]
     assert results[0].completed > 0
-    assert results[0] == results[1]
+    assert _same(*results)
 
 
 def test_a_sparse_day_runs_the_controller_at_its_wake_times_only():
