@@ -227,7 +227,7 @@ class Hpa(Controller):
         idle_timeout_s: float = platform.DEFAULT_KEDA_COOLDOWN_S,
         placeholders: int = 0,
         steady: Callable[[OpeningLoad, float], int] | None = None,
-        floor: Callable[[float], int] | None = None,
+        floor: ScheduledFloor | None = None,
         floor_in_formula: bool = False,
     ) -> None:
         self.steady = steady
@@ -302,8 +302,6 @@ class Hpa(Controller):
         # except the gauges and arrivals of the second before the first skipped one.
         t = probe.t
         floor = self.floor
-        if floor is not None and not isinstance(floor, ScheduledFloor):
-            return t
         if probe.running() > 0:
             return t
         wake = self.next_scrape
@@ -383,7 +381,7 @@ class TargetTracking(Controller):
         scale_in_cooldown_s: float,
         spare_instances: int = 0,
         steady: Callable[[OpeningLoad, float], int] | None = None,
-        floor: Callable[[float], int] | None = None,
+        floor: ScheduledFloor | None = None,
     ) -> None:
         self.steady = steady
         # Scheduled actions: MinCapacity raised for a window (0 outside every window).
@@ -433,8 +431,6 @@ class TargetTracking(Controller):
         # Between datapoints `decide` only raises the count to a scheduled floor above it.
         t = probe.t
         floor = self.floor
-        if floor is not None and not isinstance(floor, ScheduledFloor):
-            return t
         if current < (max(self.min_replicas, floor(t)) if floor is not None else self.min_replicas):
             return t
         wake = self.next_datapoint

@@ -62,6 +62,10 @@ class Fleet:
         self.replicas: list[Replica] = []
         self.gpu_seconds = 0.0
 
+    def ready(self, end: float) -> int:
+        """Replicas serving by `end`: started, not draining."""
+        return sum(1 for r in self.replicas if r.ready_at <= end and not r.draining)
+
     def active(self) -> list[Replica]:
         return [r for r in self.replicas if not r.draining]
 

@@ -78,9 +78,9 @@ class Probe:
         self._idle_seconds += seconds
 
     def _add_idle(self) -> None:
-        seconds, (waiting, ready) = self._idle_seconds, self._idle
+        seconds, ready = self._idle_seconds, self._idle[1]
         self._idle_seconds = 0
-        values = {"arrivals": 0, "completions": 0, "inflight": waiting, "ready": ready, "cpu": self.cpu_percent(ready, 0, 0.0)}
+        values = {**self._idle_counts(), "cpu": self.cpu_percent(ready, 0, 0.0)}
         for name in SERIES:
             column = self.cumulative[name]
             # accumulate yields its initial sum first, which the column already ends with.
@@ -110,7 +110,11 @@ class Probe:
                 return at(hi) - at(lo)
         return column[hi] - column[lo]
 
-    def _idle_step(self, series: str) -> float | None:
+    def _idle_counts(self) -> dict[str, float]:
+        """What an idle second adds to each series but the CPU: none arrive or complete."""
         waiting, ready = self._idle
-        value = {"arrivals": 0, "completions": 0, "inflight": waiting, "ready": ready}.get(series)
+        return {"arrivals": 0, "completions": 0, "inflight": waiting, "ready": ready}
+
+    def _idle_step(self, series: str) -> float | None:
+        value = self._idle_counts().get(series)
         return value if value is not None and float(value).is_integer() else None

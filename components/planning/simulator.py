@@ -122,7 +122,7 @@ class Simulation:
             return t, None
         controller, probe, fleet = self.controller, self.probe, self.fleet
         # Constant over the stretch: nothing becomes ready or stops draining before `until`.
-        ready = sum(1 for r in fleet.replicas if r.ready_at <= t + DT and not r.draining)
+        ready = fleet.ready(t + DT)
         waiting = self.server.waiting()
         if probe.waiting() != waiting or probe.running() != 0 or probe.ready() != ready:
             # The first second would decide on the last one's gauges, which differ from the
@@ -183,7 +183,7 @@ class Simulation:
             running, waiting = server.serve(fleet.replicas, accepting, t, end)
             for replica in [r for r in fleet.replicas if r.draining and server.drained(r)]:
                 fleet.retire(replica, end)
-            ready = sum(1 for r in fleet.replicas if r.ready_at <= end and not r.draining)
+            ready = fleet.ready(end)
             busy = server.busy(fleet.replicas, end, ready, running)
             probe.observe(arrived, recorder.completed - completed_before, waiting, running, ready, busy)
             recorder.second(t, end, ready, wanted, waiting, arrived, fleet.billed_gpus())

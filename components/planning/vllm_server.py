@@ -162,7 +162,7 @@ class VllmServer:
         self._dispatch(accepting, end)  # type: ignore[arg-type]
         trace, queue = self.trace, self.queue
         running = sum(r.n for r in replicas)
-        waiting = len(queue) * trace.weight
+        waiting = self.waiting()
         while queue and t - trace.arrivals[queue[0]] >= platform.REQUEST_TIMEOUT_S:
             queue.popleft()
             self.recorder.gave_up(trace.weight)
