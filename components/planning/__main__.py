@@ -147,8 +147,6 @@ def main(argv: list[str] | None = None) -> int:
         )
         if found is not None:
             model_setup, trace = found
-            if model.traffic is not None and model.traffic.csv is not None:
-                model_setup = with_mix_ceiling(model_setup, trace)
             stress = reshuffled(trace, args.seed + STRESS_SEED_OFFSET)
         else:
             model_setup = setup(spec, model, workload, triton, args.cold_start_scale, measured_profile)

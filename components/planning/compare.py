@@ -128,7 +128,7 @@ def opening_load(setup: ModelSetup, trace: Trace) -> OpeningLoad:
         rps = sum(1 for t in trace.arrivals if t < span) * trace.weight / span
     return OpeningLoad(
         rps=rps,
-        capacity_rps=setup.capacity.requests_per_s,
+        capacity_rps=setup.replica_rps,
         latency_s=setup.capacity.latency_s,
         runtime=setup.service.runtime,
         cpu_request=platform.cpu_request(setup.model),
@@ -194,10 +194,9 @@ def foresight(setup: ModelSetup, trace: Trace) -> OracleResult:
 def compare(setup: ModelSetup, trace: Trace, with_baselines: bool = True) -> Comparison:
     """The stack's policy, then (optionally) the defaults, then the oracle, on one trace."""
     policy = setup.model.autoscaling
-    mu = setup.capacity.requests_per_s
     controllers = [stack_policy_on(policy, setup.target, trace)]
     if with_baselines:
-        controllers += baselines(policy, mu)
+        controllers += baselines(policy, setup.replica_rps)
     results = [simulate(setup, c, trace) for c in controllers]
     per_minute = trace.rate_per_bucket(60.0)
     bound = foresight(setup, trace)
@@ -213,7 +212,7 @@ def declared_setup(
     profile: Profile | None = None, open_day_only: bool = False,
 ) -> tuple[ModelSetup, Trace] | None:
     """The model's setup and trace from its declared traffic (None without one): the plan
-    assumes the traffic's own request shape. `duration_s` None: the shape's own (a day for
+    assumes the traffic's own request shape, and a CSV's ceiling is measured on its own mix. `duration_s` None: the shape's own (a day for
     a diurnal one); `open_day_only`: one open day of a declared week (traces.declared)."""
     traffic = model.traffic
     if traffic is None:
@@ -222,5 +221,8 @@ def declared_setup(
     trace = declared(traffic, duration_s, seed, limit, root, open_day_only)
     if model.runtime == "triton":
         trace = as_fluid(trace)
-    workload = trace.workload() if traffic.csv is not None else Workload(traffic.prompt_tokens, traffic.output_tokens)
-    return setup(spec, model, workload, timing_scale=timing_scale, profile=profile), trace
+    if traffic.csv is None:
+        return setup(spec, model, Workload(traffic.prompt_tokens, traffic.output_tokens), timing_scale=timing_scale,
+                     profile=profile), trace
+    planned = setup(spec, model, trace.workload(), timing_scale=timing_scale, profile=profile)
+    return with_mix_ceiling(planned, trace), trace

@@ -22,8 +22,10 @@ from components.planning import platform
 DEFAULT_QUEUE_THRESHOLD = 10.0
 # `kubectl autoscale` and HPA v1 default CPU target (recalled).
 DEFAULT_CPU_TARGET_PERCENT = 80.0
-# AWS's load-testing guidance for InvocationsPerInstance: target = max RPS x safety x 60,
-# safety factor 0.5 (recalled, not read for this file).
+# AWS's load-testing guidance for InvocationsPerInstance (SageMaker developer guide, "Load
+# testing your auto scaling configuration"): target = MAX_RPS x SAFETY_FACTOR x 60, MAX_RPS
+# load-tested on one instance with "payloads that clients of your model typically send",
+# and a safety factor to start from of 0.5.
 SAGEMAKER_SAFETY_FACTOR = 0.5
 # Target tracking alarms (recalled): scale out after 3 datapoints above target, scale in
 # after 15 datapoints below 90 % of it; standard metrics arrive about a minute late.
@@ -68,8 +70,10 @@ class OpeningLoad:
     state follows from."""
 
     rps: float
-    capacity_rps: float  # μ_SLO of one replica
-    latency_s: float  # a request's time in the system at μ_SLO
+    capacity_rps: float  # one replica's rate at the SLO (ModelSetup.replica_rps)
+    # A request's time in the system at μ_SLO's mean shape: decode time is linear in output
+    # tokens, so the mix's mean time is close to the mean request's.
+    latency_s: float
     runtime: str
     cpu_request: float
 
@@ -651,7 +655,9 @@ def cpu_cores(runtime: str, running: float, rps: float) -> float:
 
 
 def baselines(policy: AutoscalingPolicy, capacity_rps: float) -> list[Controller]:
-    """Common defaults on the same replica bounds, without warm capacity or scale to zero."""
+    """Common defaults on the same replica bounds, without warm capacity or scale to zero.
+    `capacity_rps`: one replica's rate at the SLO on the traffic replayed, what a user's load
+    test with their own requests would find (ModelSetup.replica_rps)."""
     low, high = policy.min_replicas, policy.max_replicas
     return [
         Hpa(
@@ -669,7 +675,8 @@ def baselines(policy: AutoscalingPolicy, capacity_rps: float) -> list[Controller
         ),
         TargetTracking(
             "SageMaker invocations",
-            f"target tracking InvocationsPerInstance at {SAGEMAKER_SAFETY_FACTOR:g} x μ_SLO x 60, 300 s cooldowns",
+            f"target tracking InvocationsPerInstance at {SAGEMAKER_SAFETY_FACTOR:g} x a replica's rate at the SLO x 60, "
+            "300 s cooldowns",
             _invocations_per_instance_minute,
             max(SAGEMAKER_SAFETY_FACTOR * capacity_rps * 60, 1e-6),
             low,

@@ -1,15 +1,17 @@
 """The ceiling measured on a recording's own request mix: what TRACE_PEAK scales to and what
 the tuner's request-rate targets are shares of."""
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from components.planning.compare import setup, simulate, with_mix_ceiling
-from components.planning.controllers import Schedule
+from components.planning.compare import compare, declared_setup, opening_load, setup, simulate, with_mix_ceiling
+from components.planning.controllers import Schedule, stack_policy_on
 from components.planning.mix_capacity import mix_ceiling, mixed_arrivals, replay_duration_s
 from components.planning.oracle import attainment_target
 from components.planning.recorded import from_csv
+from components.planning.report import preview_runs
 from components.planning.tuner import _shapes
 from tests.planning.helpers import eks_config, stack, with_model
 
@@ -110,3 +112,68 @@ def test_a_triton_model_has_no_mix_to_measure():
     spec = stack(eks_config())
     classifier = next(m for m in spec.models if m.runtime == "triton")
     assert mix_ceiling(setup(spec, classifier), from_csv(CONVERSATION)) is None
+
+
+def _declared_code_trace(**model):
+    """The test stack's llama declaring the Azure code sample as its traffic."""
+    spec = stack(with_model(eks_config(), 0, traffic={"csv": str(CODE)}, **model))
+    return spec, declared_setup(spec, spec.models[0], None, 0)
+
+
+def test_a_declared_recording_is_planned_on_its_mix_in_the_preview_as_in_make_simulate():
+    spec, (model_setup, trace) = _declared_code_trace()
+    planned = setup(spec, spec.models[0], trace.workload())
+    assert model_setup.mix == with_mix_ceiling(planned, trace).mix and model_setup.mix.met
+    preview = preview_runs(spec)[0]
+    assert preview.setup.mix == model_setup.mix and preview.setup.ceiling_rps == model_setup.ceiling_rps
+
+
+def test_the_warm_start_opens_with_the_replicas_the_mix_needs():
+    # dev's L4 and SLO, six replicas at most: the code mix serves 0.25 req/s a replica where
+    # the mean shape said 0.33, so the opening 0.87 req/s needs four replicas, not three.
+    spec, (measured, trace) = _declared_code_trace(
+        instance_type="g6.xlarge", slo={"ttft_p99_ms": 2500, "tpot_p99_ms": 100}, vllm={"max_num_seqs": 16},
+        autoscaling={"max_replicas": 6},
+    )
+    mean_shape = replace(measured, mix=None)
+    opening = opening_load(measured, trace).rps
+    assert measured.replica_rps < mean_shape.replica_rps
+    at_mix, at_mean = math.ceil(opening / measured.replica_rps), math.ceil(opening / mean_shape.replica_rps)
+    assert at_mix > at_mean > 1
+    queue_policy = stack_policy_on(measured.model.autoscaling, "eks", trace)
+    assert simulate(measured, queue_policy, trace).series.ready[0] == at_mix
+    assert simulate(mean_shape, queue_policy, trace).series.ready[0] == at_mean
+
+
+def test_the_sagemaker_default_targets_half_the_rate_a_replica_serves_on_the_mix():
+    # The L40S serves 1.7 req/s of the code mix at the SLO where the mean shape said 3.0: a
+    # load test with the users' own requests (AWS's guidance for the target) scales out
+    # where one at the mean shape would hold a single instance and miss a third of them.
+    _, (measured, trace) = _declared_code_trace(autoscaling={"max_replicas": 8})
+    mean_shape = replace(measured, mix=None)
+
+    def sagemaker_default(model_setup):
+        return next(r for r in compare(model_setup, trace).results if r.policy == "SageMaker invocations")
+
+    on_mix, on_mean = sagemaker_default(measured), sagemaker_default(mean_shape)
+    assert on_mean.peak_replicas == 1 and on_mean.attainment < 0.7
+    assert on_mix.peak_replicas > 1 and on_mix.attainment > on_mean.attainment + 0.2
+
+
+def test_the_tuner_adds_concurrency_targets_from_the_requests_in_flight_at_the_measured_rate():
+    _, (measured, _) = _declared_code_trace()
+    mean_shape = replace(measured, mix=None)
+
+    def concurrency_targets(model_setup):
+        return {s["target"] for s in _shapes(model_setup) if s.get("signal") == "concurrency"}
+
+    latency, slots = measured.capacity.latency_s, float(measured.model.vllm.max_num_seqs)
+
+    def shares(rate):
+        return {float(max(1, round(share * max(1.0, rate * latency)))) for share in (0.5, 0.9)}
+
+    mu = measured.capacity.requests_per_s
+    assert concurrency_targets(mean_shape) == shares(mu) | {slots}
+    # The code mix serves 0.57 x the mean shape's rate: fewer requests in flight per replica.
+    assert concurrency_targets(measured) == shares(mu) | shares(measured.replica_rps) | {slots}
+    assert shares(measured.replica_rps) - shares(mu)
