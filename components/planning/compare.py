@@ -30,7 +30,7 @@ from components.planning.controllers import (
     stack_policy_on,
 )
 from components.planning.cost import instance_price_per_hour, replica_price_per_hour
-from components.planning.mix_capacity import MixCeiling, mix_ceiling
+from components.planning.mix_capacity import LOWEST_JUDGED_RPS, MixCeiling, mix_ceiling
 from components.planning.oracle import OracleResult, oracle
 from components.planning.simulator import Result, Simulation
 from components.planning.traces import FLUID_MAX_ARRIVALS, MAX_ARRIVALS, Trace, TraceKind, as_fluid, declared, relative
@@ -54,8 +54,11 @@ class ModelSetup:
     usd_per_node_hour: float
     node_gpus: int
     workload: Workload
-    # max_replicas measured on a recorded trace's own request mix (with_mix_ceiling).
+    # max_replicas measured on a recorded trace's own request mix, and the recording
+    # (with_mix_ceiling): smaller fleets are measured on it when asked for (fleet_rps).
     mix: MixCeiling | None = None
+    mix_trace: Trace | None = None
+    _fleet_rps: dict[int, float] = field(default_factory=dict, init=False, compare=False, repr=False)
 
     @property
     def ceiling_rps(self) -> float:
@@ -66,11 +69,51 @@ class ModelSetup:
         return self.capacity.requests_per_s * self.model.autoscaling.max_replicas
 
     @property
-    def replica_rps(self) -> float:
-        """One replica's rate at the SLO: the mix's share of its measured ceiling, else μ_SLO."""
+    def pooled_replica_rps(self) -> float:
+        """A replica's share of max_replicas' measured ceiling on the mix, else μ_SLO. Pooled
+        replicas absorb each other's long requests, so this is above one replica's own rate."""
         if self.mix is not None and self.mix.met:
             return self.mix.per_replica_rps
         return self.capacity.requests_per_s
+
+    @property
+    def replica_rps(self) -> float:
+        """One replica's rate at the SLO: measured alone on the recording's mix where one was
+        replayed (what a load test on one instance with the users' requests finds), else μ_SLO.
+        Where one replica meets the target at no rate a replay can judge, its rate is below
+        the lowest judged one, which bounds it."""
+        alone = self.fleet_rps(1)
+        if alone is None:
+            return self.capacity.requests_per_s
+        return alone if alone > 0 else min(LOWEST_JUDGED_RPS, self.pooled_replica_rps)
+
+    def fleet_rps(self, replicas: int) -> float | None:
+        """What `replicas` serve at the SLO on the recording's mix (0 where no rate that a
+        replay can judge meets the target), measured once; None without a measured mix."""
+        if self.mix is None or not self.mix.met or self.mix_trace is None:
+            return None
+        if replicas == self.mix.replicas:
+            return self.mix.requests_per_s
+        if replicas not in self._fleet_rps:
+            measured = mix_ceiling(self, self.mix_trace, replicas=replicas)
+            self._fleet_rps[replicas] = measured.requests_per_s if measured is not None else 0.0
+        return self._fleet_rps[replicas]
+
+    def replicas_for(self, rps: float) -> int | None:
+        """The fewest replicas whose measured ceiling on the mix covers `rps` (max_replicas
+        where none does; more replicas never serve less); None without a measured mix."""
+        if self.fleet_rps(1) is None:
+            return None
+        if rps <= 0:
+            return 0
+        low, high = 1, self.model.autoscaling.max_replicas
+        while low < high:
+            middle = (low + high) // 2
+            if (self.fleet_rps(middle) or 0.0) >= rps:
+                high = middle
+            else:
+                low = middle + 1
+        return low
 
 
 def setup(
@@ -111,8 +154,9 @@ def setup(
 
 
 def with_mix_ceiling(setup: ModelSetup, recorded: Trace) -> ModelSetup:
-    """`setup` with its ceiling measured on a recording's own request mix (mix_capacity.py)."""
-    return replace(setup, mix=mix_ceiling(setup, recorded))
+    """`setup` with max_replicas' ceiling measured on a recording's own request mix
+    (mix_capacity.py)."""
+    return replace(setup, mix=mix_ceiling(setup, recorded), mix_trace=recorded)
 
 
 # The opening load is the trace's mean rate over its first minutes.
@@ -129,6 +173,7 @@ def opening_load(setup: ModelSetup, trace: Trace) -> OpeningLoad:
     return OpeningLoad(
         rps=rps,
         capacity_rps=setup.replica_rps,
+        replicas_needed=setup.replicas_for(rps),
         latency_s=setup.capacity.latency_s,
         runtime=setup.service.runtime,
         cpu_request=platform.cpu_request(setup.model),

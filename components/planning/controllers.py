@@ -76,11 +76,16 @@ class OpeningLoad:
     latency_s: float
     runtime: str
     cpu_request: float
+    # The fewest replicas whose ceiling measured on a recording's mix covers the load: pooled
+    # replicas absorb each other's long requests, so n serve more than n x one alone.
+    replicas_needed: int | None = None
 
     def replicas_at_capacity(self) -> int:
         """Replicas that keep the queue empty: a queue-depth controller's resting point."""
         if self.rps <= 0:
             return 0
+        if self.replicas_needed is not None:
+            return self.replicas_needed
         return math.ceil(self.rps / max(self.capacity_rps, 1e-9) - 1e-9)
 
     def inflight(self) -> float:

@@ -40,6 +40,8 @@ MAX_DURATION_S = 8 * 3600.0
 # A rate so low that even the longest replay holds fewer requests than this judges nothing (a
 # few dozen draws can all miss the unservable tail by chance): it is never taken as met.
 MIN_JUDGED_REQUESTS = 1_000
+# So no rate below this is ever judged met.
+LOWEST_JUDGED_RPS = MIN_JUDGED_REQUESTS / MAX_DURATION_S
 # Bisection steps on the rate (2^-10 of the bracket), and doublings of the bracket when even
 # its top meets the target.
 STEPS = 10
@@ -67,13 +69,14 @@ class MixCeiling:
         return self.requests_per_s > 0
 
     def describe(self) -> str:
+        fleet = f"{self.replicas} replica{'' if self.replicas == 1 else 's'}"
         if not self.met:
             return (
-                f"ceiling on this trace's mix: no steady rate meets the SLO target on {self.replicas} replicas; "
-                f"TRACE_PEAK scales to the mean shape's {self.mean_shape_rps:.3g} req/s"
+                f"ceiling on this trace's mix: no steady rate meets the SLO target on {fleet}; "
+                f"the plan keeps the mean shape's {self.mean_shape_rps:.3g} req/s"
             )
         return (
-            f"ceiling on this trace's mix: {self.requests_per_s:.3g} req/s on {self.replicas} replicas "
+            f"ceiling on this trace's mix: {self.requests_per_s:.3g} req/s on {fleet} "
             f"(measured: Poisson arrivals with the trace's own lengths; the mean shape's μ_SLO x "
             f"{self.replicas} is {self.mean_shape_rps:.3g}, {self.requests_per_s / self.mean_shape_rps:.2f}x)"
         )
@@ -114,14 +117,15 @@ def replay_duration_s(rate: float) -> float:
     return min(MAX_DURATION_S, max(MIN_DURATION_S, MIN_REQUESTS / rate))
 
 
-def mix_ceiling(setup: ModelSetup, trace: Trace, steps: int = STEPS) -> MixCeiling | None:
-    """The measured ceiling of `setup`'s max_replicas on `trace`'s request mix; None for a
-    trace without rows or a model the fluid replay serves (Triton: no lengths)."""
+def mix_ceiling(setup: ModelSetup, trace: Trace, steps: int = STEPS, replicas: int | None = None) -> MixCeiling | None:
+    """The measured ceiling of `replicas` (default: `setup`'s max_replicas) on `trace`'s
+    request mix; None for a trace without rows or a model the fluid replay serves (Triton: no
+    lengths). On one replica it is a load test on one instance with the trace's requests."""
     if setup.service.runtime != "vllm" or not trace.arrivals:
         return None
     from components.planning.compare import simulate
 
-    replicas = setup.model.autoscaling.max_replicas
+    replicas = setup.model.autoscaling.max_replicas if replicas is None else replicas
     mean_shape = setup.capacity.requests_per_s * replicas
     target = attainment_target(setup.model.slo)
     alone = unservable(setup, trace)
@@ -134,7 +138,8 @@ def mix_ceiling(setup: ModelSetup, trace: Trace, steps: int = STEPS) -> MixCeili
         if rate * duration < MIN_JUDGED_REQUESTS:
             return False
         fleet = Schedule((replicas,) * (math.ceil(duration / BUCKET_S) + 1), BUCKET_S, "fixed fleet")
-        result = simulate(setup, fleet, mixed_arrivals(trace, rate, duration), instant=True, abandon_below=target)
+        result = simulate(setup, fleet, mixed_arrivals(trace, rate, duration), instant=True, warm=False,
+                          abandon_below=target)
         return result.attainment >= target
 
     low, high = 0.0, max(BRACKET_OVER_MEAN_SHAPE * mean_shape, 1e-6)

@@ -4,8 +4,9 @@ and on a held-out stress trace, searched over what the targets can express.
 The search space is derived from the model, never from the trace it is scored on: signals
 its target offers (SageMaker has no queue depth), targets as shares of the replica's own
 capacity (μ_SLO for requests per second, and the rate measured on a recording's own mix
-where one is replayed; the in-flight requests at either rate for concurrency; half and all
-of its batch besides two short queues for queue depth),
+where one is replayed; the in-flight requests at μ_SLO and at one replica's rate measured
+on that mix for concurrency; half and all of its batch besides two short queues for queue
+depth),
 a warm pool, scale-in windows, scale to zero where the stack already allows it, and the
 floor. For each shape the floor is bisected (more replicas never serve worse), so every
 shape is scored at its cheapest floor that meets the target. A policy counts only if it
@@ -171,11 +172,12 @@ def _shapes(setup: ModelSetup) -> Iterator[dict[str, Any]]:
     mu = setup.capacity.requests_per_s
     inflight = max(1.0, mu * setup.capacity.latency_s)
     slots = replica_concurrency(setup.model)
-    # Shares of μ_SLO at the mean shape, and of the rate measured on a recording's own mix
-    # where that is another (mix_capacity.py: a wide mix serves far less, or more). The
-    # requests in flight at either rate follow (Little's law, the mean request's time).
-    rates = (mu, setup.replica_rps)
-    in_flight = [max(1.0, rate * setup.capacity.latency_s) for rate in rates]
+    # Shares of μ_SLO at the mean shape, and of a replica's share of max_replicas' ceiling
+    # measured on a recording's own mix where that is another (mix_capacity.py: a wide mix
+    # serves far less, or more). The requests in flight at μ_SLO and at one replica's rate
+    # measured on the mix follow (Little's law, the mean request's time).
+    rates = (mu, setup.pooled_replica_rps)
+    in_flight = [max(1.0, rate * setup.capacity.latency_s) for rate in (mu, setup.replica_rps)]
     signals: list[tuple[str, tuple[float, ...]]] = [
         ("requests_per_second", tuple(round(max(share * rate, 1e-3), 3) for rate in rates for share in RPS_SHARES)),
         # Every slot of the batch busy: scale out only once replicas are full, so the floor

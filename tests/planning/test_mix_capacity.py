@@ -70,7 +70,7 @@ def test_a_wide_mix_serves_far_less_than_the_mean_shape_and_the_measured_ceiling
     held_out = 7
     assert _attainment_on_fixed_fleet(model_setup, recorded, ceiling.requests_per_s, held_out) >= target - 0.005
     assert _attainment_on_fixed_fleet(model_setup, recorded, 1.2 * ceiling.requests_per_s, held_out) < target
-    assert measured.ceiling_rps == ceiling.requests_per_s and measured.replica_rps == ceiling.requests_per_s / 2
+    assert measured.ceiling_rps == ceiling.requests_per_s and measured.pooled_replica_rps == ceiling.requests_per_s / 2
     assert model_setup.ceiling_rps == pytest.approx(2 * model_setup.capacity.requests_per_s)
 
 
@@ -80,7 +80,7 @@ def test_the_tuner_adds_request_rate_targets_from_the_measured_mix_and_none_with
     def rate_targets(model_setup):
         return sorted({s["target"] for s in _shapes(model_setup) if s.get("signal") == "requests_per_second"})
 
-    mu, per_replica = planned.capacity.requests_per_s, measured.replica_rps
+    mu, per_replica = planned.capacity.requests_per_s, measured.pooled_replica_rps
     assert rate_targets(planned) == sorted({round(0.6 * mu, 3), round(0.85 * mu, 3)})
     assert rate_targets(measured) == sorted({round(s * r, 3) for r in (mu, per_replica) for s in (0.6, 0.85)})
     assert min(rate_targets(measured)) < 0.6 * mu
@@ -128,21 +128,35 @@ def test_a_declared_recording_is_planned_on_its_mix_in_the_preview_as_in_make_si
     assert preview.setup.mix == model_setup.mix and preview.setup.ceiling_rps == model_setup.ceiling_rps
 
 
-def test_the_warm_start_opens_with_the_replicas_the_mix_needs():
-    # dev's L4 and SLO, six replicas at most: the code mix serves 0.25 req/s a replica where
-    # the mean shape said 0.33, so the opening 0.87 req/s needs four replicas, not three.
+def test_the_warm_start_opens_with_the_fewest_replicas_whose_ceiling_on_the_mix_covers_the_opening_load():
+    # dev's L4 and SLO, six replicas at most: one L4 alone meets the target on the code mix at
+    # no rate a replay can judge, pooled ones absorb each other's 7k-token prefills.
     spec, (measured, trace) = _declared_code_trace(
         instance_type="g6.xlarge", slo={"ttft_p99_ms": 2500, "tpot_p99_ms": 100}, vllm={"max_num_seqs": 16},
         autoscaling={"max_replicas": 6},
     )
     mean_shape = replace(measured, mix=None)
     opening = opening_load(measured, trace).rps
-    assert measured.replica_rps < mean_shape.replica_rps
-    at_mix, at_mean = math.ceil(opening / measured.replica_rps), math.ceil(opening / mean_shape.replica_rps)
-    assert at_mix > at_mean > 1
+    needed = measured.replicas_for(opening)
+    assert measured.fleet_rps(needed - 1) < opening <= measured.fleet_rps(needed)
+    assert measured.fleet_rps(1) == 0.0 and measured.replica_rps < 0.05 < mean_shape.replica_rps
+    at_mean = math.ceil(opening / mean_shape.replica_rps)
+    assert needed > at_mean > 1
     queue_policy = stack_policy_on(measured.model.autoscaling, "eks", trace)
-    assert simulate(measured, queue_policy, trace).series.ready[0] == at_mix
+    assert simulate(measured, queue_policy, trace).series.ready[0] == needed
     assert simulate(mean_shape, queue_policy, trace).series.ready[0] == at_mean
+
+
+def test_replicas_for_a_load_is_the_fewest_whose_measured_ceiling_covers_it_exactly_at_the_edge():
+    _, (measured, _) = _declared_code_trace(autoscaling={"max_replicas": 8})
+    ceilings = [measured.fleet_rps(n) for n in range(1, 9)]
+    assert ceilings == sorted(ceilings) and ceilings[-1] == measured.ceiling_rps
+    for n, ceiling in enumerate(ceilings, start=1):
+        assert measured.replicas_for(ceiling) == min(m for m, c in enumerate(ceilings, start=1) if c >= ceiling)
+        if n < 8:
+            assert measured.replicas_for(math.nextafter(ceiling, math.inf)) > n
+    assert measured.replicas_for(10 * ceilings[-1]) == 8 and measured.replicas_for(0.0) == 0
+    assert replace(measured, mix=None).replicas_for(1.0) is None
 
 
 def test_the_sagemaker_default_targets_half_the_rate_a_replica_serves_on_the_mix():

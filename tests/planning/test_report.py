@@ -113,6 +113,7 @@ def test_make_tune_prints_the_stack_file_lines_and_rescales_a_csv(tmp_path, caps
     out = capsys.readouterr().out
     assert "azure_llm_2023_code_sample.csv (2940 requests) at " in out and "arrivals moved up to 60 s" in out
     assert f"# {stack_file}" in out and "tuner (" in out
+    assert "llama: one replica alone on this mix: " in out
     data = json.loads((tmp_path / "plan" / "simulation.json").read_text())["models"]["llama"]
     # The busiest minute sits at half of what max_replicas serve at the SLO for this trace's own
     # lengths, as measured on its mix (a third of what the mean shape's μ_SLO says here).
