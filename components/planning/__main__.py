@@ -158,11 +158,12 @@ def main(argv: list[str] | None = None) -> int:
               f"stress trace {stress.name}", flush=True)
         if model_setup.mix is not None:
             print(f"{model.name}: {model_setup.mix.describe()}", flush=True)
-            alone = model_setup.fleet_rps(1)
+            alone = model_setup.fleet(1)
             if alone is not None and model.autoscaling.max_replicas > 1:
-                rate = f"{alone:.3g} req/s" if alone > 0 else f"under {model_setup.replica_rps:.3g} req/s (no rate judged meets it)"
-                print(f"{model.name}: one replica alone on this mix: {rate}, what the SageMaker-invocations default and the "
-                      "warm start read", flush=True)
+                rate = (f"{alone.requests_per_s:.3g} req/s" if alone.met
+                        else f"under {model_setup.replica_rps:.3g} req/s (the lowest rate that missed the target)")
+                print(f"{model.name}: one replica alone on this mix: {rate}, what the SageMaker-invocations default's "
+                      "target and the tuner's concurrency targets read", flush=True)
         comparison = compare(model_setup, trace)
         feasible = comparison.bound.feasible
         tuning = tune(

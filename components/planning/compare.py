@@ -30,7 +30,7 @@ from components.planning.controllers import (
     stack_policy_on,
 )
 from components.planning.cost import instance_price_per_hour, replica_price_per_hour
-from components.planning.mix_capacity import LOWEST_JUDGED_RPS, MixCeiling, mix_ceiling
+from components.planning.mix_capacity import MixCeiling, mix_ceiling
 from components.planning.oracle import OracleResult, oracle
 from components.planning.simulator import Result, Simulation
 from components.planning.traces import FLUID_MAX_ARRIVALS, MAX_ARRIVALS, Trace, TraceKind, as_fluid, declared, relative
@@ -55,10 +55,12 @@ class ModelSetup:
     node_gpus: int
     workload: Workload
     # max_replicas measured on a recorded trace's own request mix, and the recording
-    # (with_mix_ceiling): smaller fleets are measured on it when asked for (fleet_rps).
+    # (with_mix_ceiling): smaller fleets are measured on it when asked for (fleet).
     mix: MixCeiling | None = None
-    mix_trace: Trace | None = None
-    _fleet_rps: dict[int, float] = field(default_factory=dict, init=False, compare=False, repr=False)
+    mix_trace: Trace | None = field(default=None, compare=False, repr=False)
+    # Fleets measured so far, per instance: replace() and forked workers start without them
+    # (the measurement is seeded, so measuring again gives the same figure).
+    _fleets: dict[int, MixCeiling] = field(default_factory=dict, init=False, compare=False, repr=False)
 
     @property
     def ceiling_rps(self) -> float:
@@ -80,29 +82,44 @@ class ModelSetup:
     def replica_rps(self) -> float:
         """One replica's rate at the SLO: measured alone on the recording's mix where one was
         replayed (what a load test on one instance with the users' requests finds), else μ_SLO.
-        Where one replica meets the target at no rate a replay can judge, its rate is below
-        the lowest judged one, which bounds it."""
-        alone = self.fleet_rps(1)
+        Where one replica meets the target at no rate a replay judges, the lowest rate that
+        missed bounds it."""
+        alone = self.fleet(1)
         if alone is None:
             return self.capacity.requests_per_s
-        return alone if alone > 0 else min(LOWEST_JUDGED_RPS, self.pooled_replica_rps)
+        if alone.met:
+            return alone.requests_per_s
+        if alone.missed_rps is not None:
+            return min(alone.missed_rps, self.pooled_replica_rps)
+        return self.capacity.requests_per_s
+
+    def _measured_mix(self) -> bool:
+        return self.mix is not None and self.mix.met and self.mix_trace is not None
+
+    def fleet(self, replicas: int) -> MixCeiling | None:
+        """What `replicas` serve at the SLO on the recording's mix, measured once; None
+        without a measured mix."""
+        if not self._measured_mix():
+            return None
+        assert self.mix is not None and self.mix_trace is not None
+        if replicas == self.mix.replicas:
+            return self.mix
+        if replicas not in self._fleets:
+            measured = mix_ceiling(self, self.mix_trace, replicas=replicas)
+            assert measured is not None  # a measured mix is a vLLM model's with rows
+            self._fleets[replicas] = measured
+        return self._fleets[replicas]
 
     def fleet_rps(self, replicas: int) -> float | None:
-        """What `replicas` serve at the SLO on the recording's mix (0 where no rate that a
-        replay can judge meets the target), measured once; None without a measured mix."""
-        if self.mix is None or not self.mix.met or self.mix_trace is None:
-            return None
-        if replicas == self.mix.replicas:
-            return self.mix.requests_per_s
-        if replicas not in self._fleet_rps:
-            measured = mix_ceiling(self, self.mix_trace, replicas=replicas)
-            self._fleet_rps[replicas] = measured.requests_per_s if measured is not None else 0.0
-        return self._fleet_rps[replicas]
+        """The rate `replicas` serve on the mix (0 where none met the target); None without one."""
+        measured = self.fleet(replicas)
+        return None if measured is None else measured.requests_per_s
 
     def replicas_for(self, rps: float) -> int | None:
         """The fewest replicas whose measured ceiling on the mix covers `rps` (max_replicas
-        where none does; more replicas never serve less); None without a measured mix."""
-        if self.fleet_rps(1) is None:
+        where none does); None without a measured mix. The bisection takes more replicas to
+        never serve less, which held on every fleet of the Azure samples measured (1-8)."""
+        if not self._measured_mix():
             return None
         if rps <= 0:
             return 0
@@ -172,7 +189,9 @@ def opening_load(setup: ModelSetup, trace: Trace) -> OpeningLoad:
         rps = sum(1 for t in trace.arrivals if t < span) * trace.weight / span
     return OpeningLoad(
         rps=rps,
-        capacity_rps=setup.replica_rps,
+        # μ_SLO sizes the queue-depth steady state only where no mix was measured; on a
+        # recording the fleets measured on its mix do (replicas_needed).
+        capacity_rps=setup.capacity.requests_per_s,
         replicas_needed=setup.replicas_for(rps),
         latency_s=setup.capacity.latency_s,
         runtime=setup.service.runtime,
@@ -257,8 +276,9 @@ def declared_setup(
     profile: Profile | None = None, open_day_only: bool = False,
 ) -> tuple[ModelSetup, Trace] | None:
     """The model's setup and trace from its declared traffic (None without one): the plan
-    assumes the traffic's own request shape, and a CSV's ceiling is measured on its own mix. `duration_s` None: the shape's own (a day for
-    a diurnal one); `open_day_only`: one open day of a declared week (traces.declared)."""
+    assumes the traffic's own request shape, and a CSV's ceiling is measured on its own mix.
+    `duration_s` None: the shape's own (a day for a diurnal one); `open_day_only`: one open
+    day of a declared week (traces.declared)."""
     traffic = model.traffic
     if traffic is None:
         return None

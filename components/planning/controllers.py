@@ -70,9 +70,10 @@ class OpeningLoad:
     state follows from."""
 
     rps: float
-    capacity_rps: float  # one replica's rate at the SLO (ModelSetup.replica_rps)
-    # A request's time in the system at μ_SLO's mean shape: decode time is linear in output
-    # tokens, so the mix's mean time is close to the mean request's.
+    capacity_rps: float  # μ_SLO of one replica
+    # A request's time in the system at μ_SLO (its TTFT objective plus the mean shape's
+    # decode), taken for the requests in flight on a recording's mix too: an assumption, not
+    # measured on the mix.
     latency_s: float
     runtime: str
     cpu_request: float

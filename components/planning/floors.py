@@ -3,7 +3,8 @@ replicas that cover the load one cold start later, merged into windows.
 
 A floor raised at time x gives ready capacity from x + cold start, so the floor in force
 during hour h must cover the busiest load of [h + cold, h + 1 h + cold): replicas =
-ceil(share x that rate / μ_SLO). Hours whose floor is no higher than min_replicas get no
+ceil(share x that rate / μ_SLO), or on a recording the fewest replicas whose ceiling
+measured on its mix covers share x that rate (ModelSetup.replicas_for). Hours whose floor is no higher than min_replicas get no
 window; equal neighbours merge; past `MAX_WINDOWS` the cheapest-to-merge neighbours join at
 the higher floor. A recording of a whole week with a wall clock gets floors per day of the
 week, days with the same hours sharing windows (office hours: weekdays only), and so does
@@ -13,6 +14,7 @@ replay shows them meeting the SLO target for less.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 from components.intent.autoscaling import AutoscalingPolicy
 from components.intent.scheduled_floors import MAX_WINDOWS, WEEKDAYS, FloorWindow, ScheduledFloors, Weekday
@@ -20,6 +22,8 @@ from components.planning.controllers import DayClock
 from components.planning.traces import Trace
 
 HOURS = 24
+# The fewest replicas serving a rate (None: size by μ_SLO instead).
+ReplicasFor = Callable[[float], "int | None"]
 
 
 def _clock(minute: int) -> str:
@@ -27,23 +31,33 @@ def _clock(minute: int) -> str:
     return f"{minute // 60:02d}:{minute % 60:02d}"
 
 
-def hourly_floors(trace: Trace, clock: DayClock, mu_rps: float, lead_s: float, share: float, ceiling: int) -> list[int]:
+def hourly_floors(
+    trace: Trace, clock: DayClock, mu_rps: float, lead_s: float, share: float, ceiling: int,
+    replicas_for: ReplicasFor | None = None,
+) -> list[int]:
     """Replicas each hour of the day's floor must hold (0: none needed), at most `ceiling`.
     The trace is read as one day (a longer one: the busiest of its days, hour by hour); a
     recording that opens mid-day (the clock's start minute) is read from that hour."""
-    return _hourly(trace, clock, mu_rps, lead_s, share, ceiling, by_weekday=False)[0]
+    return _hourly(trace, clock, mu_rps, lead_s, share, ceiling, False, replicas_for)[0]
 
 
 def weekday_hourly_floors(
     trace: Trace, clock: DayClock, mu_rps: float, lead_s: float, share: float, ceiling: int,
+    replicas_for: ReplicasFor | None = None,
 ) -> list[list[int]]:
     """hourly_floors for each day of the week (Monday 0), from the days of that weekday the
     recording holds; an hour it never saw on that day needs none."""
-    return _hourly(trace, clock, mu_rps, lead_s, share, ceiling, by_weekday=True)
+    return _hourly(trace, clock, mu_rps, lead_s, share, ceiling, True, replicas_for)
+
+
+def _replicas(need: float, mu_rps: float, replicas_for: ReplicasFor | None) -> int:
+    measured = replicas_for(need) if replicas_for is not None else None
+    return measured if measured is not None else math.ceil(need / max(mu_rps, 1e-9) - 1e-9)
 
 
 def _hourly(
     trace: Trace, clock: DayClock, mu_rps: float, lead_s: float, share: float, ceiling: int, by_weekday: bool,
+    replicas_for: ReplicasFor | None,
 ) -> list[list[int]]:
     step = 1.0 if trace.intensity is not None else 60.0
     rates = trace.peak_per_bucket(step)
@@ -70,7 +84,7 @@ def _hourly(
                 if index < len(rates):
                     row[hour] = max(row[hour], rates[index])
     return [
-        [min(ceiling, math.ceil(share * need / max(mu_rps, 1e-9) - 1e-9)) if need > 0 else 0 for need in row]
+        [min(ceiling, _replicas(share * need, mu_rps, replicas_for)) if need > 0 else 0 for need in row]
         for row in needs
     ]
 
@@ -120,13 +134,19 @@ def windows_from_hours(
 
 def derived_schedule(
     policy: AutoscalingPolicy, trace: Trace, clock: DayClock, mu_rps: float, lead_s: float, share: float,
-    timezone: str = "UTC",
+    timezone: str = "UTC", replicas_for: ReplicasFor | None = None,
 ) -> ScheduledFloors | None:
-    """Floors for `policy` from the trace's daily shape, or None where none rises above its floor."""
+    """Floors for `policy` from the trace's daily shape, or None where none rises above its
+    floor. `replicas_for`: the fewest replicas serving a rate where a recording's mix was
+    measured (it returns None otherwise, and μ_SLO sizes the floors)."""
     ceiling = policy.max_replicas - policy.warm_pool
-    windows = _weekday_windows(trace, clock, mu_rps, lead_s, share, ceiling, policy.min_replicas) if covers_week(trace) else None
+    windows = (
+        _weekday_windows(trace, clock, mu_rps, lead_s, share, ceiling, policy.min_replicas, replicas_for)
+        if covers_week(trace) else None
+    )
     if windows is None:
-        windows = windows_from_hours(hourly_floors(trace, clock, mu_rps, lead_s, share, ceiling), policy.min_replicas)
+        hours = hourly_floors(trace, clock, mu_rps, lead_s, share, ceiling, replicas_for)
+        windows = windows_from_hours(hours, policy.min_replicas)
     if not windows:
         return None
     return ScheduledFloors(timezone=timezone, windows=windows)
@@ -142,10 +162,11 @@ def covers_week(trace: Trace) -> bool:
 
 def _weekday_windows(
     trace: Trace, clock: DayClock, mu_rps: float, lead_s: float, share: float, ceiling: int, min_replicas: int,
+    replicas_for: ReplicasFor | None,
 ) -> list[FloorWindow] | None:
     """Windows per group of weekdays with the same hourly floors; None where they would take
     more than MAX_WINDOWS (the daily derivation stands then)."""
-    by_day = weekday_hourly_floors(trace, clock, mu_rps, lead_s, share, ceiling)
+    by_day = weekday_hourly_floors(trace, clock, mu_rps, lead_s, share, ceiling, replicas_for)
     groups: dict[tuple[int, ...], list[int]] = {}
     for day, floors in enumerate(by_day):
         # Hours at or below min_replicas make no window, whatever their floor: days differing

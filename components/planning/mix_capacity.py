@@ -1,6 +1,9 @@
-"""What a model's max_replicas serve at the SLO target on a recorded trace's own request mix,
-measured by replaying it: the ceiling TRACE_PEAK scales a recording to, and the per-replica
-rate the tuner's request-rate targets are shares of.
+"""What a fleet serves at the SLO target on a recorded trace's own request mix, measured by
+replaying it. max_replicas' ceiling is what TRACE_PEAK scales a recording to, and its share
+per replica is what the tuner's request-rate targets are shares of. One replica's is a load
+test on one instance with the users' requests: what the SageMaker-invocations default and
+the tuner's concurrency targets read. The fewest replicas whose ceiling covers the opening
+load is the warm start (compare.py).
 
 μ_SLO (capacity.py) plans one replica at the trace's mean request shape. On a wide mix that
 is far off, both ways. The Azure 2023 code trace (2,037-token mean prompts, a p95 of 7,385,
@@ -11,8 +14,8 @@ trace the mean-shape plan is conservative (1.05-1.48 × lower than measured: poo
 absorb the tail Erlang C sizes for one).
 
 The measurement: Poisson arrivals at a steady rate, each request's prompt, output and cached
-tokens drawn (with replacement) from the trace's own rows, on max_replicas that are up from
-the start (the oracle's instant fleet, every objective judged per request as in any replay).
+tokens drawn (with replacement) from the trace's own rows, on a fleet that is up from the
+start (the oracle's instant fleet, every objective judged per request as in any replay).
 The highest rate whose attainment reaches the target is found by bisection. Every rate
 replays the same uniform draws scaled by the rate (common random numbers), so attainment only
 moves with the rate, not with the draw.
@@ -53,11 +56,14 @@ MIX_SEED = 0x313C
 
 @dataclass(frozen=True)
 class MixCeiling:
-    """max_replicas' measured rate on the trace's mix, beside the mean-shape plan's."""
+    """A fleet's measured rate on the trace's mix, beside the mean-shape plan's."""
 
     requests_per_s: float
     replicas: int
-    mean_shape_rps: float  # max_replicas × μ_SLO
+    mean_shape_rps: float  # replicas × μ_SLO
+    # The lowest rate a replay judged (MIN_JUDGED_REQUESTS or more) that missed the target:
+    # where none met it, the fleet's rate is below this one.
+    missed_rps: float | None = None
 
     @property
     def per_replica_rps(self) -> float:
@@ -133,14 +139,28 @@ def mix_ceiling(setup: ModelSetup, trace: Trace, steps: int = STEPS, replicas: i
         # More of the mix misses the SLO alone on an idle replica than the target allows.
         return MixCeiling(0.0, replicas, mean_shape)
 
+    missed: list[float] = []
+
     def meets(rate: float) -> bool:
         duration = replay_duration_s(rate)
         if rate * duration < MIN_JUDGED_REQUESTS:
             return False
         fleet = Schedule((replicas,) * (math.ceil(duration / BUCKET_S) + 1), BUCKET_S, "fixed fleet")
+        # No warm start: the fixed fleet ignores it, and reading it would measure this mix
+        # again (the warm start is sized from these ceilings).
         result = simulate(setup, fleet, mixed_arrivals(trace, rate, duration), instant=True, warm=False,
                           abandon_below=target)
-        return result.attainment >= target
+        if result.attainment < target:
+            missed.append(rate)
+            return False
+        return True
+
+    def measured(rate: float) -> MixCeiling:
+        if rate == 0 and meets(LOWEST_JUDGED_RPS):
+            # Every rate the bisection tried missed or was too low to judge, and the lowest
+            # rate a replay judges meets: the fleet serves at least that.
+            rate = LOWEST_JUDGED_RPS
+        return MixCeiling(rate, replicas, mean_shape, min(missed) if missed else None)
 
     low, high = 0.0, max(BRACKET_OVER_MEAN_SHAPE * mean_shape, 1e-6)
     for _ in range(EXPANSIONS):
@@ -148,11 +168,11 @@ def mix_ceiling(setup: ModelSetup, trace: Trace, steps: int = STEPS, replicas: i
             break
         low, high = high, 2 * high
     else:
-        return MixCeiling(low, replicas, mean_shape)
+        return measured(low)
     for _ in range(steps):
         middle = (low + high) / 2
         if meets(middle):
             low = middle
         else:
             high = middle
-    return MixCeiling(low, replicas, mean_shape)
+    return measured(low)

@@ -3,10 +3,10 @@ and on a held-out stress trace, searched over what the targets can express.
 
 The search space is derived from the model, never from the trace it is scored on: signals
 its target offers (SageMaker has no queue depth), targets as shares of the replica's own
-capacity (μ_SLO for requests per second, and the rate measured on a recording's own mix
-where one is replayed; the in-flight requests at μ_SLO and at one replica's rate measured
-on that mix for concurrency; half and all of its batch besides two short queues for queue
-depth),
+capacity (μ_SLO for requests per second, and a replica's share of max_replicas' ceiling
+measured on a recording's own mix where one is replayed; the in-flight requests at μ_SLO
+and at one replica's rate measured alone on that mix for concurrency and the combined
+signal; half and all of its batch besides two short queues for queue depth),
 a warm pool, scale-in windows, scale to zero where the stack already allows it, and the
 floor. For each shape the floor is bisected (more replicas never serve worse), so every
 shape is scored at its cheapest floor that meets the target. A policy counts only if it
@@ -49,7 +49,7 @@ from pydantic import ValidationError
 
 from components.compilers.keda import replica_concurrency
 from components.intent.autoscaling import AutoscalingPolicy
-from components.planning.compare import ModelSetup, simulate
+from components.planning.compare import ModelSetup, opening_load, simulate
 from components.planning.controllers import day_clock, schedule_timezone, stack_policy_on
 from components.planning.floors import derived_schedule, has_daily_shape
 from components.planning.oracle import attainment_target
@@ -170,14 +170,15 @@ class Tuning:
 def _shapes(setup: ModelSetup) -> Iterator[dict[str, Any]]:
     base = setup.model.autoscaling
     mu = setup.capacity.requests_per_s
-    inflight = max(1.0, mu * setup.capacity.latency_s)
     slots = replica_concurrency(setup.model)
-    # Shares of μ_SLO at the mean shape, and of a replica's share of max_replicas' ceiling
-    # measured on a recording's own mix where that is another (mix_capacity.py: a wide mix
-    # serves far less, or more). The requests in flight at μ_SLO and at one replica's rate
-    # measured on the mix follow (Little's law, the mean request's time).
+    # Request rates: shares of μ_SLO at the mean shape, and of a replica's share of
+    # max_replicas' ceiling measured on a recording's own mix where that is another
+    # (mix_capacity.py: a wide mix serves far less, or more): what each replica carries when
+    # a fleet near its ceiling splits the load. Requests in flight (Little's law, with
+    # μ_SLO's time in the system, an assumption on a mix): at μ_SLO, and at one replica's rate
+    # measured alone on the mix, what one replica holds at its own SLO rate.
     rates = (mu, setup.pooled_replica_rps)
-    in_flight = [max(1.0, rate * setup.capacity.latency_s) for rate in (mu, setup.replica_rps)]
+    in_flight = list(dict.fromkeys(max(1.0, rate * setup.capacity.latency_s) for rate in (mu, setup.replica_rps)))
     signals: list[tuple[str, tuple[float, ...]]] = [
         ("requests_per_second", tuple(round(max(share * rate, 1e-3), 3) for rate in rates for share in RPS_SHARES)),
         # Every slot of the batch busy: scale out only once replicas are full, so the floor
@@ -200,9 +201,10 @@ def _shapes(setup: ModelSetup) -> Iterator[dict[str, Any]]:
     if setup.target != "eks":
         return
     # The combined signal cannot idle at zero (its formula would swallow the wake trigger).
-    for share in COMBINED_RUNNING_SHARES:
+    running = dict.fromkeys(round(max(1.0, share * held), 1) for held in in_flight for share in COMBINED_RUNNING_SHARES)
+    for per_replica in running:
         for queue in COMBINED_QUEUE_TARGETS:
-            combined = {"running_per_replica": round(max(1.0, share * inflight), 1), "queue_per_replica": queue}
+            combined = {"running_per_replica": per_replica, "queue_per_replica": queue}
             for warm in warm_pools:
                 yield {"combined": combined, "warm_pool": warm, "scale_to_zero": False}
 
@@ -347,7 +349,7 @@ class _Search:
         for share in FLOOR_SHARES:
             floors = derived_schedule(
                 policy.model_copy(update={"min_replicas": 1}), trace, day_clock(trace, timezone),
-                setup.capacity.requests_per_s, setup.timings.cold_s, share, timezone,
+                setup.capacity.requests_per_s, setup.timings.cold_s, share, timezone, setup.replicas_for,
             )
             if floors is None:
                 continue
@@ -393,6 +395,10 @@ def _cheapest_floors(search: _Search, shapes: list[dict[str, Any]]) -> list[Eval
     workers = min(len(shapes), os.cpu_count() or 1)
     if workers < 2 or len(search.traces[0].arrivals) < PARALLEL_MIN_ARRIVALS or "fork" not in mp.get_all_start_methods():
         return [search.cheapest_floor(shape) for shape in shapes]
+    # Fleets measured on a recording's mix for the warm starts, measured here once rather than
+    # in every worker (a worker's measurements do not come back).
+    for trace in search.traces:
+        opening_load(search.setup, trace)
     _WORKER_SEARCH = search
     try:
         with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork")) as pool:

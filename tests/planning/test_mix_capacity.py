@@ -1,5 +1,6 @@
-"""The ceiling measured on a recording's own request mix: what TRACE_PEAK scales to and what
-the tuner's request-rate targets are shares of."""
+"""The ceiling measured on a recording's own request mix: what TRACE_PEAK scales to, what the
+tuner's targets are shares of, and what sizes the SageMaker-invocations default, the warm
+start and the scheduled floors on a recording."""
 import math
 from dataclasses import replace
 from pathlib import Path
@@ -7,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from components.planning.compare import compare, declared_setup, opening_load, setup, simulate, with_mix_ceiling
-from components.planning.controllers import Schedule, stack_policy_on
-from components.planning.mix_capacity import mix_ceiling, mixed_arrivals, replay_duration_s
+from components.planning.controllers import Schedule, day_clock, stack_policy_on
+from components.planning.floors import hourly_floors
+from components.planning.mix_capacity import LOWEST_JUDGED_RPS, mix_ceiling, mixed_arrivals, replay_duration_s
 from components.planning.oracle import attainment_target
 from components.planning.recorded import from_csv
 from components.planning.report import preview_runs
@@ -160,7 +162,7 @@ def test_replicas_for_a_load_is_the_fewest_whose_measured_ceiling_covers_it_exac
 
 
 def test_the_sagemaker_default_targets_half_the_rate_a_replica_serves_on_the_mix():
-    # The L40S serves 1.7 req/s of the code mix at the SLO where the mean shape said 3.0: a
+    # One L40S alone serves 0.59 req/s of the code mix at the SLO where the mean shape said 3.0: a
     # load test with the users' own requests (AWS's guidance for the target) scales out
     # where one at the mean shape would hold a single instance and miss a third of them.
     _, (measured, trace) = _declared_code_trace(autoscaling={"max_replicas": 8})
@@ -188,6 +190,59 @@ def test_the_tuner_adds_concurrency_targets_from_the_requests_in_flight_at_the_m
 
     mu = measured.capacity.requests_per_s
     assert concurrency_targets(mean_shape) == shares(mu) | {slots}
-    # The code mix serves 0.57 x the mean shape's rate: fewer requests in flight per replica.
+    # One replica alone serves a fifth of μ_SLO on the code mix: fewer requests in flight.
     assert concurrency_targets(measured) == shares(mu) | shares(measured.replica_rps) | {slots}
     assert shares(measured.replica_rps) - shares(mu)
+
+
+def test_one_replica_that_meets_the_target_at_no_judged_rate_is_bounded_by_the_lowest_judged_rate_it_misses(dev_on_code):
+    recorded, planned, measured = dev_on_code
+    alone = measured.fleet(1)
+    # One L4 on the code mix: even the lowest rate a replay judges (1,000 requests in 8 h) misses.
+    assert alone is not None and not alone.met and alone.missed_rps == LOWEST_JUDGED_RPS
+    assert measured.replica_rps == LOWEST_JUDGED_RPS < measured.pooled_replica_rps
+    duration = replay_duration_s(LOWEST_JUDGED_RPS)
+    assert LOWEST_JUDGED_RPS * duration == pytest.approx(1_000)
+    assert _attainment_on_fixed_fleet(replace(planned, model=planned.model.model_copy(
+        update={"autoscaling": planned.model.autoscaling.model_copy(update={"max_replicas": 1})})),
+        recorded, LOWEST_JUDGED_RPS, 0x313C) < attainment_target(planned.model.slo)
+
+
+def test_each_fleet_is_measured_once_per_setup(monkeypatch):
+    from components.planning import compare as compare_module
+
+    _, (measured, trace) = _declared_code_trace(autoscaling={"max_replicas": 8})
+    calls = []
+    real = compare_module.mix_ceiling
+    monkeypatch.setattr(compare_module, "mix_ceiling", lambda *a, **k: calls.append(k["replicas"]) or real(*a, **k))
+    for rps in (0.3, 1.0, 2.5, 1.0, 0.3):
+        measured.replicas_for(rps)
+    rate = measured.replica_rps
+    assert measured.replica_rps == rate and sorted(calls) == sorted(set(calls)) and 8 not in calls
+    # A replaced setup starts without them: its own fleets, measured again, the same figures.
+    again = replace(measured)
+    assert again.replica_rps == rate and calls.count(1) == 2
+
+
+def test_without_a_measured_mix_everything_reads_mu_slo():
+    recorded = from_csv(DATA / "mooncake_conversation_sample.csv")
+    spec = stack(with_model(eks_config(), 0, slo={"ttft_p99_ms": 1000, "tpot_p99_ms": 50}))
+    unmet = with_mix_ceiling(setup(spec, spec.models[0], recorded.workload()), recorded)
+    classifier = next(m for m in stack(eks_config()).models if m.runtime == "triton")
+    triton = with_mix_ceiling(setup(stack(eks_config()), classifier), from_csv(CONVERSATION))
+    for model_setup in (unmet, triton):
+        mu = model_setup.capacity.requests_per_s
+        assert model_setup.replica_rps == mu and model_setup.pooled_replica_rps == mu
+        assert model_setup.replicas_for(1.0) is None and model_setup.fleet(1) is None
+
+
+def test_scheduled_floors_on_a_recording_are_sized_by_the_fleets_measured_on_its_mix():
+    _, (measured, trace) = _declared_code_trace(autoscaling={"max_replicas": 8})
+    mu, clock = measured.capacity.requests_per_s, day_clock(trace)
+    by_mu = hourly_floors(trace, clock, mu, 600.0, 1.0, 8)
+    by_mix = hourly_floors(trace, clock, mu, 600.0, 1.0, 8, measured.replicas_for)
+    # The code mix serves far less than μ_SLO says: the floors it needs are higher.
+    assert all(m >= u for m, u in zip(by_mix, by_mu)) and sum(by_mix) > sum(by_mu)
+    # And each is the fewest replicas whose measured ceiling covers the hour's load.
+    assert hourly_floors(trace, clock, mu, 600.0, 1.0, 8, lambda rps: 7) == [7 if f else 0 for f in by_mu]
+    assert hourly_floors(trace, clock, mu, 600.0, 1.0, 8, lambda rps: None) == by_mu
