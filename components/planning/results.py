@@ -49,6 +49,11 @@ def model_json(comparison: Comparison, tuning: Tuning | None) -> dict[str, Any]:
             # own mix where one was replayed (mix_capacity.py), else max_replicas x μ_SLO.
             "ceiling_rps": round(comparison.setup.ceiling_rps, 4),
             "ceiling_measured_on_mix": comparison.setup.mix is not None and comparison.setup.mix.met,
+            # One replica's rate at the SLO, which the SageMaker-invocations default's target
+            # reads: measured alone on the mix where one was (a bound where it met the target at
+            # no judged rate), else μ_SLO.
+            "replica_rps": round(comparison.setup.replica_rps, 4),
+            "replica_rps_measured_on_mix": comparison.setup.fleet(1) is not None,
         },
         "oracle": {
             "attainment": round(bound.result.attainment, 4),

@@ -113,7 +113,6 @@ def test_make_tune_prints_the_stack_file_lines_and_rescales_a_csv(tmp_path, caps
     out = capsys.readouterr().out
     assert "azure_llm_2023_code_sample.csv (2940 requests) at " in out and "arrivals moved up to 60 s" in out
     assert f"# {stack_file}" in out and "tuner (" in out
-    assert "llama: one replica alone on this mix: " in out
     data = json.loads((tmp_path / "plan" / "simulation.json").read_text())["models"]["llama"]
     # The busiest minute sits at half of what max_replicas serve at the SLO for this trace's own
     # lengths, as measured on its mix (a third of what the mean shape's μ_SLO says here).
@@ -124,6 +123,9 @@ def test_make_tune_prints_the_stack_file_lines_and_rescales_a_csv(tmp_path, caps
     assert ceiling < 0.6 * planned.ceiling_rps
     assert f"ceiling on this trace's mix: {ceiling:.3g} req/s on 4 replicas" in out
     assert data["trace"]["ceiling_rps"] == pytest.approx(ceiling, abs=1e-4) and data["trace"]["ceiling_measured_on_mix"]
+    alone = with_mix_ceiling(planned, recorded).replica_rps
+    assert data["trace"]["replica_rps_measured_on_mix"] and data["trace"]["replica_rps"] == pytest.approx(alone, abs=1e-4)
+    assert f"llama: one replica alone on this mix: {alone:.3g} req/s" in out
     assert data["trace"]["peak_rps"] == pytest.approx(0.5 * ceiling, rel=0.12)
     assert "recommended" in data
     assert main(["tune", "--stack-file", str(stack_file), "--trace-peak", "0.5"]) == 2
