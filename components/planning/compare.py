@@ -93,6 +93,16 @@ class ModelSetup:
             return min(alone.missed_rps, self.pooled_replica_rps)
         return self.capacity.requests_per_s
 
+    @property
+    def replica_latency_s(self) -> float:
+        """A request's time in the system on one replica at replica_rps: the mean measured
+        alone on the recording's mix where that replay met the target, else μ_SLO's (its tail
+        TTFT plus the mean shape's decode, an upper estimate)."""
+        alone = self.fleet(1)
+        if alone is not None and alone.latency_s is not None:
+            return alone.latency_s
+        return self.capacity.latency_s
+
     def _measured_mix(self) -> bool:
         return self.mix is not None and self.mix.met and self.mix_trace is not None
 
@@ -193,7 +203,7 @@ def opening_load(setup: ModelSetup, trace: Trace) -> OpeningLoad:
         # recording the fleets measured on its mix do (replicas_needed).
         capacity_rps=setup.capacity.requests_per_s,
         replicas_needed=setup.replicas_for(rps),
-        latency_s=setup.capacity.latency_s,
+        latency_s=setup.replica_latency_s,
         runtime=setup.service.runtime,
         cpu_request=platform.cpu_request(setup.model),
     )

@@ -71,9 +71,9 @@ class OpeningLoad:
 
     rps: float
     capacity_rps: float  # μ_SLO of one replica
-    # A request's time in the system at μ_SLO (its TTFT objective plus the mean shape's
-    # decode), taken for the requests in flight on a recording's mix too: an assumption, not
-    # measured on the mix.
+    # A request's time in the system: measured on one replica at its SLO rate on a
+    # recording's mix (ModelSetup.replica_latency_s), else μ_SLO's tail TTFT plus the mean
+    # shape's decode.
     latency_s: float
     runtime: str
     cpu_request: float

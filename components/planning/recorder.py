@@ -52,6 +52,9 @@ class Result:
     abandoned: bool = False
     # Requests refused on arrival (prompts of max_model_len tokens or more): failed, in requests.
     refused: int = 0
+    # The mean time from arrival to the last token of the requests that finished (NaN
+    # without any): with the arrival rate, the requests in flight by Little's law.
+    mean_latency_s: float = math.nan
 
     @property
     def attainment(self) -> float:
@@ -179,6 +182,8 @@ class Recorder:
         if lost:
             self.latency_samples.append((math.inf, int(round(lost))))
         first = self.ttft_samples if streamed else self.latency_samples
+        finished = [(latency, weight) for latency, weight in self.latency_samples if math.isfinite(latency)]
+        weights = sum(weight for _, weight in finished)
         return Result(
             policy=policy,
             description=description,
@@ -197,4 +202,5 @@ class Recorder:
             series=self.series,
             abandoned=abandoned,
             refused=int(round(self.refused_requests)),
+            mean_latency_s=sum(latency * weight for latency, weight in finished) / weights if weights else math.nan,
         )

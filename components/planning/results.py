@@ -54,6 +54,9 @@ def model_json(comparison: Comparison, tuning: Tuning | None) -> dict[str, Any]:
             # no judged rate), else μ_SLO.
             "replica_rps": round(comparison.setup.replica_rps, 4),
             "replica_rps_measured_on_mix": comparison.setup.fleet(1) is not None,
+            # A request's time in the system at that rate (Little's law gives the concurrency
+            # targets' requests in flight): the mean that replay measured, else μ_SLO's estimate.
+            "replica_latency_s": round(comparison.setup.replica_latency_s, 3),
         },
         "oracle": {
             "attainment": round(bound.result.attainment, 4),

@@ -5,8 +5,8 @@ The search space is derived from the model, never from the trace it is scored on
 its target offers (SageMaker has no queue depth), targets as shares of the replica's own
 capacity (μ_SLO for requests per second, and a replica's share of max_replicas' ceiling
 measured on a recording's own mix where one is replayed; the in-flight requests at μ_SLO
-and at one replica's rate measured alone on that mix for concurrency and the combined
-signal; half and all of its batch besides two short queues for queue depth),
+and at one replica's rate measured alone on that mix (with that replay's times in the
+system) for concurrency and the combined signal; half and all of its batch besides two short queues for queue depth),
 a warm pool, scale-in windows, scale to zero where the stack already allows it, and the
 floor. For each shape the floor is bisected (more replicas never serve worse), so every
 shape is scored at its cheapest floor that meets the target. A policy counts only if it
@@ -174,11 +174,12 @@ def _shapes(setup: ModelSetup) -> Iterator[dict[str, Any]]:
     # Request rates: shares of μ_SLO at the mean shape, and of a replica's share of
     # max_replicas' ceiling measured on a recording's own mix where that is another
     # (mix_capacity.py: a wide mix serves far less, or more): what each replica carries when
-    # a fleet near its ceiling splits the load. Requests in flight (Little's law, with
-    # μ_SLO's time in the system, an assumption on a mix): at μ_SLO, and at one replica's rate
-    # measured alone on the mix, what one replica holds at its own SLO rate.
+    # a fleet near its ceiling splits the load. Requests in flight (Little's law): at μ_SLO
+    # with its time in the system, and what one replica holds at its own SLO rate measured
+    # alone on the mix, with the times that replay measured.
     rates = (mu, setup.pooled_replica_rps)
-    in_flight = list(dict.fromkeys(max(1.0, rate * setup.capacity.latency_s) for rate in (mu, setup.replica_rps)))
+    in_flight = list(dict.fromkeys(max(1.0, rate * latency) for rate, latency in (
+        (mu, setup.capacity.latency_s), (setup.replica_rps, setup.replica_latency_s))))
     signals: list[tuple[str, tuple[float, ...]]] = [
         ("requests_per_second", tuple(round(max(share * rate, 1e-3), 3) for rate in rates for share in RPS_SHARES)),
         # Every slot of the batch busy: scale out only once replicas are full, so the floor

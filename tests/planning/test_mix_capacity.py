@@ -183,16 +183,72 @@ def test_the_tuner_adds_concurrency_targets_from_the_requests_in_flight_at_the_m
     def concurrency_targets(model_setup):
         return {s["target"] for s in _shapes(model_setup) if s.get("signal") == "concurrency"}
 
-    latency, slots = measured.capacity.latency_s, float(measured.model.vllm.max_num_seqs)
+    slots = float(measured.model.vllm.max_num_seqs)
 
-    def shares(rate):
+    def shares(rate, latency):
         return {float(max(1, round(share * max(1.0, rate * latency)))) for share in (0.5, 0.9)}
 
-    mu = measured.capacity.requests_per_s
-    assert concurrency_targets(mean_shape) == shares(mu) | {slots}
-    # One replica alone serves a fifth of μ_SLO on the code mix: fewer requests in flight.
-    assert concurrency_targets(measured) == shares(mu) | shares(measured.replica_rps) | {slots}
-    assert shares(measured.replica_rps) - shares(mu)
+    mu, mu_latency = measured.capacity.requests_per_s, measured.capacity.latency_s
+    assert concurrency_targets(mean_shape) == shares(mu, mu_latency) | {slots}
+    # One replica alone serves a fifth of μ_SLO on the code mix, each request in the system for
+    # the mean time its replay measured: fewer requests in flight.
+    alone = measured.fleet(1)
+    assert measured.replica_latency_s == alone.latency_s != mu_latency
+    on_mix = shares(measured.replica_rps, alone.latency_s)
+    assert concurrency_targets(measured) == shares(mu, mu_latency) | on_mix | {slots}
+    assert on_mix - shares(mu, mu_latency)
+
+
+@pytest.fixture(scope="module")
+def prod_llama_on_conversation():
+    """prod's llama-8b (one L40S a replica) measured on the Azure conversation sample."""
+    from components.intent.loading import parse_stack_config
+    from components.preview.stackfile import read_stack_file
+
+    path = ROOT / "stacks" / "Pulumi.prod.yaml"
+    spec = parse_stack_config(read_stack_file(path, str(path)), str(path))
+    model = next(m for m in spec.models if m.name == "llama-8b")
+    recorded = from_csv(CONVERSATION)
+    return recorded, with_mix_ceiling(setup(spec, model, recorded.workload()), recorded)
+
+
+def test_the_requests_a_replica_holds_in_flight_on_a_mix_are_its_rate_times_the_mean_time_its_replay_measured(
+        prod_llama_on_conversation):
+    recorded, measured = prod_llama_on_conversation
+    alone = measured.fleet(1)
+    assert alone.met and alone.replicas == 1
+    # The measurement's own replay at the rate it found, on one replica that is up throughout.
+    duration = replay_duration_s(alone.requests_per_s)
+    fleet = Schedule((1,) * (math.ceil(duration / 60) + 1), 60.0)
+    replay = simulate(measured, fleet, mixed_arrivals(recorded, alone.requests_per_s, duration), instant=True,
+                      warm=False)
+    assert replay.attainment >= attainment_target(measured.model.slo)
+    assert alone.latency_s == replay.mean_latency_s
+    assert alone.inflight_per_replica == pytest.approx(alone.requests_per_s * replay.mean_latency_s)
+    # μ_SLO's figure is its tail TTFT plus the mean shape's decode: it put half as many again in
+    # flight as this mix holds.
+    assert measured.capacity.latency_s > 1.3 * alone.latency_s
+    # A concurrency controller's warm start reads the measured time too.
+    opening = opening_load(measured, recorded)
+    assert opening.latency_s == alone.latency_s
+    assert opening.inflight() == pytest.approx(opening.rps * alone.latency_s)
+
+
+def test_the_mean_time_in_the_system_counts_finished_requests_only():
+    from components.intent.slo import Slo
+    from components.planning.recorder import Recorder
+
+    recorder = Recorder(Slo(ttft_p99_ms=1000))
+    recorder.finished(0.1, 0.01, 2.0, 1)
+    recorder.finished(0.1, 0.01, 6.0, 3)
+    result = recorder.result(policy="p", description="", requests=5, duration_s=60.0, lost=1.0, never_started=1,
+                             streamed=True, ended_at=60.0, gpu_seconds=60.0, cost_usd=0.0)
+    # (2 + 3 x 6) / 4: the request lost at its timeout has no time in the system to average.
+    assert result.mean_latency_s == pytest.approx(5.0) and result.latency_p99_s == math.inf
+    empty = Recorder(Slo(ttft_p99_ms=1000)).result(
+        policy="p", description="", requests=0, duration_s=60.0, lost=0.0, never_started=0, streamed=True,
+        ended_at=60.0, gpu_seconds=0.0, cost_usd=0.0)
+    assert math.isnan(empty.mean_latency_s)
 
 
 def test_one_replica_that_meets_the_target_at_no_judged_rate_is_bounded_by_the_lowest_judged_rate_it_misses(dev_on_code):
