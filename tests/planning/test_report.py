@@ -123,9 +123,15 @@ def test_make_tune_prints_the_stack_file_lines_and_rescales_a_csv(tmp_path, caps
     assert ceiling < 0.6 * planned.ceiling_rps
     assert f"ceiling on this trace's mix: {ceiling:.3g} req/s on 4 replicas" in out
     assert data["trace"]["ceiling_rps"] == pytest.approx(ceiling, abs=1e-4) and data["trace"]["ceiling_measured_on_mix"]
-    alone = with_mix_ceiling(planned, recorded).replica_rps
+    measured = with_mix_ceiling(planned, recorded)
+    alone = measured.replica_rps
     assert data["trace"]["replica_rps_measured_on_mix"] and data["trace"]["replica_rps"] == pytest.approx(alone, abs=1e-4)
-    assert f"llama: one replica alone on this mix: {alone:.3g} req/s" in out
+    # The time in the system the concurrency targets read is the one that replay measured.
+    one = measured.fleet(1)
+    assert one.met and data["trace"]["replica_latency_s"] == pytest.approx(one.latency_s, abs=1e-3)
+    assert data["trace"]["replica_latency_s"] != pytest.approx(planned.capacity.latency_s, rel=0.05)
+    assert (f"llama: one replica alone on this mix: {alone:.3g} req/s with {one.inflight_per_replica:.3g} in flight "
+            f"({one.latency_s:.3g} s in the system)") in out
     assert data["trace"]["peak_rps"] == pytest.approx(0.5 * ceiling, rel=0.12)
     assert "recommended" in data
     assert main(["tune", "--stack-file", str(stack_file), "--trace-peak", "0.5"]) == 2
