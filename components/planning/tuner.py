@@ -174,12 +174,12 @@ def _shapes(setup: ModelSetup) -> Iterator[dict[str, Any]]:
     # Request rates: shares of μ_SLO at the mean shape, and of a replica's share of
     # max_replicas' ceiling measured on a recording's own mix where that is another
     # (mix_capacity.py: a wide mix serves far less, or more): what each replica carries when
-    # a fleet near its ceiling splits the load. Requests in flight (Little's law, each with
-    # the mean time in the system its replay measured): at μ_SLO on the mean shape, and at one
-    # replica's rate measured alone on the mix, what one replica holds at its own SLO rate.
+    # a fleet near its ceiling splits the load. Requests in flight (Little's law): at μ_SLO
+    # with its time in the system, and what one replica holds at its own SLO rate measured
+    # alone on the mix, with the times that replay measured.
     rates = (mu, setup.pooled_replica_rps)
     in_flight = list(dict.fromkeys(max(1.0, rate * latency) for rate, latency in (
-        (mu, setup.mean_shape_latency_s), (setup.replica_rps, setup.replica_latency_s))))
+        (mu, setup.capacity.latency_s), (setup.replica_rps, setup.replica_latency_s))))
     signals: list[tuple[str, tuple[float, ...]]] = [
         ("requests_per_second", tuple(round(max(share * rate, 1e-3), 3) for rate in rates for share in RPS_SHARES)),
         # Every slot of the batch busy: scale out only once replicas are full, so the floor
@@ -396,11 +396,10 @@ def _cheapest_floors(search: _Search, shapes: list[dict[str, Any]]) -> list[Eval
     workers = min(len(shapes), os.cpu_count() or 1)
     if workers < 2 or len(search.traces[0].arrivals) < PARALLEL_MIN_ARRIVALS or "fork" not in mp.get_all_start_methods():
         return [search.cheapest_floor(shape) for shape in shapes]
-    # Fleets measured on a recording's mix and the time in the system for the warm starts,
-    # measured here once rather than in every worker (a worker's measurements do not come back).
+    # Fleets measured on a recording's mix for the warm starts, measured here once rather than
+    # in every worker (a worker's measurements do not come back).
     for trace in search.traces:
         opening_load(search.setup, trace)
-    _ = search.setup.replica_latency_s
     _WORKER_SEARCH = search
     try:
         with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork")) as pool:
