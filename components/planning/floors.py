@@ -5,11 +5,12 @@ A floor raised at time x gives ready capacity from x + cold start, so the floor 
 during hour h must cover the busiest load of [h + cold, h + 1 h + cold): replicas =
 ceil(share x that rate / μ_SLO), or on a recording the fewest replicas whose ceiling
 measured on its mix covers share x that rate (ModelSetup.replicas_for). Hours whose floor
-is no higher than min_replicas get no window; equal neighbours merge; past `MAX_WINDOWS` the cheapest-to-merge neighbours join at
-the higher floor. A recording of a whole week with a wall clock gets floors per day of the
-week, days with the same hours sharing windows (office hours: weekdays only), and so does
-a declared week. The tuner searches `share` and min_replicas and keeps floors only where the
-replay shows them meeting the SLO target for less.
+is no higher than min_replicas get no window; equal neighbours merge; past `MAX_WINDOWS`
+the cheapest-to-merge neighbours join at the higher floor. A recording of a whole week with
+a wall clock gets floors per day of the week, days with the same hours sharing windows
+(office hours: weekdays only), and so does a declared week. The tuner searches `share` and
+min_replicas and keeps floors only where the replay shows them meeting the SLO target for
+less.
 """
 from __future__ import annotations
 

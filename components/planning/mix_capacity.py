@@ -67,16 +67,14 @@ class MixCeiling:
     # where none met it, the fleet's rate is below this one.
     missed_rps: float | None = None
     # The mean time in the system (arrival to last token) of the requests the replay at
-    # requests_per_s finished; None where no rate met the target.
+    # requests_per_s finished; None where no rate met the target (only met rates keep one).
     latency_s: float | None = None
 
     @property
     def inflight_per_replica(self) -> float | None:
         """Requests a replica holds in flight at the measured rate (Little's law on the replay's
         own times in the system); None where no rate met the target."""
-        if self.latency_s is None or not self.met:
-            return None
-        return self.per_replica_rps * self.latency_s
+        return None if self.latency_s is None else self.per_replica_rps * self.latency_s
 
     @property
     def per_replica_rps(self) -> float:

@@ -7,8 +7,8 @@ capacity (μ_SLO for requests per second, and a replica's share of max_replicas'
 measured on a recording's own mix where one is replayed; the in-flight requests at μ_SLO
 and at one replica's rate measured alone on that mix (with that replay's times in the
 system) for concurrency and the combined signal; half and all of its batch besides two
-short queues for queue depth), a warm pool, scale-in windows, scale to zero where the stack already allows it, and the
-floor. For each shape the floor is bisected (more replicas never serve worse), so every
+short queues for queue depth), a warm pool, scale-in windows, scale to zero where the stack
+already allows it, and the floor. For each shape the floor is bisected (more replicas never serve worse), so every
 shape is scored at its cheapest floor that meets the target. A policy counts only if it
 meets the target on every trace it is given: the model's traffic and a stress trace the
 caller draws with another seed (or arrivals moved), so a policy that only fits one
