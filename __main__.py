@@ -4,7 +4,7 @@ import pulumi_aws as aws
 
 from components.cluster import STORAGE_CLASS, Cluster, ClusterArgs
 from components.cluster_autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
-from components.compilers.node_bootstrap import node_cache_dir
+from components.compilers.node_bootstrap import caches_s3_weights, node_cache_dir
 from components.compilers.review import stack_review
 from components.compilers.rollout import pool_of, surge_allowed
 from components.compilers.serving import MODEL_SERVICE_ACCOUNT, MODELS_NAMESPACE
@@ -227,6 +227,7 @@ def deploy_eks(spec: StackSpec, aws_provider: aws.Provider) -> dict:
                 rollout_actor=rollout_actor if model.automated_rollout else None,
                 team=spec.tags.get("team"),
                 node_cache=node_cache_dir(pool),
+                cache_s3_weights=caches_s3_weights(pool),
             ),
             in_cluster,
         )

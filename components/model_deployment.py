@@ -47,6 +47,8 @@ class ModelDeploymentArgs:
     team: str | None = None
     # The pool's node cache directory (compile_cache node), mounted instead of an emptyDir.
     node_cache: str | None = None
+    # Keep vLLM replicas' S3 weights in that cache for the next replica on the node (NVMe only).
+    cache_s3_weights: bool = False
 
 
 class ModelDeployment(pulumi.ComponentResource):
@@ -75,7 +77,11 @@ class ModelDeployment(pulumi.ComponentResource):
                 apply(scale_groups(scaled_object(served, query, None), served), [group])
                 apply(group_disruption_budget(served), [group])
                 continue
-            isvc = apply(inference_service(served, args.pool_name, args.region, args.surge, args.image, args.node_cache))
+            isvc = apply(
+                inference_service(
+                    served, args.pool_name, args.region, args.surge, args.image, args.node_cache, args.cache_s3_weights
+                )
+            )
             services.append(isvc)
             wake_route = None
             if model.autoscaling.scale_to_zero:

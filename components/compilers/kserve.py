@@ -37,6 +37,8 @@ VERSION_LABEL = "ml-serving/version"
 UID = 1000
 # Writable places for an otherwise read-only root filesystem: compile and kernel caches.
 CACHE_DIR = "/cache"
+WEIGHTS_CACHE_ENV = "ML_SERVING_WEIGHTS_CACHE"
+WEIGHTS_CACHE_DIR = f"{CACHE_DIR}/weights"
 GPU_TOLERATION = {"key": GPU_TAINT_KEY, "operator": "Exists", "effect": "NoSchedule"}
 HF_TOKEN_SECRET = "hf-token"
 # LoRA adapters are copied here by the init container; vLLM reads them from local disk only.
@@ -266,8 +268,12 @@ def _triton_args(served: ServedVersion) -> list[str]:
     ]
 
 
-def _env(served: ServedVersion, region: str) -> list[dict[str, Any]]:
+def _env(served: ServedVersion, region: str, cache_s3_weights: bool = False) -> list[dict[str, Any]]:
     env = [{"name": "AWS_REGION", "value": region}, {"name": "AWS_DEFAULT_REGION", "value": region}]
+    if cache_s3_weights and served.model.runtime == "vllm" and served.source.startswith("s3://"):
+        # The image's entrypoint loads this node's copy when it is current, else streams and copies
+        # it there once the replica is healthy (containers/vllm/weights_cache.py).
+        env.append({"name": WEIGHTS_CACHE_ENV, "value": WEIGHTS_CACHE_DIR})
     if served.source.startswith("hf://"):
         # Gated models need a token; an absent secret leaves public models working.
         env.append(
@@ -307,11 +313,20 @@ def _cache_volume(node_cache: str | None) -> dict[str, Any]:
 
 
 def inference_service(
-    served: ServedVersion, pool_name: str, region: str, surge: bool, image: Any = None, node_cache: str | None = None
+    served: ServedVersion,
+    pool_name: str,
+    region: str,
+    surge: bool,
+    image: Any = None,
+    node_cache: str | None = None,
+    cache_s3_weights: bool = False,
 ) -> Manifest:
     """One version of a model, in Standard mode, scaled by our own KEDA ScaledObject.
     `image` is the runtime's image, which the adapter init container runs; `node_cache` the
-    pool's node cache directory (compile_cache node), else an emptyDir."""
+    pool's node cache directory (compile_cache node), else an emptyDir; `cache_s3_weights` keeps
+    a vLLM replica's S3 weights there for the next one (the node cache on the NVMe array)."""
+    if cache_s3_weights and node_cache is None:
+        raise ValueError(f"{served.name}: S3 weights can only be cached in a node cache directory")
     model = served.model
     size = pod_size(model)
     gpus = str(model.gpus)
@@ -381,7 +396,7 @@ def inference_service(
                     "modelFormat": {"name": fmt, "version": fmt_version},
                     "runtime": RUNTIME_NAMES[model.runtime],
                     "args": args,
-                    "env": _env(served, region),
+                    "env": _env(served, region, cache_s3_weights),
                     "resources": {
                         "requests": {"cpu": size.cpu, "memory": size.memory, "nvidia.com/gpu": gpus},
                         "limits": {"memory": size.memory, "nvidia.com/gpu": gpus},

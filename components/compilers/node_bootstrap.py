@@ -30,6 +30,12 @@ def node_cache_dir(pool: GpuNodePool) -> str | None:
     return NVME_CACHE if pool.cold_start.instance_store == "raid0" else ROOT_VOLUME_CACHE
 
 
+def caches_s3_weights(pool: GpuNodePool) -> bool:
+    """Whether vLLM replicas on this pool keep a copy of their S3 weights in the node cache: only
+    on the NVMe array, which has room for them (the root volume is sized for images and logs)."""
+    return pool.cold_start.compile_cache == "node" and pool.cold_start.instance_store == "raid0"
+
+
 def node_config(pool: GpuNodePool) -> dict | None:
     levers = pool.cold_start
     spec: dict = {}

@@ -30,8 +30,10 @@ class NodeColdStart(Spec):
     instance_store: Literal["unused", "raid0"] = Field(
         "unused",
         description="`raid0`: nodeadm stripes the instance's NVMe instance-store disks into one array and moves "
-        "containerd's image store, kubelet's pod volumes and the node cache onto it. The disks come with the "
-        "instance (no extra charge) and are wiped when it stops.",
+        "containerd's image store, kubelet's pod volumes and the node cache onto it. With compile_cache node, a "
+        "vLLM replica also copies its s3:// weights there once it is healthy, and the next replica on that node "
+        "loads them from the array instead of streaming them. The disks come with the instance (no extra charge) "
+        "and are wiped when it stops.",
     )
     compile_cache: Literal["pod", "node"] = Field(
         "pod",

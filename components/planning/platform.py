@@ -37,9 +37,11 @@ SOCI_PARALLEL_PULL_FACTOR = 0.5
 # engine init with no cache and 64 s with its cache directory persisted (tensorfuse.io,
 # performance-facts §3.2). Only a replica on a node that already ran the model finds the cache.
 COMPILE_CACHE_ENGINE_FACTOR = 64.0 / 200.0
-# Hugging Face downloads kept in the node cache on the NVMe array are read back locally. The
-# Run:ai streamer read an 8B model from local io2 in 7.53 s (NVIDIA, performance-facts §3.2),
-# ~2 GiB/s; NVMe instance store is assumed no slower. S3 sources stream every time: no local copy.
+# Weights kept in the node cache on the NVMe array are read back locally: Hugging Face downloads,
+# and a vLLM model's S3 prefix, which the image copies there once a replica is healthy
+# (containers/vllm/weights_cache.py), so only a node that already ran the model has it; the first
+# replica on a node streams as before. The Run:ai streamer read an 8B model from local io2 in
+# 7.53 s (NVIDIA, performance-facts §3.2), ~2 GiB/s; NVMe instance store is assumed no slower.
 LOCAL_NVME_GIB_PER_S = 2.0
 
 # SageMaker: a new instance of an endpoint variant (an assumption; no first-party figure was
@@ -142,7 +144,8 @@ def timings(model: ModelSpec, target: Target, pool: GpuNodePool | None = None) -
     if levers is not None and levers.compile_cache == "node":
         # Triton compiles nothing at start-up; its figure is loading, which a cache does not skip.
         served_engine = init * COMPILE_CACHE_ENGINE_FACTOR if model.runtime == "vllm" else init
-        cached_download = model.source.startswith("hf://") and levers.instance_store == "raid0"
+        kept_on_node = model.source.startswith("hf://") or (model.runtime == "vllm" and model.source.startswith("s3://"))
+        cached_download = kept_on_node and levers.instance_store == "raid0"
         served_weights = weights / LOCAL_NVME_GIB_PER_S if cached_download else weights / STREAM_GIB_PER_S
     return Timings(
         target="eks",

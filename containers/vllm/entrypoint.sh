@@ -5,7 +5,10 @@
 #                      to /opt/ml/model as $SM_MODEL_NAME on port 8080, with one vLLM flag per
 #                      SM_VLLM_* variable (SM_VLLM_MAX_MODEL_LEN=8192 -> --max-model-len 8192;
 #                      an empty value gives a bare flag such as --enforce-eager).
-#   anything else      passed to `vllm serve` unchanged (KServe on EKS gives --model s3://...).
+#   anything else      passed to `vllm serve` (KServe on EKS gives --model s3://...), unchanged
+#                      unless ML_SERVING_WEIGHTS_CACHE names a node cache directory: then
+#                      ml-serving-weights-cache may point --model at this node's copy of the
+#                      weights, or start copying them there once the server is healthy.
 set -euo pipefail
 
 # Where SageMaker puts the weights; overridable to try the `serve` path outside SageMaker.
@@ -18,6 +21,17 @@ fail() {
 }
 
 if [[ "${1:-}" != serve ]]; then
+    if [[ -n "${ML_SERVING_WEIGHTS_CACHE:-}" ]]; then
+        # A cache that fails must never stop a replica: stream from S3 with the flags as given.
+        rewritten="$(mktemp)"
+        if ml-serving-weights-cache prepare "$@" >"$rewritten"; then
+            mapfile -d '' -t flags <"$rewritten"
+            set -- "${flags[@]}"
+        else
+            echo "ml-serving-entrypoint: the node's weights cache failed; streaming from S3" >&2
+        fi
+        rm -f "$rewritten"
+    fi
     exec vllm serve "$@"
 fi
 shift

@@ -59,6 +59,24 @@ def test_hf_weights_cached_on_the_nvme_array_load_locally():
     assert times.weight_load_s == pytest.approx(weights / platform.STREAM_GIB_PER_S)
 
 
+def test_s3_weights_copied_to_the_nvme_array_load_locally_only_on_a_served_node():
+    base = _setup(_config(compile_cache="node")).timings
+    config = _config(instance_store="raid0", compile_cache="node")
+    times, weights = _setup(config).timings, _setup(config).model.weights_gib()
+    assert _setup(config).model.source.startswith("s3://")
+    assert times.served_weight_load_s == pytest.approx(weights / platform.LOCAL_NVME_GIB_PER_S)
+    # The copy is made after the first replica on a node is healthy: it streams as before.
+    assert times.weight_load_s == pytest.approx(weights / platform.STREAM_GIB_PER_S)
+    assert times.cold_s == base.cold_s and times.on_warm_slot_s == base.on_warm_slot_s
+    assert base.on_served_node_s - times.on_served_node_s == pytest.approx(
+        weights / platform.STREAM_GIB_PER_S - weights / platform.LOCAL_NVME_GIB_PER_S)
+
+
+def test_without_the_node_cache_the_array_alone_keeps_no_weights():
+    times = _setup(_config(instance_store="raid0")).timings
+    assert times.served_weight_load_s is None and times.on_served_node_s == times.on_warm_slot_s
+
+
 def test_triton_gains_nothing_from_a_compile_cache():
     config = _config()
     config["ml-serving:cluster"]["gpu_pools"][1]["cold_start"] = {"compile_cache": "node"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 import base64
 import email
 
+import pytest
 import yaml
 
 from components.cluster import Cluster, ClusterArgs
@@ -87,6 +88,38 @@ def test_node_cache_is_a_hostpath_that_must_already_exist():
     # Still mounted where HOME, HF_HOME and VLLM_CACHE_ROOT point; /tmp and /dev/shm stay per pod.
     assert mounts["cache"] == "/cache"
     assert volumes["tmp"] == {"name": "tmp", "emptyDir": {}} and volumes["dshm"]["emptyDir"]["medium"] == "Memory"
+
+
+def _model_env(model, node_cache, cache_s3_weights):
+    served = served_versions(model)[0]
+    predictor = inference_service(served, "l40s", "us-east-1", False, node_cache=node_cache, cache_s3_weights=cache_s3_weights)
+    return {e["name"]: e.get("value") for e in predictor["spec"]["predictor"]["model"]["env"]}
+
+
+def test_s3_weights_are_kept_in_the_node_cache_only_on_the_nvme_array():
+    on_nvme = _pool(instance_store="raid0", compile_cache="node")
+    assert node_bootstrap.caches_s3_weights(on_nvme)
+    # The root volume is sized for images and logs, not for a copy of every model's weights.
+    assert not node_bootstrap.caches_s3_weights(_pool(compile_cache="node"))
+    assert not node_bootstrap.caches_s3_weights(_pool(instance_store="raid0"))
+    model = model_of("prod", "llama-8b")
+    assert model.source.startswith("s3://")
+    env = _model_env(model, node_bootstrap.node_cache_dir(on_nvme), True)
+    # Inside the pod the node cache is /cache, so the copy lands on the array.
+    assert env["ML_SERVING_WEIGHTS_CACHE"] == "/cache/weights"
+    assert "ML_SERVING_WEIGHTS_CACHE" not in _model_env(model, "/var/lib/ml-serving/cache", False)
+
+
+def test_triton_and_hugging_face_models_get_no_s3_weights_cache():
+    triton = model_of("prod", "sentiment")
+    assert "ML_SERVING_WEIGHTS_CACHE" not in _model_env(triton, "/mnt/k8s-disks/0/ml-serving/cache", True)
+    hf = model_of("prod", "llama-8b").model_copy(update={"source": "hf://meta-llama/Llama-3.1-8B-Instruct@" + "a" * 40})
+    assert "ML_SERVING_WEIGHTS_CACHE" not in _model_env(hf, "/mnt/k8s-disks/0/ml-serving/cache", True)
+
+
+def test_an_s3_weights_cache_without_a_node_cache_is_a_programming_error():
+    with pytest.raises(ValueError, match="node cache directory"):
+        _model_env(model_of("prod", "llama-8b"), None, True)
 
 
 def _cluster(stack):

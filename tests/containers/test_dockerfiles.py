@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from components.images import build_inputs
 from components.intent.versions import IMAGES
 
 CONTAINERS = Path(__file__).resolve().parents[2] / "containers"
@@ -147,6 +148,19 @@ def test_vllm_image_keeps_s3_streaming_from_its_base():
     assert 'python3 -c "import boto3"' in setup
     copies = [a for k, a in instructions("vllm") if k == "COPY"]
     assert "--chmod=0755 fetch_adapters.py /usr/local/bin/ml-serving-fetch-adapters" in copies
+    assert "--chmod=0755 weights_cache.py /usr/local/bin/ml-serving-weights-cache" in copies
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_every_file_the_dockerfile_copies_reaches_the_builder(runtime):
+    # .dockerignore starts from `*`: a COPY of a file it does not let through fails the build.
+    context = dockerfile(runtime).parent
+    sent = {path.relative_to(context).as_posix() for path in build_inputs(context)}
+    for arguments in (a for k, a in instructions(runtime) if k == "COPY"):
+        sources = [word for word in shlex.split(arguments) if not word.startswith("--")][:-1]
+        assert sources, arguments
+        for source in sources:
+            assert source in sent, f"{runtime}: COPY {source} is kept out of the build context by .dockerignore"
 
 
 # --- HEALTHCHECK: run the real command against a stand-in server -------------------------------

@@ -49,6 +49,34 @@ def test_vllm_passes_kserve_arguments_through_unchanged(stubs):
     assert argv(run("vllm", stubs, *kserve)) == ["vllm", "serve", *kserve]
 
 
+def _weights_cache_stub(stubs: Path, body: str) -> None:
+    stub = stubs / "ml-serving-weights-cache"
+    stub.write_text(f"#!/usr/bin/env bash\n{body}\n")
+    stub.chmod(0o755)
+
+
+def test_vllm_takes_the_flags_the_node_weights_cache_rewrote(stubs, tmp_path):
+    # The helper answers NUL-separated, so a flag may hold spaces (a --lora-modules JSON does).
+    _weights_cache_stub(stubs, r"""printf '%s\0' --model=/cache/weights/abc '--lora-modules={"a": 1}' --port=8080""")
+    kserve = ["--model=s3://bucket/llama/v1/", '--lora-modules={"a": 1}', "--port=8080"]
+    result = run("vllm", stubs, *kserve, ML_SERVING_WEIGHTS_CACHE=str(tmp_path))
+    assert argv(result) == ["vllm", "serve", "--model=/cache/weights/abc", '--lora-modules={"a": 1}', "--port=8080"]
+
+
+def test_a_failing_weights_cache_never_stops_the_replica(stubs, tmp_path):
+    _weights_cache_stub(stubs, "printf '%s\\0' --model=/half/written; exit 1")
+    kserve = ["--model=s3://bucket/llama/v1/", "--port=8080"]
+    result = run("vllm", stubs, *kserve, ML_SERVING_WEIGHTS_CACHE=str(tmp_path))
+    assert argv(result) == ["vllm", "serve", *kserve]
+    assert "streaming from S3" in result.stderr
+
+
+def test_without_a_weights_cache_the_helper_is_not_run(stubs):
+    _weights_cache_stub(stubs, "exit 99")
+    kserve = ["--model=s3://bucket/llama/v1/", "--port=8080"]
+    assert argv(run("vllm", stubs, *kserve)) == ["vllm", "serve", *kserve]
+
+
 def test_vllm_serve_maps_sagemaker_environment_to_flags(stubs, tmp_path):
     result = run(
         "vllm", stubs, "serve",
