@@ -30,7 +30,7 @@ from components.planning.controllers import (
     stack_policy_on,
 )
 from components.planning.cost import instance_price_per_hour, replica_price_per_hour
-from components.planning.mix_capacity import MixCeiling, mix_ceiling
+from components.planning.mix_capacity import MixCeiling, mean_shape_time_in_system_s, mix_ceiling
 from components.planning.oracle import OracleResult, oracle
 from components.planning.simulator import Result, Simulation
 from components.planning.traces import FLUID_MAX_ARRIVALS, MAX_ARRIVALS, Trace, TraceKind, as_fluid, declared, relative
@@ -61,6 +61,8 @@ class ModelSetup:
     # Fleets measured so far, per instance: replace() and forked workers start without them
     # (the measurement is seeded, so measuring again gives the same figure).
     _fleets: dict[int, MixCeiling] = field(default_factory=dict, init=False, compare=False, repr=False)
+    # The mean shape's replayed time in the system, once measured (the same caveat).
+    _mean_shape_latency: list[float] = field(default_factory=list, init=False, compare=False, repr=False)
 
     @property
     def ceiling_rps(self) -> float:
@@ -95,13 +97,23 @@ class ModelSetup:
 
     @property
     def replica_latency_s(self) -> float:
-        """A request's time in the system on one replica at replica_rps: the mean measured
-        alone on the recording's mix where that replay met the target, else μ_SLO's (its tail
-        TTFT plus the mean shape's decode, an upper estimate)."""
+        """A request's mean time in the system on one replica at replica_rps: measured alone
+        on the recording's mix where that replay met the target, else at μ_SLO on the mean
+        shape."""
         alone = self.fleet(1)
         if alone is not None and alone.latency_s is not None:
             return alone.latency_s
-        return self.capacity.latency_s
+        return self.mean_shape_latency_s
+
+    @property
+    def mean_shape_latency_s(self) -> float:
+        """A request's mean time in the system on one replica at μ_SLO, replayed on the mean
+        shape (mix_capacity.mean_shape_time_in_system_s) once; the planner's tail TTFT plus
+        decode for Triton, which the fluid replay serves."""
+        if not self._mean_shape_latency:
+            replayed = mean_shape_time_in_system_s(self)
+            self._mean_shape_latency.append(self.capacity.latency_s if replayed is None else replayed)
+        return self._mean_shape_latency[0]
 
     def _measured_mix(self) -> bool:
         return self.mix is not None and self.mix.met and self.mix_trace is not None
@@ -203,7 +215,7 @@ def opening_load(setup: ModelSetup, trace: Trace) -> OpeningLoad:
         # recording the fleets measured on its mix do (replicas_needed).
         capacity_rps=setup.capacity.requests_per_s,
         replicas_needed=setup.replicas_for(rps),
-        latency_s=setup.replica_latency_s,
+        time_in_system=lambda: setup.replica_latency_s,
         runtime=setup.service.runtime,
         cpu_request=platform.cpu_request(setup.model),
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Callable, Literal, Protocol
 from zoneinfo import ZoneInfo
@@ -71,10 +71,10 @@ class OpeningLoad:
 
     rps: float
     capacity_rps: float  # μ_SLO of one replica
-    # A request's time in the system: measured on one replica at its SLO rate on a
-    # recording's mix (ModelSetup.replica_latency_s), else μ_SLO's tail TTFT plus the mean
-    # shape's decode.
-    latency_s: float
+    # A request's mean time in the system on one replica at its SLO rate, replayed on a
+    # recording's mix or the mean shape (ModelSetup.replica_latency_s); asked for only by the
+    # controllers that count requests in flight, since it may take a replay to know.
+    time_in_system: Callable[[], float] = field(compare=False)
     runtime: str
     cpu_request: float
     # The fewest replicas whose ceiling measured on a recording's mix covers the load: pooled
@@ -88,6 +88,10 @@ class OpeningLoad:
         if self.replicas_needed is not None:
             return self.replicas_needed
         return math.ceil(self.rps / max(self.capacity_rps, 1e-9) - 1e-9)
+
+    @property
+    def latency_s(self) -> float:
+        return self.time_in_system()
 
     def inflight(self) -> float:
         """Requests in flight (Little's law)."""

@@ -130,6 +130,24 @@ def mixed_arrivals(trace: Trace, rate: float, duration_s: float, seed: int = MIX
     )
 
 
+def mean_shape_time_in_system_s(setup: ModelSetup) -> float | None:
+    """A request's mean time in the system on one replica at μ_SLO, replayed on Poisson
+    arrivals of the plan's mean shape (the rows `mixed_arrivals` draws are all that shape);
+    None for a model the fluid replay serves. The planner's figure for it (its tail TTFT plus
+    the decode) put 1.2-2.5 × as many requests in flight as this replay holds on the shipped
+    LLMs."""
+    if setup.service.runtime != "vllm":
+        return None
+    from components.planning.compare import simulate
+
+    rate = setup.capacity.requests_per_s
+    duration = replay_duration_s(rate)
+    shape = Trace("the mean shape", 1.0, (0.0,), (setup.workload.prompt_tokens,), (setup.workload.output_tokens,))
+    fleet = Schedule((1,) * (math.ceil(duration / BUCKET_S) + 1), BUCKET_S, "one replica")
+    result = simulate(setup, fleet, mixed_arrivals(shape, rate, duration), instant=True, warm=False)
+    return result.mean_latency_s if math.isfinite(result.mean_latency_s) else None
+
+
 def replay_duration_s(rate: float) -> float:
     return min(MAX_DURATION_S, max(MIN_DURATION_S, MIN_REQUESTS / rate))
 

@@ -175,8 +175,9 @@ def _shapes(setup: ModelSetup) -> Iterator[dict[str, Any]]:
     # max_replicas' ceiling measured on a recording's own mix where that is another
     # (mix_capacity.py: a wide mix serves far less, or more): what each replica carries when
     # a fleet near its ceiling splits the load. Requests in flight (Little's law): at μ_SLO
-    # with its time in the system, and what one replica holds at its own SLO rate measured
-    # alone on the mix, with the times that replay measured.
+    # with the planner's time in the system (its tail TTFT plus the decode, an upper figure
+    # kept as an anchor of the grid), and what one replica holds at its own SLO rate with the
+    # mean time its replay measured, alone on a recording's mix, else on the mean shape.
     rates = (mu, setup.pooled_replica_rps)
     in_flight = list(dict.fromkeys(max(1.0, rate * latency) for rate, latency in (
         (mu, setup.capacity.latency_s), (setup.replica_rps, setup.replica_latency_s))))
@@ -396,10 +397,11 @@ def _cheapest_floors(search: _Search, shapes: list[dict[str, Any]]) -> list[Eval
     workers = min(len(shapes), os.cpu_count() or 1)
     if workers < 2 or len(search.traces[0].arrivals) < PARALLEL_MIN_ARRIVALS or "fork" not in mp.get_all_start_methods():
         return [search.cheapest_floor(shape) for shape in shapes]
-    # Fleets measured on a recording's mix for the warm starts, measured here once rather than
-    # in every worker (a worker's measurements do not come back).
+    # Fleets measured on a recording's mix and the time in the system for the warm starts,
+    # measured here once rather than in every worker (a worker's measurements do not come back).
     for trace in search.traces:
         opening_load(search.setup, trace)
+    _ = search.setup.replica_latency_s
     _WORKER_SEARCH = search
     try:
         with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork")) as pool:

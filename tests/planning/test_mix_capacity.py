@@ -7,7 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from components.planning.compare import compare, declared_setup, opening_load, setup, simulate, with_mix_ceiling
+from components.planning.compare import (
+    compare,
+    declared_setup,
+    default_trace,
+    opening_load,
+    setup,
+    simulate,
+    with_mix_ceiling,
+)
 from components.planning.controllers import Schedule, day_clock, stack_policy_on
 from components.planning.floors import hourly_floors
 from components.planning.mix_capacity import LOWEST_JUDGED_RPS, MIX_SEED, mix_ceiling, mixed_arrivals, replay_duration_s
@@ -189,7 +197,11 @@ def test_the_tuner_adds_concurrency_targets_from_the_requests_in_flight_at_the_m
         return {float(max(1, round(share * max(1.0, rate * latency)))) for share in (0.5, 0.9)}
 
     mu, mu_latency = measured.capacity.requests_per_s, measured.capacity.latency_s
-    assert concurrency_targets(mean_shape) == shares(mu, mu_latency) | {slots}
+    # Without a mix: the planner's figure at μ_SLO, kept as an anchor of the grid, and one
+    # replica replayed at μ_SLO on the mean shape, which holds fewer in flight.
+    replayed = mean_shape.mean_shape_latency_s
+    assert replayed < mu_latency
+    assert concurrency_targets(mean_shape) == shares(mu, mu_latency) | shares(mu, replayed) | {slots}
     # One replica alone serves a fifth of μ_SLO on the code mix, each request in the system for
     # the mean time its replay measured: fewer requests in flight.
     alone = measured.fleet(1)
@@ -225,13 +237,52 @@ def test_the_requests_a_replica_holds_in_flight_on_a_mix_are_its_rate_times_the_
     assert replay.attainment >= attainment_target(measured.model.slo)
     assert alone.latency_s == replay.mean_latency_s
     assert alone.inflight_per_replica == pytest.approx(alone.requests_per_s * replay.mean_latency_s)
-    # μ_SLO's figure is its tail TTFT plus the mean shape's decode: it put half as many again in
-    # flight as this mix holds.
+    # The planner's figure is its tail TTFT plus the mean shape's decode: it put half as many
+    # again in flight as this mix holds.
     assert measured.capacity.latency_s > 1.3 * alone.latency_s
     # A concurrency controller's warm start reads the measured time too.
     opening = opening_load(measured, recorded)
     assert opening.latency_s == alone.latency_s
     assert opening.inflight() == pytest.approx(opening.rps * alone.latency_s)
+
+
+def test_without_a_mix_the_requests_in_flight_are_mu_slo_times_the_mean_shapes_replayed_time_in_the_system():
+    from components.planning.capacity import DEFAULT_WORKLOAD
+    from components.planning.mix_capacity import mean_shape_time_in_system_s
+    from components.planning.traces import Trace
+
+    spec = stack(eks_config())
+    planned = setup(spec, spec.models[0], DEFAULT_WORKLOAD)
+    mu = planned.capacity.requests_per_s
+    # One replica up throughout, Poisson arrivals at μ_SLO, every request the mean shape.
+    duration = replay_duration_s(mu)
+    shape = Trace("shape", 1.0, (0.0,), (DEFAULT_WORKLOAD.prompt_tokens,), (DEFAULT_WORKLOAD.output_tokens,))
+    replay = simulate(planned, Schedule((1,) * (math.ceil(duration / 60) + 1), 60.0),
+                      mixed_arrivals(shape, mu, duration), instant=True, warm=False)
+    assert set(replay.series.ready) == {1} and replay.requests > 1_000
+    assert planned.mean_shape_latency_s == replay.mean_latency_s == mean_shape_time_in_system_s(planned)
+    assert planned.replica_latency_s == planned.mean_shape_latency_s
+    # The planner's tail TTFT plus decode is not a mean: it holds more in flight than the replay.
+    assert planned.capacity.latency_s > 1.1 * planned.mean_shape_latency_s
+    # What a concurrency controller's warm start and the tuner's μ_SLO targets read.
+    trace = default_trace(planned, "steady", 1800.0)
+    opening = opening_load(planned, trace)
+    assert opening.inflight() == pytest.approx(opening.rps * replay.mean_latency_s)
+    held = max(1.0, mu * replay.mean_latency_s)
+    targets = {s["target"] for s in _shapes(planned) if s.get("signal") == "concurrency"}
+    assert {float(max(1, round(share * held))) for share in (0.5, 0.9)} <= targets
+    # 8 in flight a replica: three replicas for the steady trace's opening, where the
+    # planner's figure would have opened with all four.
+    policy = planned.model.autoscaling.model_copy(update={"signal": "concurrency", "target": 8.0, "min_replicas": 1})
+    expected = math.ceil(opening.inflight() / 8.0 - 1e-9)
+    assert expected < policy.max_replicas < math.ceil(opening.rps * planned.capacity.latency_s / 8.0)
+    assert simulate(planned, stack_policy_on(policy, "eks", trace), trace).series.ready[0] == expected
+
+
+def test_a_triton_model_reads_its_batch_latency_as_the_time_in_the_system():
+    classifier = next(m for m in stack(eks_config()).models if m.runtime == "triton")
+    planned = setup(stack(eks_config()), classifier)
+    assert planned.mean_shape_latency_s == planned.capacity.latency_s == planned.replica_latency_s
 
 
 def test_the_mean_time_in_the_system_counts_finished_requests_only():
