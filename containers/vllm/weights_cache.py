@@ -221,7 +221,11 @@ def main(argv: list[str]) -> int:
         if not root:
             log("ML_SERVING_WEIGHTS_CACHE is not set")
             return 64
-        flags = prepare(argv[1:], Path(root))
+        try:
+            flags = prepare(argv[1:], Path(root))
+        except Exception as error:  # noqa: BLE001 - one line; the entrypoint then streams from S3
+            log(f"cannot use the node's copy: {error}")
+            return 70
         sys.stdout.write("".join(f"{flag}\0" for flag in flags))
         return 0
     if argv[:1] == ["fill"] and len(argv) == 4:

@@ -142,3 +142,30 @@ def test_prepare_without_the_cache_directory_fails_so_the_entrypoint_streams(mon
     monkeypatch.delenv("ML_SERVING_WEIGHTS_CACHE", raising=False)
     assert weights_cache.main(["prepare", *FLAGS]) == 64
     assert "ML_SERVING_WEIGHTS_CACHE" in capsys.readouterr().err
+
+
+def test_an_unreachable_s3_is_one_line_and_a_non_zero_exit(monkeypatch, tmp_path, capsys):
+    def unreachable(*_, **__):
+        raise OSError("could not connect to the endpoint URL")
+
+    monkeypatch.setenv("ML_SERVING_WEIGHTS_CACHE", str(tmp_path))
+    monkeypatch.setattr(weights_cache, "prepare", unreachable)
+    assert weights_cache.main(["prepare", *FLAGS]) == 70
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.count("\n") == 1 and "could not connect" in captured.err
+
+
+def test_the_copier_runs_this_script_detached_with_the_fill_command(monkeypatch):
+    started = {}
+
+    class Popen:
+        def __init__(self, argv, **options):
+            started.update(argv=argv, **options)
+
+    monkeypatch.setattr(weights_cache.subprocess, "Popen", Popen)
+    weights_cache.detach([SOURCE, "/cache/weights", "http://127.0.0.1:8080/health"])
+    assert started["argv"][1:] == [str(SCRIPT), "fill", SOURCE, "/cache/weights", "http://127.0.0.1:8080/health"]
+    # Its own session: it outlives `prepare` and the entrypoint's exec; nothing of it on stdout,
+    # which carries the rewritten flags.
+    assert started["start_new_session"] is True and started["stdout"] is weights_cache.sys.stderr
+    assert weights_cache.main(["fill", SOURCE]) == 64
