@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import copy
 import email
 
 import pytest
@@ -164,3 +165,29 @@ def test_the_whole_prod_program_mounts_the_node_cache_where_its_pool_keeps_one(p
     # vLLM models on pools with compile_cache node; Triton's l4 pool keeps the emptyDir.
     assert caches["llama-8b"] == node_cache and caches["llama-70b"] == node_cache
     assert caches["sentiment"] == {"name": "cache", "emptyDir": {}}
+
+
+def test_the_whole_program_keeps_s3_weights_on_the_nvme_array_where_the_pool_has_one(tmp_path):
+    from components.preview.engine import run_program
+    from components.preview.manifests import is_kubernetes_object, manifest
+    from components.preview.stackfile import read_stack_file
+    from tests.conftest import stack_config
+
+    config = copy.deepcopy(stack_config("staging"))
+    pools = config["ml-serving:cluster"]["gpu_pools"]
+    l40s = next(p for p in pools if p["name"] == "l40s")
+    l40s["cold_start"] = {**l40s["cold_start"], "instance_store": "raid0"}
+    path = tmp_path / "Pulumi.staging-nvme.yaml"
+    path.write_text(yaml.safe_dump({"config": config}))
+    recording = run_program(read_stack_file(path, path.name), "staging-nvme")
+    predictors = {
+        doc["metadata"]["labels"]["ml-serving/model"]: doc["spec"]["predictor"]
+        for doc in (manifest(r) for r in recording.resources if is_kubernetes_object(r))
+        if doc["kind"] == "InferenceService"
+    }
+    llama = predictors["llama-8b"]
+    env = {e["name"]: e.get("value") for e in llama["model"]["env"]}
+    assert env["ML_SERVING_WEIGHTS_CACHE"] == "/cache/weights"
+    assert next(v for v in llama["volumes"] if v["name"] == "cache")["hostPath"]["path"] == "/mnt/k8s-disks/0/ml-serving/cache"
+    # The Triton model on the l4 pool, which has neither lever, is untouched.
+    assert all(e["name"] != "ML_SERVING_WEIGHTS_CACHE" for e in predictors["sentiment"]["model"]["env"])
