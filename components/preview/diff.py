@@ -19,6 +19,7 @@ from typing import Any
 from components.preview import compare, guard
 from components.preview.baseline import BaseError, preview_base, resolve
 from components.preview.diff_report import render
+from components.preview.node_rolls import node_rolls
 from components.preview.run import ROOT, InvalidStack, preview
 
 ALLOW_ENV = "ALLOW_DESTRUCTIVE"
@@ -42,6 +43,7 @@ def build_diff(stack: str, base_commit: str, base: compare.Build, head: compare.
         "slo": compare.slo_changes(base.cost, head.cost),
         "policy": {"new_violations": compare.new_violations(base.policy, head.policy)},
         "guarded": guarded,
+        "node_rolls": node_rolls(resources, head),
     }
 
 

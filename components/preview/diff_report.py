@@ -65,6 +65,17 @@ def render(diff: dict[str, Any], allowed: set[str], environment: str | None) -> 
     else:
         lines += ["No guarded change.", ""]
     lines.append(f"- Resources: {summary_line(diff)}")
+    rolls = diff.get("node_rolls") or []
+    if rolls:
+        lines.append(
+            "- Node rolls: EKS replaces these pools' nodes one at a time (max_unavailable 1), so every replica "
+            "on them restarts on a fresh node and pays a full cold start; plan it outside peak hours:"
+        )
+        for roll in rolls:
+            models = ", ".join(roll["models"]) or "no model"
+            lines.append(f"  - `{roll['pool']}` ({models}): {roll['why']}")
+    else:
+        lines.append("- Node rolls: none")
     models = diff["models"]
     if any(models.values()):
         parts = [f"added {', '.join(models['added'])}" if models["added"] else "",

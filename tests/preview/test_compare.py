@@ -166,7 +166,8 @@ def test_cost_slo_and_policy_deltas(prod):
 
 def test_the_diff_has_exactly_the_documented_shape(prod):
     diff = _diff(prod, copy.deepcopy(prod))
-    assert set(diff) == {"stack", "base", "added", "removed", "replaced", "changed", "models", "cost", "slo", "policy", "guarded"}
+    assert set(diff) == {"stack", "base", "added", "removed", "replaced", "changed", "models", "cost", "slo", "policy", "guarded",
+                         "node_rolls"}
     assert set(diff["models"]) == {"added", "removed", "changed"}
     assert set(diff["cost"]) == {"idle_delta_usd_month", "busy_delta_usd_month"}
     assert set(diff["policy"]) == {"new_violations"}
@@ -222,3 +223,60 @@ def test_another_region_replaces_everything_its_provider_manages(prod):
     )
     whats = {g["what"] for g in diff["guarded"]}
     assert {"bucket:models-bucket", "cluster:eks", "kms-key:key", "vpc:vpc", "node-group:l4"} <= whats
+
+
+# --- node rolls: in-place changes EKS applies by replacing every node of a pool ---------------
+
+
+def _template(build: compare.Build, pool: str) -> dict:
+    return _named(build, "aws:ec2/launchTemplate:LaunchTemplate", f"ml-serving-prod-gpu-{pool}-template")
+
+
+def test_a_launch_template_change_rolls_its_pool_and_names_the_models_it_restarts(prod):
+    from components.compilers.node_bootstrap import user_data
+    from components.intent.cluster import GpuNodePool
+
+    head = copy.deepcopy(prod)
+    # What turning instance_store raid0 on for l40s-x4 does to its template.
+    pool = next(p for p in stack_config("prod")["ml-serving:cluster"]["gpu_pools"] if p["name"] == "l40s-x4")
+    levers = {**pool["cold_start"], "instance_store": "raid0"}
+    _template(head, "l40s-x4")["inputs"]["userData"] = user_data(GpuNodePool.model_validate({**pool, "cold_start": levers}))
+    diff = _diff(prod, head)
+    # Nothing is replaced or guarded: nodes are not what a stack stores.
+    assert diff["replaced"] == [] and diff["guarded"] == []
+    assert diff["node_rolls"] == [
+        {"pool": "l40s-x4", "models": ["llama-70b"], "why": "its launch template's userData changes"}
+    ]
+    from components.preview.diff_report import render
+
+    markdown = render(diff, set(), "prod")
+    assert "- Node rolls: EKS replaces these pools' nodes one at a time" in markdown
+    assert "  - `l40s-x4` (llama-70b): its launch template's userData changes" in markdown
+
+
+def test_a_group_spread_over_nodes_is_named_on_its_pool(prod):
+    head = copy.deepcopy(prod)
+    _template(head, "h100")["inputs"]["blockDeviceMappings"][0]["ebs"]["volumeSize"] += 100
+    rolls = _diff(prod, head)["node_rolls"]
+    # The 405B replica is a LeaderWorkerSet across two nodes, not an InferenceService.
+    assert [(r["pool"], r["models"]) for r in rolls] == [("h100", ["llama-405b"])]
+    assert rolls[0]["why"].startswith("its launch template's blockDeviceMappings.0.ebs.volumeSize")
+
+
+def test_template_tags_and_unchanged_stacks_roll_nothing(prod):
+    head = copy.deepcopy(prod)
+    _template(head, "l4")["inputs"].setdefault("tags", {})["cost-centre"] = "ml"
+    diff = _diff(prod, head)
+    assert diff["changed"] and diff["node_rolls"] == []
+    from components.preview.diff_report import render
+
+    assert "- Node rolls: none" in render(diff, set(), "prod")
+    assert _diff(prod, copy.deepcopy(prod))["node_rolls"] == []
+
+
+def test_a_replaced_node_group_is_the_guards_not_a_roll(prod):
+    head = copy.deepcopy(prod)
+    _named(head, "aws:eks/nodeGroup:NodeGroup", "ml-serving-prod-gpu-l4-nodes")["inputs"]["instanceTypes"] = ["g6.2xlarge"]
+    _template(head, "l4")["inputs"]["userData"] = "changed"
+    diff = _diff(prod, head)
+    assert diff["node_rolls"] == [] and [g["what"] for g in diff["guarded"]] == ["node-group:l4"]

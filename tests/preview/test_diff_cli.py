@@ -87,6 +87,8 @@ def test_the_diff_lists_the_removed_model_and_the_replaced_pool_with_its_reason(
     markdown = (repo / "build/prod/diff.md").read_text()
     assert ("| `model:sentiment` | model sentiment is removed: its endpoint stops serving | **no** | "
             "`allow-destructive:model:sentiment` |") in markdown
+    # The replaced l4 group is the guard's; no pool is rolled in place.
+    assert diff["node_rolls"] == [] and "- Node rolls: none" in markdown
 
 
 def test_the_cost_delta_is_the_difference_of_the_two_cost_files(diffed, previews):
