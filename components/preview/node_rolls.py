@@ -44,6 +44,20 @@ def _pool_selectors(value: Any) -> set[str]:
     return found
 
 
+LEADER_WORKER_SET = "kubernetes:leaderworkerset.x-k8s.io/v1:LeaderWorkerSet"
+
+
+def _grouped_models(build: Build) -> set[str]:
+    """Models served as LeaderWorkerSet groups across nodes: draining any one node of a group
+    restarts the whole group (RecreateGroupOnPodRestart), so a roll takes each group down once
+    per node it spans."""
+    return {
+        ((r.get("inputs") or {}).get("metadata") or {}).get("labels", {}).get(MODEL_LABEL)
+        for r in build.resources
+        if r["type"] == LEADER_WORKER_SET
+    } - {None}
+
+
 def models_on_pools(build: Build) -> dict[str, set[str]]:
     """pool -> models whose pods select it: InferenceServices, LeaderWorkerSet groups, warm-pool
     placeholders alike."""
@@ -86,7 +100,13 @@ def node_rolls(resources: dict[str, Any], head: Build) -> list[dict[str, Any]]:
         shown = ", ".join(paths[:4]) + (" ..." if len(paths) > 4 else "")
         reasons.setdefault(pool, []).append(f"{what} {shown} changes")
     on_pools = models_on_pools(head)
-    return [
-        {"pool": pool, "models": sorted(on_pools.get(pool, ())), "why": "; ".join(why)}
-        for pool, why in sorted(reasons.items())
-    ]
+    grouped = _grouped_models(head)
+    rolls = []
+    for pool, why in sorted(reasons.items()):
+        models = sorted(on_pools.get(pool, ()))
+        spread = [m for m in models if m in grouped]
+        if spread:
+            why = [*why, f"{', '.join(spread)} spans nodes as LeaderWorkerSet groups, and each group restarts "
+                         "whole when any of its nodes is drained"]
+        rolls.append({"pool": pool, "models": models, "why": "; ".join(why)})
+    return rolls

@@ -260,7 +260,10 @@ def test_a_group_spread_over_nodes_is_named_on_its_pool(prod):
     rolls = _diff(prod, head)["node_rolls"]
     # The 405B replica is a LeaderWorkerSet across two nodes, not an InferenceService.
     assert [(r["pool"], r["models"]) for r in rolls] == [("h100", ["llama-405b"])]
-    assert rolls[0]["why"].startswith("its launch template's blockDeviceMappings.0.ebs.volumeSize")
+    assert rolls[0]["why"] == (
+        "its launch template's blockDeviceMappings.0.ebs.volumeSize changes; llama-405b spans nodes as "
+        "LeaderWorkerSet groups, and each group restarts whole when any of its nodes is drained"
+    )
 
 
 def test_template_tags_and_unchanged_stacks_roll_nothing(prod):
