@@ -167,7 +167,9 @@ def test_the_whole_prod_program_mounts_the_node_cache_where_its_pool_keeps_one(p
     assert caches["sentiment"] == {"name": "cache", "emptyDir": {}}
 
 
-def test_the_whole_program_keeps_s3_weights_on_the_nvme_array_where_the_pool_has_one(tmp_path):
+@pytest.fixture(scope="module")
+def nvme_staging_services(tmp_path_factory):
+    """The InferenceServices of the whole program for staging with its l40s pool on raid0."""
     from components.preview.engine import run_program
     from components.preview.manifests import is_kubernetes_object, manifest
     from components.preview.stackfile import read_stack_file
@@ -177,17 +179,24 @@ def test_the_whole_program_keeps_s3_weights_on_the_nvme_array_where_the_pool_has
     pools = config["ml-serving:cluster"]["gpu_pools"]
     l40s = next(p for p in pools if p["name"] == "l40s")
     l40s["cold_start"] = {**l40s["cold_start"], "instance_store": "raid0"}
-    path = tmp_path / "Pulumi.staging-nvme.yaml"
+    path = tmp_path_factory.mktemp("nvme") / "Pulumi.staging-nvme.yaml"
     path.write_text(yaml.safe_dump({"config": config}))
     recording = run_program(read_stack_file(path, path.name), "staging-nvme")
-    predictors = {
-        doc["metadata"]["labels"]["ml-serving/model"]: doc["spec"]["predictor"]
-        for doc in (manifest(r) for r in recording.resources if is_kubernetes_object(r))
+    return [
+        doc for doc in (manifest(r) for r in recording.resources if is_kubernetes_object(r))
         if doc["kind"] == "InferenceService"
-    }
+    ]
+
+
+def test_the_whole_program_keeps_s3_weights_on_the_nvme_array_where_the_pool_has_one(nvme_staging_services):
+    predictors = {doc["metadata"]["labels"]["ml-serving/model"]: doc["spec"]["predictor"] for doc in nvme_staging_services}
     llama = predictors["llama-8b"]
     env = {e["name"]: e.get("value") for e in llama["model"]["env"]}
     assert env["ML_SERVING_WEIGHTS_CACHE"] == "/cache/weights"
     assert next(v for v in llama["volumes"] if v["name"] == "cache")["hostPath"]["path"] == "/mnt/k8s-disks/0/ml-serving/cache"
     # The Triton model on the l4 pool, which has neither lever, is untouched.
     assert all(e["name"] != "ML_SERVING_WEIGHTS_CACHE" for e in predictors["sentiment"]["model"]["env"])
+
+
+def test_those_inference_services_are_what_kserves_crd_accepts(nvme_staging_services, crd_validator):
+    assert [crd_validator(doc) for doc in nvme_staging_services] == [[] for _ in nvme_staging_services]
