@@ -41,19 +41,36 @@ def applies(base: Build, head: Build) -> bool:
     return base.environment in GUARDED_ENVIRONMENTS or head.environment in GUARDED_ENVIRONMENTS
 
 
-def _pool(resource: dict[str, Any]) -> str:
-    return ((resource.get("inputs") or {}).get("labels") or {}).get(POOL_LABEL) or resource["name"]
+def pool_of(node_group: dict[str, Any]) -> str:
+    """The pool a node group serves: its ml-serving/pool label, else its name."""
+    return ((node_group.get("inputs") or {}).get("labels") or {}).get(POOL_LABEL) or node_group["name"]
+
+
+def _pool_selectors(value: Any) -> set[str]:
+    """Pools a manifest's pod templates select (nodeSelector ml-serving/pool), at any depth."""
+    found: set[str] = set()
+    if isinstance(value, dict):
+        selector = value.get("nodeSelector")
+        if isinstance(selector, dict) and isinstance(selector.get(POOL_LABEL), str):
+            found.add(selector[POOL_LABEL])
+        for item in value.values():
+            found |= _pool_selectors(item)
+    elif isinstance(value, list):
+        for item in value:
+            found |= _pool_selectors(item)
+    return found
 
 
 def models_by_pool(build: Build) -> dict[str, set[str]]:
+    """pool -> models whose pods select it: InferenceServices, LeaderWorkerSet groups across
+    nodes and warm-pool placeholders alike."""
     found: dict[str, set[str]] = {}
-    for r in build.resources:
-        if r["type"] != INFERENCE_SERVICE:
-            continue
-        inputs = r.get("inputs") or {}
-        pool = ((inputs.get("spec") or {}).get("predictor") or {}).get("nodeSelector", {}).get(POOL_LABEL)
+    for resource in build.resources:
+        inputs = resource.get("inputs") or {}
         model = ((inputs.get("metadata") or {}).get("labels") or {}).get(MODEL_LABEL)
-        if pool and model:
+        if not model or not resource["type"].startswith("kubernetes:"):
+            continue
+        for pool in _pool_selectors(inputs.get("spec")):
             found.setdefault(pool, set()).add(model)
     return found
 
@@ -88,7 +105,7 @@ def _busy_replicas(build: Build, model: str) -> int | None:
 
 
 def _node_groups(build: Build) -> dict[str, dict[str, Any]]:
-    return {_pool(r): r for r in build.resources if r["type"] == NODE_GROUP}
+    return {pool_of(r): r for r in build.resources if r["type"] == NODE_GROUP}
 
 
 def _key(resource: dict[str, Any], stack: str) -> str:
@@ -102,7 +119,7 @@ def _stateful(resource: dict[str, Any], base: Build, action: str) -> dict[str, s
         kind, holds = STATEFUL[typ]
         return {"what": f"{kind}:{_key(resource, base.stack)}", "why": f"{action} {resource['name']} loses {holds}"}
     if typ == NODE_GROUP:
-        pool = _pool(resource)
+        pool = pool_of(resource)
         models = sorted(models_by_pool(base).get(pool, ()))
         if models:
             return {

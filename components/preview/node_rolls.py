@@ -13,11 +13,10 @@ from __future__ import annotations
 from typing import Any
 
 from components.preview.compare import Build, engine_urns
+from components.preview.guard import MODEL_LABEL, NODE_GROUP, models_by_pool, pool_of
 
 LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
-NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
-POOL_LABEL = "ml-serving/pool"
-MODEL_LABEL = "ml-serving/model"
+LEADER_WORKER_SET = "kubernetes:leaderworkerset.x-k8s.io/v1:LeaderWorkerSet"
 # Launch template fields that are the template's own, not a version's: changing them starts no
 # new version, so no node moves.
 TEMPLATE_ONLY = ("tags", "tagsAll", "description", "updateDefaultVersion", "defaultVersion", "name", "namePrefix")
@@ -29,24 +28,6 @@ def _under(path: str, fields: tuple[str, ...]) -> bool:
     return any(path == f or path.startswith(f + ".") for f in fields)
 
 
-def _pool_selectors(value: Any) -> set[str]:
-    """Pools a manifest's pod templates select (nodeSelector ml-serving/pool), at any depth."""
-    found: set[str] = set()
-    if isinstance(value, dict):
-        selector = value.get("nodeSelector")
-        if isinstance(selector, dict) and isinstance(selector.get(POOL_LABEL), str):
-            found.add(selector[POOL_LABEL])
-        for item in value.values():
-            found |= _pool_selectors(item)
-    elif isinstance(value, list):
-        for item in value:
-            found |= _pool_selectors(item)
-    return found
-
-
-LEADER_WORKER_SET = "kubernetes:leaderworkerset.x-k8s.io/v1:LeaderWorkerSet"
-
-
 def _grouped_models(build: Build) -> set[str]:
     """Models served as LeaderWorkerSet groups across nodes: draining any one node of a group
     restarts the whole group (RecreateGroupOnPodRestart), so a roll takes each group down once
@@ -56,20 +37,6 @@ def _grouped_models(build: Build) -> set[str]:
         for r in build.resources
         if r["type"] == LEADER_WORKER_SET
     } - {None}
-
-
-def models_on_pools(build: Build) -> dict[str, set[str]]:
-    """pool -> models whose pods select it: InferenceServices, LeaderWorkerSet groups, warm-pool
-    placeholders alike."""
-    found: dict[str, set[str]] = {}
-    for resource in build.resources:
-        inputs = resource.get("inputs") or {}
-        model = ((inputs.get("metadata") or {}).get("labels") or {}).get(MODEL_LABEL)
-        if not model or not resource["type"].startswith("kubernetes:"):
-            continue
-        for pool in _pool_selectors(inputs.get("spec")):
-            found.setdefault(pool, set()).add(model)
-    return found
 
 
 def node_rolls(resources: dict[str, Any], head: Build) -> list[dict[str, Any]]:
@@ -96,10 +63,10 @@ def node_rolls(resources: dict[str, Any], head: Build) -> list[dict[str, Any]]:
             continue
         if not paths or group is None or engine[group["urn"]] in replaced:
             continue
-        pool = ((group.get("inputs") or {}).get("labels") or {}).get(POOL_LABEL) or group["name"]
+        pool = pool_of(group)
         shown = ", ".join(paths[:4]) + (" ..." if len(paths) > 4 else "")
         reasons.setdefault(pool, []).append(f"{what} {shown} changes")
-    on_pools = models_on_pools(head)
+    on_pools = models_by_pool(head)
     grouped = _grouped_models(head)
     rolls = []
     for pool, why in sorted(reasons.items()):

@@ -283,3 +283,15 @@ def test_a_replaced_node_group_is_the_guards_not_a_roll(prod):
     _template(head, "l4")["inputs"]["userData"] = "changed"
     diff = _diff(prod, head)
     assert diff["node_rolls"] == [] and [g["what"] for g in diff["guarded"]] == ["node-group:l4"]
+
+
+def test_replacing_the_pool_a_group_across_nodes_runs_on_is_guarded(prod):
+    # llama-405b is a LeaderWorkerSet on h100, not an InferenceService: replacing its nodes
+    # must stop for acknowledgement like any other pool models run on.
+    head = copy.deepcopy(prod)
+    _named(head, "aws:eks/nodeGroup:NodeGroup", "ml-serving-prod-gpu-h100-nodes")["inputs"]["instanceTypes"] = ["p5e.48xlarge"]
+    assert _diff(prod, head)["guarded"] == [{
+        "what": "node-group:h100",
+        "why": "replacing node group h100 drains the nodes models llama-405b run on "
+               '(instanceTypes changed (["p5.48xlarge"] -> ["p5e.48xlarge"]), which forces replacement)',
+    }]
