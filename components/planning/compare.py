@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -61,8 +62,6 @@ class ModelSetup:
     # Fleets measured so far, per instance: replace() and forked workers start without them
     # (the measurement is seeded, so measuring again gives the same figure).
     _fleets: dict[int, MixCeiling] = field(default_factory=dict, init=False, compare=False, repr=False)
-    # The mean shape's replayed time in the system, once measured (the same caveat).
-    _mean_shape_latency: list[float] = field(default_factory=list, init=False, compare=False, repr=False)
 
     @property
     def ceiling_rps(self) -> float:
@@ -105,15 +104,13 @@ class ModelSetup:
             return alone.latency_s
         return self.mean_shape_latency_s
 
-    @property
+    @cached_property
     def mean_shape_latency_s(self) -> float:
         """A request's mean time in the system on one replica at μ_SLO, replayed on the mean
-        shape (mix_capacity.mean_shape_time_in_system_s) once; the planner's tail TTFT plus
-        decode for Triton, which the fluid replay serves."""
-        if not self._mean_shape_latency:
-            replayed = mean_shape_time_in_system_s(self)
-            self._mean_shape_latency.append(self.capacity.latency_s if replayed is None else replayed)
-        return self._mean_shape_latency[0]
+        shape (mix_capacity.mean_shape_time_in_system_s) once per instance, like the fleets;
+        the planner's tail TTFT plus decode for Triton, which the fluid replay serves."""
+        replayed = mean_shape_time_in_system_s(self)
+        return self.capacity.latency_s if replayed is None else replayed
 
     def _measured_mix(self) -> bool:
         return self.mix is not None and self.mix.met and self.mix_trace is not None
